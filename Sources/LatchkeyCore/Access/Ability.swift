@@ -1,0 +1,88 @@
+/// Something an actor may want to do on a project; every route asks for exactly one.
+public enum ProjectAbility: String, Sendable, CaseIterable {
+    case readProject = "read_project"
+    case readMembers = "read_project_member"
+    case adminMembers = "admin_project_member"
+    case manageOwners = "manage_owners"
+    case adminProject = "admin_project"
+    case removeProject = "remove_project"
+    case downloadCode = "download_code"
+    case pushCode = "push_code"
+    case readPipeline = "read_pipeline"
+    case createPipeline = "create_pipeline"
+    case readJob = "read_build"
+    case updateJob = "update_build"
+    case readJobArtifacts = "read_job_artifacts"
+    case readPipelineSchedule = "read_pipeline_schedule"
+    case createPipelineSchedule = "create_pipeline_schedule"
+    case adminPipelineSchedule = "admin_pipeline_schedule"
+    case adminVariables = "admin_cicd_variables"
+    case readPackage = "read_package"
+    case createPackage = "create_package"
+    case readRelease = "read_release"
+    case createRelease = "create_release"
+    case readContainerImage = "read_container_image"
+    case createContainerImage = "create_container_image"
+    case adminJobTokenScope = "admin_job_token_scope"
+    case readAuditEvents = "read_audit_events"
+
+    /// The least role a member needs for the ability on a private project.
+    public var minimumLevel: AccessLevel {
+        switch self {
+        case .readProject, .readMembers: .guest
+        case .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPackage, .readRelease, .readContainerImage,
+            .readPipelineSchedule:
+            .reporter
+        case .pushCode, .createPipeline, .updateJob, .createPipelineSchedule, .createPackage, .createRelease,
+            .createContainerImage:
+            .developer
+        case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents:
+            .maintainer
+        case .manageOwners, .removeProject:
+            .owner
+        }
+    }
+
+    /// Whether anyone who can see a public or internal project has the ability without being a member.
+    public var isOpenOnVisibleProjects: Bool {
+        switch self {
+        case .readProject, .readMembers, .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPackage, .readRelease,
+            .readContainerImage:
+            true
+        default:
+            false
+        }
+    }
+
+    /// Whether the ability changes state (a `read_api` token may not use it).
+    public var isWrite: Bool {
+        switch self {
+        case .readProject, .readMembers, .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPipelineSchedule, .readPackage,
+            .readRelease, .readContainerImage, .readAuditEvents:
+            false
+        default:
+            true
+        }
+    }
+}
+
+/// Something an actor may want to do on a group.
+public enum GroupAbility: String, Sendable, CaseIterable {
+    case readGroup = "read_group"
+    case adminMembers = "admin_group_member"
+    case manageOwners = "manage_owners"
+    case createProject = "create_projects"
+    case createSubgroup = "create_subgroup"
+    case adminGroup = "admin_group"
+
+    public var minimumLevel: AccessLevel {
+        switch self {
+        case .readGroup: .guest
+        case .createProject: .developer
+        case .adminMembers, .createSubgroup: .maintainer
+        case .manageOwners, .adminGroup: .owner
+        }
+    }
+
+    public var isWrite: Bool { self != .readGroup }
+}

@@ -1,0 +1,25 @@
+/// Who is asking: the identity a request's credentials resolved to.
+public enum Actor: Sendable {
+    case anonymous
+    case user(UserActor)
+
+    /// The user behind the actor, if any.
+    public var user: User? {
+        switch self {
+        case .anonymous: nil
+        case .user(let actor): actor.user
+        }
+    }
+}
+
+/// A signed-in user and what the credential they used allows.
+public struct UserActor: Sendable {
+    public var user: User
+    /// The token's scopes; nil when the user signed in with a password (no scope limit).
+    public var scopes: Set<TokenScope>?
+
+    public init(user: User, scopes: Set<TokenScope>?) {
+        self.user = user
+        self.scopes = scopes
+    }
+}

@@ -1,0 +1,33 @@
+/// The outcome of one access decision.
+public enum Decision: Sendable, Equatable {
+    case allowed
+    case denied(Denial)
+
+    public var isAllowed: Bool { self == .allowed }
+}
+
+/// Why an access decision said no; drives the HTTP answer and the explanation a user reads.
+public enum Denial: Sendable, Equatable, Error {
+    /// No valid credentials where they are needed.
+    case unauthenticated
+    /// The target does not exist for this actor (never reveal that it exists).
+    case notFound
+    /// The actor can see the target but its role is below what the ability needs.
+    case insufficientRole(required: AccessLevel, actual: AccessLevel?)
+    /// The token's scopes do not cover the ability.
+    case insufficientScope(required: TokenScope)
+    /// The user is blocked.
+    case blocked
+
+    /// A plain-words explanation, safe to show (no secrets).
+    public var explanation: String {
+        switch self {
+        case .unauthenticated: "authentication is required"
+        case .notFound: "the target does not exist or is not visible to you"
+        case .insufficientRole(let required, let actual):
+            "this needs the \(required.title) role or higher; you have \(actual.map(\.title) ?? "no role")"
+        case .insufficientScope(let required): "the token's scopes do not include \(required.rawValue)"
+        case .blocked: "the user is blocked"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+extension CIConfigReader {
+    /// Every key GitLab accepts on a job (`Job::ALLOWED_KEYS`, `Processable`, bridges and EE).
+    static let knownJobKeys: Set<String> = [
+        "tags", "script", "image", "services", "start_in", "artifacts", "cache", "dependencies", "before_script",
+        "after_script", "hooks", "coverage", "retry", "parallel", "timeout", "inputs", "release", "id_tokens", "publish",
+        "pages", "manual_confirmation", "run", "extends", "stage", "only", "except", "rules", "variables", "inherit",
+        "allow_failure", "when", "needs", "resource_group", "environment", "interruptible", "secrets", "trigger",
+        "identity", "dast_configuration",
+    ]
+
+    /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
+    static let unsupportedJobKeys: Set<String> = [
+        "hooks", "parallel", "inputs", "release", "id_tokens", "publish", "pages", "run", "only", "except", "rules",
+        "inherit", "secrets", "trigger", "identity", "dast_configuration",
+    ]
+
+    static let jobWhens = ["on_success", "on_failure", "always", "manual", "delayed"]
+
+    mutating func readJob(name: String, _ mapping: YAMLMapping) -> CIReadJob? {
+        let location = "jobs:\(name)"
+        let errorsBefore = errors.count
+        if name.count > 255 { fail(location, "name is too long (maximum is 255 characters)") }
+        checkKeys(mapping, location: location, known: Self.knownJobKeys, unsupported: Self.unsupportedJobKeys)
+
+        let script = mapping.present("script").map { readCommands($0, location: "\(location):script") } ?? []
+        if mapping.has("script"), mapping.present("script")?.isBlank ?? true {
+            fail(location, "script can't be blank")
+        }
+
+        let when = readWhen(mapping.present("when"), location: location)
+        if mapping.present("start_in") != nil {
+            fail(location, "start in must be blank")
+        }
+
+        var allowFailure: Bool?
+        switch mapping.present("allow_failure") {
+        case nil: break
+        case .bool(let flag)?: allowFailure = flag
+        case .mapping?: fail(location, "allow_failure:exit_codes is not supported by Latchkey")
+        default: fail(location, "allow failure should be a hash or a boolean value")
+        }
+
+        var dependencies: [String]?
+        if let value = mapping.present("dependencies") {
+            if let strings = value.strings { dependencies = strings } else { fail(location, "dependencies should be an array of strings") }
+        }
+
+        if let extends = mapping.present("extends"), extends.strings == nil, extends.stringValue == nil {
+            fail(location, "extends should be an array of strings or a string")
+        }
+
+        var stage = "test"
+        if let value = mapping.present("stage") {
+            if let text = value.stringValue { stage = text } else { fail("\(location):stage", "config should be a string") }
+        }
+
+        let needs = mapping.present("needs").flatMap { readNeeds($0, location: "\(location):needs") }
+        if let dependencies, let needs {
+            let missing = dependencies.filter { dependency in !needs.contains { $0.name == dependency } }
+            if !missing.isEmpty {
+                fail(location, "dependencies the \(missing.joined(separator: ", ")) should be part of needs")
+            }
+        }
+
+        let job = CIReadJob(
+            name: name,
+            stage: stage,
+            script: script,
+            beforeScript: mapping.present("before_script").map { readCommands($0, location: "\(location):before_script") },
+            afterScript: mapping.present("after_script").map { readCommands($0, location: "\(location):after_script") },
+            variables: mapping.present("variables").map {
+                readVariables($0, location: "\(location):variables", allowedData: ["value", "expand"])
+            } ?? [],
+            artifacts: mapping.present("artifacts").flatMap { readArtifacts($0, location: "\(location):artifacts") },
+            dependencies: dependencies,
+            needs: needs,
+            when: when ?? .onSuccess,
+            allowFailure: allowFailure,
+            timeout: mapping.present("timeout").flatMap { readTimeout($0, location: "\(location):timeout") },
+            tags: mapping.present("tags").flatMap { readTags($0, location: "\(location):tags") },
+            image: mapping.present("image").flatMap { readImage($0, location: "\(location):image") },
+            interruptible: mapping.present("interruptible").flatMap { readBoolean($0, location: "\(location):interruptible") }
+        )
+        if let retry = mapping.present("retry") { readRetry(retry, location: "\(location):retry") }
+        return errors.count == errorsBefore ? job : nil
+    }
+
+    private mutating func readWhen(_ value: YAMLValue?, location: String) -> JobWhen? {
+        guard let value else { return nil }
+        guard let text = value.stringValue else {
+            fail(location, "when should be a string")
+            fail(location, "when should be one of: \(Self.jobWhens.joined(separator: ", "))")
+            return nil
+        }
+        guard Self.jobWhens.contains(text) else {
+            fail(location, "when should be one of: \(Self.jobWhens.joined(separator: ", "))")
+            return nil
+        }
+        guard let when = JobWhen(rawValue: text) else {
+            fail(location, "when: \(text) is not supported by Latchkey")
+            return nil
+        }
+        return when
+    }
+
+    private mutating func readNeeds(_ value: YAMLValue, location: String) -> [CIReadNeed]? {
+        let items: [YAMLValue]
+        switch value {
+        case .sequence(let list): items = list.flatMap { if case .sequence(let inner) = $0 { inner } else { [$0] } }
+        case .mapping: items = [value]
+        default:
+            fail(location, "config can only be a hash or an array")
+            return nil
+        }
+        var needs: [CIReadNeed] = []
+        let needLocation = "\(location):need"
+        for item in items {
+            switch item {
+            case .string(let name):
+                if name.allSatisfy(\.isWhitespace) { fail(needLocation, "config can't be blank") }
+                needs.append(CIReadNeed(name: name, artifacts: true, optional: false))
+            case .mapping(let mapping) where mapping.has("job"):
+                if mapping.has("pipeline") || mapping.has("project") || mapping.has("ref") {
+                    fail(needLocation, "cross-pipeline and cross-project needs are not supported by Latchkey")
+                    continue
+                }
+                checkKeys(mapping, location: needLocation, known: ["job", "artifacts", "optional", "parallel"], unsupported: ["parallel"])
+                guard let name = mapping.present("job")?.stringValue, !name.allSatisfy(\.isWhitespace) else {
+                    fail(needLocation, "job should be a string")
+                    continue
+                }
+                var artifacts = true
+                var optional = false
+                if let flag = mapping.present("artifacts") {
+                    if case .bool(let value) = flag { artifacts = value } else { fail(needLocation, "artifacts should be a boolean value") }
+                }
+                if let flag = mapping.present("optional") {
+                    if case .bool(let value) = flag { optional = value } else { fail(needLocation, "optional should be a boolean value") }
+                }
+                needs.append(CIReadNeed(name: name, artifacts: artifacts, optional: optional))
+            default:
+                // GitLab's UnknownStrategy message is not lower-cased.
+                failVerbatim("\(needLocation) has an unsupported type")
+            }
+        }
+        return needs
+    }
+}

@@ -1,0 +1,80 @@
+/// One job of `.gitlab-ci.yml`, with `default:` and `extends:` already applied.
+public struct JobDefinition: Codable, Sendable, Equatable {
+    public var name: String
+    public var stage: String
+    public var script: [String]
+    public var beforeScript: [String]
+    public var afterScript: [String]
+    /// The job's own variables in file order; global ones are not merged in.
+    public var variables: [CIVariable]
+    public var artifacts: ArtifactsDefinition?
+    /// Jobs whose artifacts this job downloads; nil means all jobs of earlier stages (GitLab's default).
+    ///
+    /// When the job has `needs:` and no `dependencies:`, this is the needed jobs with `artifacts: true`,
+    /// because that is where GitLab then takes artifacts from.
+    public var dependencies: [String]?
+    /// Jobs this job waits for; nil means stage ordering, `[]` means it starts at once.
+    public var needs: [String]?
+    public var when: JobWhen
+    public var allowFailure: Bool
+    public var timeoutSeconds: Int?
+    public var tags: [String]
+    /// Accepted for compatibility; the shell executor ignores it.
+    public var image: String?
+    public var interruptible: Bool
+
+    /// A job with GitLab's defaults for everything not given.
+    public init(
+        name: String,
+        stage: String = "test",
+        script: [String],
+        beforeScript: [String] = [],
+        afterScript: [String] = [],
+        variables: [CIVariable] = [],
+        artifacts: ArtifactsDefinition? = nil,
+        dependencies: [String]? = nil,
+        needs: [String]? = nil,
+        when: JobWhen = .onSuccess,
+        allowFailure: Bool = false,
+        timeoutSeconds: Int? = nil,
+        tags: [String] = [],
+        image: String? = nil,
+        interruptible: Bool = false
+    ) {
+        self.name = name
+        self.stage = stage
+        self.script = script
+        self.beforeScript = beforeScript
+        self.afterScript = afterScript
+        self.variables = variables
+        self.artifacts = artifacts
+        self.dependencies = dependencies
+        self.needs = needs
+        self.when = when
+        self.allowFailure = allowFailure
+        self.timeoutSeconds = timeoutSeconds
+        self.tags = tags
+        self.image = image
+        self.interruptible = interruptible
+    }
+
+    /// Decodes stored JSON, filling fields added since it was written with their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        stage = try container.decodeIfPresent(String.self, forKey: .stage) ?? "test"
+        script = try container.decodeIfPresent([String].self, forKey: .script) ?? []
+        beforeScript = try container.decodeIfPresent([String].self, forKey: .beforeScript) ?? []
+        afterScript = try container.decodeIfPresent([String].self, forKey: .afterScript) ?? []
+        variables = try container.decodeIfPresent([CIVariable].self, forKey: .variables) ?? []
+        artifacts = try container.decodeIfPresent(ArtifactsDefinition.self, forKey: .artifacts)
+        dependencies = try container.decodeIfPresent([String].self, forKey: .dependencies)
+        needs = try container.decodeIfPresent([String].self, forKey: .needs)
+        when = try container.decodeIfPresent(JobWhen.self, forKey: .when) ?? .onSuccess
+        allowFailure = try container.decodeIfPresent(Bool.self, forKey: .allowFailure) ?? false
+        timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
+        tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
+        image = try container.decodeIfPresent(String.self, forKey: .image)
+        interruptible = try container.decodeIfPresent(Bool.self, forKey: .interruptible) ?? false
+    }
+}

@@ -1,0 +1,21 @@
+/// A parsed `.gitlab-ci.yml`: what a pipeline for it is made of.
+public struct PipelineDefinition: Codable, Sendable, Equatable {
+    /// Stages in order, with `.pre` first and `.post` last as GitLab adds them.
+    public var stages: [String]
+    /// The global `variables:`.
+    public var variables: [CIVariable]
+    /// Visible jobs in file order; hidden (`.name`) jobs are left out.
+    public var jobs: [JobDefinition]
+
+    /// A definition from its parts; `stages` should already include `.pre` and `.post`.
+    public init(stages: [String], variables: [CIVariable], jobs: [JobDefinition]) {
+        self.stages = stages
+        self.variables = variables
+        self.jobs = jobs
+    }
+
+    /// The position of `stage` in `stages`, which progression orders jobs by.
+    public func stageIndex(of stage: String) -> Int? {
+        stages.firstIndex(of: stage)
+    }
+}

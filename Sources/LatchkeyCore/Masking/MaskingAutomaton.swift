@@ -1,0 +1,169 @@
+/// An Aho–Corasick automaton over the mask patterns and token prefixes, compiled to a dense transition table.
+///
+/// Bytes are first mapped to byte classes (one class per byte value that occurs in any
+/// pattern, class 0 for all others), so a row is as wide as the patterns' alphabet, not 256.
+/// Failure links are folded into the table at build time, so a step is two loads and never
+/// backtracks; that is what makes the masker correct under every chunking (GitLab's
+/// per-phrase matcher restarts only on the first byte and misses `aab` in `aaab`).
+///
+/// Table entries are row offsets (`state * classCount`) rather than state numbers, saving a
+/// multiplication per byte. States that end a pattern or a prefix ("special" states) are
+/// numbered last, so the hot loop detects them with one comparison against `firstSpecialOffset`.
+final class MaskingAutomaton: Sendable {
+    /// Byte value to byte class.
+    let byteClass: [UInt8]
+    let classCount: Int
+    /// `table[offset + class]` is the offset of the next state.
+    let table: [UInt32]
+    /// Offsets at or above this belong to special states.
+    let firstSpecialOffset: UInt32
+    /// Per state: the length of the longest pattern prefix it represents, i.e. how many of the last bytes may still be part of a match.
+    let depth: [UInt32]
+    /// Per special state (index `state - firstSpecialState`): the longest pattern ending here, or 0.
+    let matchLength: [UInt32]
+    /// Per special state: whether a token prefix ends here.
+    let endsPrefix: [Bool]
+    let stateCount: Int
+    /// The longest pattern or prefix, a bound on the bytes ever held back.
+    let longestPattern: Int
+
+    init(patterns: [[UInt8]], prefixes: [[UInt8]]) {
+        var used = [Bool](repeating: false, count: 256)
+        for pattern in patterns + prefixes {
+            for byte in pattern { used[Int(byte)] = true }
+        }
+        let usedCount = used.lazy.filter { $0 }.count
+        var byteClass = [UInt8](repeating: 0, count: 256)
+        // Class 0 is for bytes in no pattern; when every byte value is used none is needed.
+        var nextClass = usedCount < 256 ? 1 : 0
+        for byte in 0..<256 where used[byte] {
+            byteClass[byte] = UInt8(truncatingIfNeeded: nextClass)
+            nextClass += 1
+        }
+        let width = max(nextClass, 1)
+
+        // The trie, sparse: children as sibling lists, since most nodes have one child.
+        var firstChild: [Int32] = [-1]
+        var nextSibling: [Int32] = [-1]
+        var symbolOf: [UInt8] = [0]
+        var depth: [UInt32] = [0]
+        var matchLength: [UInt32] = [0]
+        var endsPrefix: [Bool] = [false]
+        func child(of node: Int, _ symbol: UInt8) -> Int? {
+            var candidate = firstChild[node]
+            while candidate >= 0 {
+                if symbolOf[Int(candidate)] == symbol { return Int(candidate) }
+                candidate = nextSibling[Int(candidate)]
+            }
+            return nil
+        }
+        func insert(_ pattern: [UInt8], isPrefix: Bool) {
+            var node = 0
+            for byte in pattern {
+                let symbol = byteClass[Int(byte)]
+                if let next = child(of: node, symbol) {
+                    node = next
+                    continue
+                }
+                let next = depth.count
+                firstChild.append(-1)
+                nextSibling.append(firstChild[node])
+                symbolOf.append(symbol)
+                depth.append(depth[node] + 1)
+                matchLength.append(0)
+                endsPrefix.append(false)
+                firstChild[node] = Int32(next)
+                node = next
+            }
+            if isPrefix { endsPrefix[node] = true } else { matchLength[node] = UInt32(pattern.count) }
+        }
+        for pattern in patterns { insert(pattern, isPrefix: false) }
+        for prefix in prefixes { insert(prefix, isPrefix: true) }
+        let count = depth.count
+        precondition(count * width < Int(UInt32.max), "masking automaton too large")
+
+        // Breadth-first failure links: a node's failure target is shallower, so it is final when needed.
+        var fail = [Int](repeating: 0, count: count)
+        var order = [0]
+        order.reserveCapacity(count)
+        var head = 0
+        while head < order.count {
+            let node = order[head]
+            head += 1
+            var next = firstChild[node]
+            while next >= 0 {
+                let childNode = Int(next)
+                let symbol = symbolOf[childNode]
+                var target = 0
+                if node != 0 {
+                    var candidate = fail[node]
+                    while true {
+                        if let found = child(of: candidate, symbol) {
+                            target = found
+                            break
+                        }
+                        if candidate == 0 { break }
+                        candidate = fail[candidate]
+                    }
+                }
+                fail[childNode] = target
+                // Every pattern that is a suffix of this one also ends here; the longest covers them all.
+                matchLength[childNode] = max(matchLength[childNode], matchLength[target])
+                endsPrefix[childNode] = endsPrefix[childNode] || endsPrefix[target]
+                order.append(childNode)
+                next = nextSibling[childNode]
+            }
+        }
+
+        func isSpecial(_ node: Int) -> Bool { matchLength[node] > 0 || endsPrefix[node] }
+        var renumbered = [UInt32](repeating: 0, count: count)
+        var nextID: UInt32 = 0
+        for node in order where !isSpecial(node) {
+            renumbered[node] = nextID
+            nextID += 1
+        }
+        let firstSpecial = nextID
+        for node in order where isSpecial(node) {
+            renumbered[node] = nextID
+            nextID += 1
+        }
+
+        // Dense rows in breadth-first order: a row is its failure target's row (already complete)
+        // with the node's own children written over it.
+        var table = [UInt32](repeating: 0, count: count * width)
+        table.withUnsafeMutableBufferPointer { table in
+            let base = table.baseAddress!
+            for node in order {
+                let row = Int(renumbered[node]) * width
+                if node != 0 {
+                    (base + row).update(from: base + Int(renumbered[fail[node]]) * width, count: width)
+                }
+                var next = firstChild[node]
+                while next >= 0 {
+                    table[row + Int(symbolOf[Int(next)])] = renumbered[Int(next)] * UInt32(width)
+                    next = nextSibling[Int(next)]
+                }
+            }
+        }
+        var finalDepth = [UInt32](repeating: 0, count: count)
+        var finalMatchLength = [UInt32](repeating: 0, count: count - Int(firstSpecial))
+        var finalEndsPrefix = [Bool](repeating: false, count: count - Int(firstSpecial))
+        for node in 0..<count {
+            let id = Int(renumbered[node])
+            finalDepth[id] = depth[node]
+            if id >= Int(firstSpecial) {
+                finalMatchLength[id - Int(firstSpecial)] = matchLength[node]
+                finalEndsPrefix[id - Int(firstSpecial)] = endsPrefix[node]
+            }
+        }
+        self.byteClass = byteClass
+        self.classCount = width
+        self.table = table
+        self.firstSpecialOffset = firstSpecial * UInt32(width)
+        self.depth = finalDepth
+        self.matchLength = finalMatchLength
+        self.endsPrefix = finalEndsPrefix
+        self.stateCount = count
+        self.longestPattern = (patterns + prefixes).map(\.count).max() ?? 0
+    }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import Hummingbird
+
+/// A request's parameters from the query string and the body (JSON, URL-encoded or multipart form), read the way Grape reads them.
+public struct APIParameters: Sendable {
+    private var values: [String: JSONValue]
+
+    public init(values: [String: JSONValue] = [:]) { self.values = values }
+
+    /// Reads the query and, for methods with a body, the body (at most `limit` bytes).
+    public static func read(_ request: Request, context: some RequestContext, limit: Int = 1 << 20) async throws -> APIParameters {
+        var values: [String: JSONValue] = [:]
+        for (key, value) in request.uri.queryParameters {
+            values[String(key)] = .string(String(value))
+        }
+        guard request.method != .get, request.method != .head else { return APIParameters(values: values) }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+        }
+        guard body.readableBytes > 0 else { return APIParameters(values: values) }
+        let data = Data(buffer: body)
+        if contentType.hasPrefix("application/x-www-form-urlencoded") {
+            for (key, value) in parseForm(String(decoding: data, as: UTF8.self)) { values[key] = .string(value) }
+        } else if contentType.hasPrefix("multipart/form-data") {
+            guard let boundary = MultipartForm.boundary(contentType: contentType) else { throw APIError(.badRequest, error: "multipart boundary is missing") }
+            for part in MultipartForm.parse(data, boundary: boundary) where part.filename == nil {
+                values[part.name] = .string(String(decoding: part.body, as: UTF8.self))
+            }
+        } else if contentType.isEmpty || contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") {
+            guard let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                if contentType.hasPrefix("application/json") { throw APIError(.badRequest, error: "The provided content-type 'application/json' is not supported or the body is not valid JSON") }
+                return APIParameters(values: values)
+            }
+            guard case .object(let object) = json else { throw APIError(.badRequest, error: "the request body must be a JSON object") }
+            values.merge(object) { _, body in body }
+        }
+        return APIParameters(values: values)
+    }
+
+    static func parseForm(_ text: String) -> [(String, String)] {
+        text.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let rawKey = parts.first else { return nil }
+            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
+            return (decode(rawKey), parts.count > 1 ? decode(parts[1]) : "")
+        }
+    }
+
+    public subscript(name: String) -> JSONValue? { values[name] }
+
+    public func has(_ name: String) -> Bool { values[name] != nil }
+
+    /// A string parameter; numbers and booleans are accepted as their text.
+    public func string(_ name: String) throws -> String? {
+        switch values[name] {
+        case nil, .null?: nil
+        case .string(let string)?: string
+        case .number(let number)?: number == number.rounded() ? String(Int64(number)) : String(number)
+        case .bool(let bool)?: bool ? "true" : "false"
+        default: throw APIError.invalid(name)
+        }
+    }
+
+    public func requireString(_ name: String) throws -> String {
+        guard let value = try string(name), !value.isEmpty else { throw APIError.missing(name) }
+        return value
+    }
+
+    /// An integer parameter; `"12"` and `12` both work, anything else is invalid.
+    public func int(_ name: String) throws -> Int64? {
+        switch values[name] {
+        case nil, .null?: return nil
+        case .number(let number)?:
+            guard number == number.rounded(), abs(number) < 9e15 else { throw APIError.invalid(name) }
+            return Int64(number)
+        case .string(let string)?:
+            if string.isEmpty { return nil }
+            guard let value = Int64(string.trimmingCharacters(in: .whitespaces)) else { throw APIError.invalid(name) }
+            return value
+        default: throw APIError.invalid(name)
+        }
+    }
+
+    public func requireInt(_ name: String) throws -> Int64 {
+        guard values[name] != nil, case let value? = try int(name) else { throw APIError.missing(name) }
+        return value
+    }
+
+    /// A boolean parameter as Grape reads it: true/false, 1/0, "true"/"false", "t"/"f", "yes"/"no".
+    public func bool(_ name: String) throws -> Bool? {
+        switch values[name] {
+        case nil: return nil
+        case .bool(let bool)?: return bool
+        case .null?: throw APIError.invalid(name)
+        case .number(let number)?:
+            if number == 1 { return true }
+            if number == 0 { return false }
+            throw APIError.invalid(name)
+        case .string(let string)?:
+            switch string.lowercased() {
+            case "true", "t", "1", "yes", "y", "on": return true
+            case "false", "f", "0", "no", "n", "off": return false
+            default: throw APIError.invalid(name)
+            }
+        default: throw APIError.invalid(name)
+        }
+    }
+
+    /// A parameter that must be one of an enumeration's raw values.
+    public func enumeration<T: RawRepresentable>(_ name: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        guard let text = try string(name) else { return nil }
+        guard let value = T(rawValue: text) else { throw APIError(.badRequest, error: "\(name) does not have a valid value") }
+        return value
+    }
+
+    /// A list given as a JSON array, a comma-separated string, or repeated `name[]` form fields.
+    public func stringList(_ name: String) throws -> [String]? {
+        if case .array(let items)? = values[name] {
+            return try items.map { item in
+                guard case .string(let string) = item else { throw APIError.invalid(name) }
+                return string
+            }
+        }
+        if let text = try string(name) { return text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        return nil
+    }
+
+    /// `variables` in every shape clients send: `[{"key":..,"value":..}]`, `{"KEY": "value"}`, or form fields `variables[KEY]=value`.
+    public func variables(_ name: String = "variables") throws -> [(key: String, value: String)] {
+        var result: [(key: String, value: String)] = []
+        switch values[name] {
+        case .array(let items)?:
+            for item in items {
+                guard case .object(let object) = item, case .string(let key)? = object["key"] else { throw APIError.invalid(name) }
+                let value: String
+                switch object["value"] {
+                case .string(let string)?: value = string
+                case .number(let number)?: value = number == number.rounded() ? String(Int64(number)) : String(number)
+                case .bool(let bool)?: value = bool ? "true" : "false"
+                default: value = ""
+                }
+                result.append((key, value))
+            }
+        case .object(let object)?:
+            for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+                guard case .string(let string) = value else { throw APIError.invalid(name) }
+                result.append((key, string))
+            }
+        case nil, .null?:
+            break
+        default:
+            throw APIError.invalid(name)
+        }
+        let prefix = name + "["
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) where key.hasPrefix(prefix) && key.hasSuffix("]") {
+            let inner = String(key.dropFirst(prefix.count).dropLast())
+            guard !inner.isEmpty, !inner.contains("["), case .string(let string) = value else { continue }
+            result.append((inner, string))
+        }
+        return result
+    }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import LatchkeyCore
+
+/// GitLab's `PipelineBasic`.
+struct PipelineBasicEntity: Encodable, Sendable {
+    var id: Int64
+    var iid: Int64
+    var projectId: Int64
+    var sha: String
+    var ref: String
+    var status: String
+    var source: String
+    var createdAt: Date
+    var updatedAt: Date
+    var webUrl: String
+
+    init(_ pipeline: Pipeline, projectPath: String, baseURL: String) {
+        id = pipeline.id
+        iid = pipeline.iid
+        projectId = pipeline.projectID
+        sha = pipeline.sha
+        ref = pipeline.ref
+        status = pipeline.status.rawValue
+        source = pipeline.source.rawValue
+        createdAt = pipeline.createdAt
+        updatedAt = pipeline.updatedAt
+        webUrl = "\(baseURL)/\(projectPath)/-/pipelines/\(pipeline.id)"
+    }
+}
+
+/// GitLab's `Pipeline` (detail) entity.
+struct PipelineEntity: Encodable, Sendable {
+    var id: Int64
+    var iid: Int64
+    var projectId: Int64
+    var sha: String
+    var ref: String
+    var status: String
+    var source: String
+    var createdAt: Date
+    var updatedAt: Date
+    var webUrl: String
+    var beforeSha: String
+    var tag: Bool
+    @Nullable var yamlErrors: String?
+    @Nullable var user: UserBasicEntity?
+    @Nullable var startedAt: Date?
+    @Nullable var finishedAt: Date?
+    @Nullable var committedAt: Date?
+    @Nullable var duration: Int?
+    @Nullable var queuedDuration: Double?
+    @Nullable var coverage: String?
+    var detailedStatus: DetailedStatus
+
+    struct DetailedStatus: Encodable, Sendable {
+        var icon: String
+        var text: String
+        var label: String
+        var group: String
+        var hasDetails = true
+        var detailsPath: String
+    }
+
+    init(_ pipeline: Pipeline, projectPath: String, user: User?, baseURL: String) {
+        let basic = PipelineBasicEntity(pipeline, projectPath: projectPath, baseURL: baseURL)
+        id = basic.id
+        iid = basic.iid
+        projectId = basic.projectId
+        sha = basic.sha
+        ref = basic.ref
+        status = basic.status
+        source = basic.source
+        createdAt = basic.createdAt
+        updatedAt = basic.updatedAt
+        webUrl = basic.webUrl
+        beforeSha = pipeline.beforeSHA
+        tag = pipeline.isTag
+        yamlErrors = pipeline.yamlErrors
+        self.user = user.map { UserBasicEntity($0, baseURL: baseURL) }
+        startedAt = pipeline.startedAt
+        finishedAt = pipeline.finishedAt
+        committedAt = nil
+        duration = pipeline.duration.map { Int($0.rounded()) }
+        queuedDuration = pipeline.startedAt.map { $0.timeIntervalSince(pipeline.createdAt) }
+        coverage = nil
+        detailedStatus = DetailedStatus(
+            icon: "status_\(pipeline.status.rawValue)", text: pipeline.status.rawValue, label: pipeline.status.rawValue, group: pipeline.status.rawValue,
+            detailsPath: "/\(projectPath)/-/pipelines/\(pipeline.id)")
+    }
+}
+
+/// GitLab's `Job` entity.
+struct JobEntity: Encodable, Sendable {
+    var id: Int64
+    var status: String
+    var stage: String
+    var name: String
+    var ref: String
+    var tag: Bool
+    @Nullable var coverage: Double?
+    var allowFailure: Bool
+    var createdAt: Date
+    @Nullable var startedAt: Date?
+    @Nullable var finishedAt: Date?
+    @Nullable var erasedAt: Date?
+    @Nullable var duration: Double?
+    @Nullable var queuedDuration: Double?
+    @Nullable var user: UserEntity?
+    var commit: CommitEntity
+    var pipeline: PipelineBasicEntity
+    var webUrl: String
+    var project: ProjectRef
+    var artifacts: [String] = []
+    @Nullable var runner: String?
+    @Nullable var artifactsExpireAt: Date?
+    var tagList: [String]
+    @Nullable var failureReason: String?
+    var retried: Bool
+    var archived = false
+
+    struct ProjectRef: Encodable, Sendable {
+        var ciJobTokenScopeEnabled: Bool
+    }
+
+    init(_ job: Job, pipeline: Pipeline, project: Project, user: User?, baseURL: String) {
+        id = job.id
+        status = job.status.rawValue
+        stage = job.stage
+        name = job.name
+        ref = pipeline.ref
+        tag = pipeline.isTag
+        coverage = nil
+        allowFailure = job.definition.allowFailure
+        createdAt = job.createdAt
+        startedAt = job.startedAt
+        finishedAt = job.finishedAt
+        erasedAt = nil
+        duration = job.duration
+        queuedDuration = job.queuedAt.map { ($0 < (job.startedAt ?? Date()) ? (job.startedAt ?? Date()) : $0).timeIntervalSince($0) }
+        self.user = user.map { UserEntity($0, baseURL: baseURL) }
+        commit = CommitEntity(sha: pipeline.sha, createdAt: pipeline.createdAt)
+        self.pipeline = PipelineBasicEntity(pipeline, projectPath: project.fullPath, baseURL: baseURL)
+        webUrl = "\(baseURL)/\(project.fullPath)/-/jobs/\(job.id)"
+        self.project = ProjectRef(ciJobTokenScopeEnabled: project.jobTokenOutboundEnabled)
+        runner = nil
+        artifactsExpireAt = nil
+        tagList = job.definition.tags
+        failureReason = job.failureReason
+        retried = job.retried
+    }
+}
+
+/// A commit as embedded in jobs.
+struct CommitEntity: Encodable, Sendable {
+    var id: String
+    var shortId: String
+    var createdAt: Date
+    var title = ""
+    var message = ""
+
+    init(sha: String, createdAt: Date) {
+        id = sha
+        shortId = String(sha.prefix(8))
+        self.createdAt = createdAt
+    }
+}
+
+/// GitLab's `PipelineSchedule` entity.
+struct PipelineScheduleEntity: Encodable, Sendable {
+    var id: Int64
+    var description: String
+    var ref: String
+    var cron: String
+    var cronTimezone: String
+    @Nullable var nextRunAt: Date?
+    var active: Bool
+    var createdAt: Date
+    var updatedAt: Date
+    var owner: UserBasicEntity?
+    var lastPipeline: PipelineBasicEntity?
+    var variables: [Variable]?
+
+    struct Variable: Encodable, Sendable {
+        var key: String
+        var value: String
+        var variableType = "env_var"
+        var raw = false
+    }
+
+    init(_ schedule: PipelineSchedule, owner: User?, baseURL: String, lastPipeline: PipelineBasicEntity? = nil, detailed: Bool = false) {
+        id = schedule.id
+        description = schedule.description
+        ref = schedule.ref
+        cron = schedule.cron
+        cronTimezone = schedule.cronTimezone
+        nextRunAt = schedule.nextRunAt
+        active = schedule.active
+        createdAt = schedule.createdAt
+        updatedAt = schedule.updatedAt
+        self.owner = owner.map { UserBasicEntity($0, baseURL: baseURL) }
+        self.lastPipeline = lastPipeline
+        variables = detailed ? schedule.variables.map { Variable(key: $0.key, value: $0.value) } : nil
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+/// `/projects/:id/jobs` and a pipeline's jobs: read, play, cancel, retry.
+struct JobsController {
+    let environment: ServerEnvironment
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("projects/:id/pipelines/:pipeline_id/jobs", use: pipelineJobs)
+        routes.get("projects/:id/jobs", use: list)
+        routes.get("projects/:id/jobs/:job_id", use: show)
+        routes.post("projects/:id/jobs/:job_id/play", use: play)
+        routes.post("projects/:id/jobs/:job_id/cancel", use: cancel)
+        routes.post("projects/:id/jobs/:job_id/retry", use: retry)
+        return routes
+    }
+
+    private var baseURL: String { environment.settings.baseURL }
+
+    private func scopes(_ request: Request) throws -> [JobStatus] {
+        let values = request.uri.queryParameters.getAll("scope[]") + request.uri.queryParameters.getAll("scope")
+        return try values.flatMap { $0.split(separator: ",") }.map {
+            guard let status = JobStatus(rawValue: String($0)) else { throw APIError(.badRequest, error: "scope does not have a valid value") }
+            return status
+        }
+    }
+
+    @Sendable func pipelineJobs(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJob, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
+            pipeline.projectID == facts.project.id
+        else { throw APIError.notFound("Pipeline") }
+        let filter = JobFilter(statuses: try scopes(request), includeRetried: try parameters.bool("include_retried") ?? false)
+        let page = try await environment.store.jobs.jobs(pipelineID: pipeline.id, filter: filter, page: PageRequest(parameters))
+        return try await respond(page, project: facts.project, request: request)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJob, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(request), includeRetried: true), page: PageRequest(parameters))
+        return try await respond(page, project: facts.project, request: request)
+    }
+
+    private func respond(_ page: Page<Job>, project: Project, request: Request) async throws -> Response {
+        var users = UserCache(store: environment.store)
+        var pipelines: [Int64: Pipeline] = [:]
+        var entities: [JobEntity] = []
+        for job in page.items {
+            if pipelines[job.pipelineID] == nil { pipelines[job.pipelineID] = try await environment.store.pipelines.find(id: job.pipelineID) }
+            guard let pipeline = pipelines[job.pipelineID] else { continue }
+            entities.append(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL))
+        }
+        return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
+    }
+
+    private func job(_ context: AppRequestContext, _ ability: ProjectAbility) async throws -> (Job, ProjectAccessFacts) {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), ability, actor: context.actor)
+        guard let id = context.parameters.get("job_id", as: Int64.self), let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id
+        else { throw APIError.notFound("Job") }
+        return (job, facts)
+    }
+
+    private func entity(_ job: Job, _ project: Project, status: HTTPResponse.Status = .ok) async throws -> Response {
+        guard let pipeline = try await environment.store.pipelines.find(id: job.pipelineID) else { throw APIError.notFound("Pipeline") }
+        var users = UserCache(store: environment.store)
+        return try JSON.response(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL), status: status)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (job, facts) = try await job(context, .readJob)
+        return try await entity(job, facts.project)
+    }
+
+    @Sendable func play(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (job, facts) = try await job(context, .updateJob)
+        guard let user = context.actor.user, let played = try await environment.store.jobs.play(jobID: job.id, userID: user.id) else {
+            throw APIError(.badRequest, message: "400 Bad request - Unplayable Job")
+        }
+        return try await entity(played, facts.project, status: .ok)
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (job, facts) = try await job(context, .updateJob)
+        let canceled = try await environment.store.jobs.cancel(jobID: job.id) ?? job
+        return try await entity(canceled, facts.project, status: .created)
+    }
+
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (job, facts) = try await job(context, .updateJob)
+        guard let user = context.actor.user, let retried = try await environment.store.jobs.retry(jobID: job.id, userID: user.id) else {
+            throw APIError(.forbidden, message: "403 Forbidden - Job is not retryable")
+        }
+        return try await entity(retried, facts.project, status: .created)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+/// `/projects/:id/pipelines` and `/projects/:id/pipeline`.
+struct PipelinesController {
+    let environment: ServerEnvironment
+    let creator: PipelineCreator
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("projects/:id/pipelines", use: list)
+        routes.get("projects/:id/pipelines/latest", use: latest)
+        routes.get("projects/:id/pipelines/:pipeline_id", use: show)
+        routes.post("projects/:id/pipeline", use: create)
+        return routes
+    }
+
+    private var baseURL: String { environment.settings.baseURL }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        var filter = PipelineFilter(
+            ref: try parameters.string("ref"), sha: try parameters.string("sha"), status: try parameters.enumeration("status", PipelineStatus.self),
+            source: try parameters.enumeration("source", PipelineSource.self))
+        if let order = try parameters.string("order_by") {
+            guard ["id", "status", "ref", "updated_at", "user_id"].contains(order) else { throw APIError(.badRequest, error: "order_by does not have a valid value") }
+            filter.orderBy = order
+        }
+        if let sort = try parameters.string("sort") {
+            guard ["asc", "desc"].contains(sort) else { throw APIError(.badRequest, error: "sort does not have a valid value") }
+            filter.ascending = sort == "asc"
+        }
+        let page = try await environment.store.pipelines.list(projectID: facts.project.id, filter: filter, page: PageRequest(parameters))
+        var users = UserCache(store: environment.store)
+        let entities = try await page.items.asyncMap { PipelineEntity($0, projectPath: facts.project.fullPath, user: try await users.user($0.userID), baseURL: baseURL) }
+        return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
+            pipeline.projectID == facts.project.id
+        else { throw APIError.notFound("Pipeline") }
+        return try await respond(pipeline, project: facts.project)
+    }
+
+    @Sendable func latest(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        let ref = request.uri.queryParameters.get("ref") ?? facts.project.defaultBranch
+        guard let pipeline = try await environment.store.pipelines.latest(projectID: facts.project.id, ref: ref) else { throw APIError.notFound("Pipeline") }
+        return try await respond(pipeline, project: facts.project)
+    }
+
+    private func respond(_ pipeline: Pipeline, project: Project, status: HTTPResponse.Status = .ok) async throws -> Response {
+        var users = UserCache(store: environment.store)
+        let user = try await users.user(pipeline.userID)
+        return try JSON.response(PipelineEntity(pipeline, projectPath: project.fullPath, user: user, baseURL: baseURL), status: status)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createPipeline, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        let ref = try parameters.requireString("ref")
+        let variables = try parameters.variables().map { CIVariable(key: $0.key, value: $0.value) }
+        guard variables.allSatisfy({ CIVariableName.isValid($0.key) }) else { throw APIError.validation(["base": ["Variables key can contain only letters, digits and '_'."]]) }
+        do {
+            let pipeline = try await creator.create(project: facts.project, ref: ref, source: .api, user: context.actor.user, variables: variables, persistInvalid: false)
+            return try await respond(pipeline, project: facts.project, status: .created)
+        } catch PipelineCreator.Failure.unknownRef {
+            throw APIError.validation(["base": ["Reference not found"]])
+        } catch PipelineCreator.Failure.missingConfiguration {
+            throw APIError.validation(["base": ["Missing CI config file"]])
+        } catch PipelineCreator.Failure.invalidConfiguration(let messages) {
+            throw APIError.validation(["base": messages])
+        }
+    }
+}
+
+/// GitLab's rule for variable keys.
+enum CIVariableName {
+    static func isValid(_ key: String) -> Bool {
+        !key.isEmpty && key.count <= 255 && key.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || $0 == "_" }
+    }
+}
+
+/// Loads each user once per request.
+struct UserCache {
+    private var users: [Int64: User?] = [:]
+    private let store: Store
+
+    init(store: Store) { self.store = store }
+
+    mutating func user(_ id: Int64?) async throws -> User? {
+        guard let id else { return nil }
+        if let cached = users[id] { return cached }
+        let user = try await store.users.find(id: id)
+        users[id] = user
+        return user
+    }
+}

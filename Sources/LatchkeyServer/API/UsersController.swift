@@ -1,0 +1,128 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+/// `/users`, `/user` and personal access tokens.
+struct UsersController {
+    let environment: ServerEnvironment
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("users", use: list)
+        routes.post("users", use: create)
+        routes.get("users/:user_id", use: show)
+        routes.get("user", use: current)
+        routes.post("users/:user_id/personal_access_tokens", use: createToken)
+        routes.post("users/:user_id/block", use: block)
+        routes.post("users/:user_id/unblock", use: unblock)
+        return routes
+    }
+
+    private var baseURL: String { environment.settings.baseURL }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request, context: context)
+        let username = try parameters.string("username")
+        // Anyone may look a user up by username (GitLab's public profile); listing everyone needs a sign-in.
+        guard context.actor.user != nil || username != nil else { throw APIError.unauthorized }
+        let page = try await environment.store.users.list(search: try parameters.string("search"), username: username, page: PageRequest(parameters))
+        if AccessPolicy.mayAdministerInstance(context.actor).isAllowed {
+            return try page.map { UserEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
+        }
+        return try page.map { UserBasicEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let user = try await user(context)
+        if AccessPolicy.mayAdministerInstance(context.actor).isAllowed || context.actor.user?.id == user.id {
+            return try JSON.response(UserEntity(user, baseURL: baseURL))
+        }
+        return try JSON.response(UserBasicEntity(user, baseURL: baseURL))
+    }
+
+    @Sendable func current(_ request: Request, context: AppRequestContext) async throws -> Response {
+        guard let user = context.actor.user else { throw APIError.unauthorized }
+        let namespace = try await environment.store.namespaces.personalNamespace(userID: user.id)
+        return try JSON.response(UserEntity(user, baseURL: baseURL, namespaceID: namespace?.id))
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try requireAdmin(context)
+        let parameters = try await APIParameters.read(request, context: context)
+        let missing = ["email", "name", "username"].filter { ((try? parameters.string($0)) ?? nil)?.isEmpty ?? true }
+        guard missing.isEmpty else { throw APIError(.badRequest, error: missing.map { "\($0) is missing" }.joined(separator: ", ")) }
+        let username = try parameters.requireString("username")
+        let email = try parameters.requireString("email")
+        var problems: [String: [String]] = [:]
+        if !Validation.isPath(username) { problems["username", default: []].append(Validation.pathMessage) }
+        if !Validation.isEmail(email) { problems["email", default: []].append("is invalid") }
+        var password = try parameters.string("password")
+        let randomPassword = try parameters.bool("force_random_password") ?? false || (try parameters.bool("reset_password") ?? false)
+        if password == nil && !randomPassword { throw APIError(.badRequest, error: "password, reset_password, force_random_password are missing, exactly one parameter must be provided") }
+        if let given = password, given.count < 8 { problems["password", default: []].append("is too short (minimum is 8 characters)") }
+        guard problems.isEmpty else { throw APIError.validation(problems) }
+        if password == nil { password = SecretToken.mint(.personalAccess).value }
+        let hash = try await environment.passwords.hash(password!)
+        do {
+            let user = try await environment.store.users.create(
+                NewUser(username: username, name: try parameters.requireString("name"), email: email, passwordHash: hash, isAdmin: try parameters.bool("admin") ?? false))
+            return try JSON.response(UserEntity(user, baseURL: baseURL), status: .created)
+        } catch StoreError.duplicate(let field) {
+            throw APIError(.conflict, message: field == "email" ? "Email has already been taken" : "Username has already been taken")
+        }
+    }
+
+    @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try requireAdmin(context)
+        let user = try await user(context)
+        let parameters = try await APIParameters.read(request, context: context)
+        let name = try parameters.requireString("name")
+        guard let scopeNames = try parameters.stringList("scopes"), !scopeNames.isEmpty else { throw APIError.missing("scopes") }
+        let scopes = try scopeNames.map { name in
+            guard let scope = TokenScope(rawValue: name) else { throw APIError(.badRequest, error: "scopes does not have a valid value") }
+            return scope
+        }
+        let expiresAt = try parameters.string("expires_at")
+        if let expiresAt, !Validation.isDay(expiresAt) { throw APIError.invalid("expires_at") }
+        let token = SecretToken.mint(.personalAccess)
+        let stored = try await environment.store.personalAccessTokens.create(
+            userID: user.id, name: name, digest: environment.digester.digest(token), scopes: scopes, expiresAt: expiresAt)
+        return try JSON.response(PersonalAccessTokenEntity(stored, token: token), status: .created)
+    }
+
+    @Sendable func block(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await setBlocked(true, context: context)
+    }
+
+    @Sendable func unblock(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try await setBlocked(false, context: context)
+    }
+
+    private func setBlocked(_ blocked: Bool, context: AppRequestContext) async throws -> Response {
+        try requireAdmin(context)
+        let user = try await user(context)
+        guard user.id != context.actor.user?.id else { throw APIError.forbidden }
+        try await environment.store.users.setBlocked(userID: user.id, blocked: blocked)
+        return try JSON.response(true, status: .created)
+    }
+
+    private func user(_ context: AppRequestContext) async throws -> User {
+        guard let id = context.parameters.get("user_id", as: Int64.self), let user = try await environment.store.users.find(id: id) else {
+            throw APIError.notFound("User")
+        }
+        return user
+    }
+
+    private func requireAdmin(_ context: AppRequestContext) throws {
+        if case .denied(let denial) = AccessPolicy.mayAdministerInstance(context.actor) { throw APIError.from(denial) }
+    }
+}
+
+extension PersonalAccessTokenEntity {
+    init(_ token: PersonalAccessToken, token secret: SecretToken?) {
+        self.init(
+            id: token.id, name: token.name, revoked: token.revoked, createdAt: token.createdAt, scopes: token.scopes.map(\.rawValue), userId: token.userID,
+            lastUsedAt: token.lastUsedAt, active: !token.revoked && !token.isExpired(), expiresAt: token.expiresAt, token: secret?.value)
+    }
+}

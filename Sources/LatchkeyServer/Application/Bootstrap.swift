@@ -1,0 +1,54 @@
+import Foundation
+import LatchkeyCore
+import LatchkeyStore
+import Logging
+
+/// First-start work: the data directory, the server secret and the administrator.
+enum Bootstrap {
+    /// Reads the server secret, creating it (mode 0600) on first start.
+    static func serverSecret(in directory: URL) throws -> [UInt8] {
+        let file = directory.appendingPathComponent("server-secret")
+        if let data = FileManager.default.contents(atPath: file.path), data.count >= 32 { return Array(data) }
+        var bytes = [UInt8](repeating: 0, count: 64)
+        var generator = SystemRandomNumberGenerator()
+        for index in bytes.indices { bytes[index] = generator.next() }
+        let temporary = directory.appendingPathComponent(".server-secret-\(UUID().uuidString)")
+        FileManager.default.createFile(atPath: temporary.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        try FileManager.default.moveItem(at: temporary, to: file)
+        return bytes
+    }
+
+    /// Creates `root` with its token and password when the database has no users.
+    static func administrator(environment: ServerEnvironment) async throws {
+        guard try await environment.store.users.count() == 0 else { return }
+        let settings = environment.settings
+        let password = settings.rootPassword ?? SecretToken.mint(.personalAccess).value.dropFirst(6).prefix(24).description
+        let root = try await environment.store.users.create(
+            NewUser(username: "root", name: "Administrator", email: "admin@example.com", passwordHash: try await environment.passwords.hash(password), isAdmin: true))
+        let token: SecretToken
+        if let given = settings.rootToken {
+            guard TokenKind.of(given) == .personalAccess, given.count >= 26 else {
+                throw StoreError.invalidConfiguration("LATCHKEY_ROOT_TOKEN must be a glpat- token of at least 20 characters after the prefix")
+            }
+            token = SecretToken(given)
+        } else {
+            token = SecretToken.mint(.personalAccess)
+        }
+        _ = try await environment.store.personalAccessTokens.create(
+            userID: root.id, name: "root bootstrap token", digest: environment.digester.digest(token), scopes: [.api, .readRepository, .writeRepository, .adminMode, .sudo],
+            expiresAt: nil)
+        // Printed once, to the operator's terminal, only when we generated them: they are not kept anywhere else.
+        if settings.rootToken == nil || settings.rootPassword == nil {
+            var lines = ["", "Latchkey created the administrator 'root'. Keep these; they are not shown again:"]
+            if settings.rootPassword == nil { lines.append("  root password: \(password)") }
+            if settings.rootToken == nil { lines.append("  root personal access token: \(token.value)") }
+            lines.append("")
+            FileHandle.standardError.write(Data(lines.joined(separator: "\n").utf8))
+        }
+    }
+}
+
+/// Creates the administrator on an empty database (what `serve` does at start).
+public func bootstrapAdministrator(environment: ServerEnvironment) async throws {
+    try await Bootstrap.administrator(environment: environment)
+}

@@ -1,0 +1,23 @@
+import Foundation
+import LatchkeyCore
+import LatchkeyStore
+import Logging
+
+/// The long-lived things every controller needs, built once by `buildApplication`.
+public struct ServerEnvironment: Sendable {
+    public let settings: ServerSettings
+    public let store: Store
+    public let digester: TokenDigester
+    public let repositories: RepositoryStore
+    public let passwords: PasswordHasher
+    public let logger: Logger
+
+    public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.digester = digester
+        self.repositories = repositories
+        self.passwords = passwords
+        self.logger = logger
+    }
+}

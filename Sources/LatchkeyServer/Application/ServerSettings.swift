@@ -1,0 +1,50 @@
+import Foundation
+import Logging
+
+/// Everything `latchkey serve` is configured with, read once at start.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: URL
+    /// `postgres://…` to use PostgreSQL; nil for the SQLite file in the data directory.
+    public var databaseURL: String?
+    /// The URL clients and jobs are given (defaults to http://host:port).
+    public var externalURL: String?
+    /// Root's personal access token on first start (`LATCHKEY_ROOT_TOKEN`).
+    public var rootToken: String?
+    /// Root's password on first start (`LATCHKEY_ROOT_PASSWORD`).
+    public var rootPassword: String?
+    /// How many runners to start inside the server process.
+    public var embeddedRunners: Int
+    public var logLevel: Logger.Level
+    /// bcrypt cost for password hashes; tests lower it.
+    public var passwordCost: UInt8
+    /// How often the scheduler looks for due pipeline schedules.
+    public var schedulerInterval: Duration
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "latchkey-data"), databaseURL: String? = nil,
+        externalURL: String? = nil, rootToken: String? = nil, rootPassword: String? = nil, embeddedRunners: Int = 1, logLevel: Logger.Level = .info,
+        passwordCost: UInt8 = 11, schedulerInterval: Duration = .seconds(15)
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.databaseURL = databaseURL
+        self.externalURL = externalURL
+        self.rootToken = rootToken
+        self.rootPassword = rootPassword
+        self.embeddedRunners = embeddedRunners
+        self.logLevel = logLevel
+        self.passwordCost = passwordCost
+        self.schedulerInterval = schedulerInterval
+    }
+
+    /// The base URL without a trailing slash.
+    public var baseURL: String {
+        let url = externalURL ?? "http://\(host):\(port)"
+        return url.hasSuffix("/") ? String(url.dropLast()) : url
+    }
+
+    public var repositoriesDirectory: URL { dataDirectory.appendingPathComponent("repositories", isDirectory: true) }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+/// Turns the credentials a request carries into an `Actor`; the only code that reads tokens off requests.
+public struct Authenticator: Sendable {
+    let environment: ServerEnvironment
+
+    /// Where credentials may come from on this route.
+    public struct Sources: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// `PRIVATE-TOKEN`, `private_token=`, `Authorization: Bearer`.
+        public static let personalToken = Sources(rawValue: 1)
+        /// HTTP Basic with a token or the user's password as the password (git).
+        public static let basic = Sources(rawValue: 2)
+        public static let api: Sources = [.personalToken]
+        public static let git: Sources = [.personalToken, .basic]
+    }
+
+    /// The actor, or `unauthenticated` when credentials are present but wrong (GitLab answers 401 even on public routes then).
+    public func actor(for request: Request, sources: Sources) async throws(Denial) -> Actor {
+        if sources.contains(.personalToken) {
+            if let token = request.headers[HTTPField.Name("PRIVATE-TOKEN")!] ?? request.uri.queryParameters.get("private_token") {
+                return try await personalToken(token)
+            }
+            if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+                return try await personalToken(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+            }
+        }
+        if sources.contains(.basic), let (username, password) = Self.basicCredentials(request) {
+            if TokenKind.of(password) == .personalAccess { return try await personalToken(password) }
+            return try await passwordLogin(username: username, password: password)
+        }
+        return .anonymous
+    }
+
+    static func basicCredentials(_ request: Request) -> (String, String)? {
+        guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
+            let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces))
+        else { return nil }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    private func personalToken(_ value: String) async throws(Denial) -> Actor {
+        guard TokenKind.of(value) == .personalAccess || TokenKind.of(value) == nil, !value.isEmpty, value.count < 512 else { throw .unauthenticated }
+        let found: (PersonalAccessToken, User)?
+        do { found = try await environment.store.personalAccessTokens.find(digest: environment.digester.digest(value)) } catch { throw .unauthenticated }
+        guard let (token, user) = found, !token.revoked, !token.isExpired(), !user.isBlocked else { throw .unauthenticated }
+        return .user(UserActor(user: user, scopes: Set(token.scopes)))
+    }
+
+    private func passwordLogin(username: String, password: String) async throws(Denial) -> Actor {
+        do {
+            guard let (user, hash) = try await environment.store.users.credentials(username: username), let hash, !user.isBlocked,
+                try await environment.passwords.verify(password, hash: hash)
+            else { throw Denial.unauthenticated }
+            return .user(UserActor(user: user, scopes: nil))
+        } catch {
+            throw .unauthenticated
+        }
+    }
+}
+
+/// Resolves the actor of every API request before its route runs.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let authenticator: Authenticator
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        var context = context
+        do {
+            context.actor = try await authenticator.actor(for: request, sources: .api)
+        } catch {
+            throw APIError.unauthorized
+        }
+        if case .user(let user) = context.actor {
+            let write = ![.get, .head, .options].contains(request.method)
+            if case .denied(let denial) = AccessPolicy.mayUseAPI(user, write: write) { throw APIError.from(denial) }
+        }
+        return try await next(request, context)
+    }
+}

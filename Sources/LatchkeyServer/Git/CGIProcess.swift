@@ -1,0 +1,124 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+
+/// A CGI child process (git http-backend) with streaming stdin and stdout.
+// The one audited `@unchecked Sendable`: `Process` and `FileHandle` are not marked Sendable, but every stored property is
+// immutable, stdin is only written by one task and stdout only read by one task at a time, and `Process` guards its own state.
+final class CGIProcess: @unchecked Sendable {
+    /// The CGI response head, and whatever body bytes arrived with it.
+    struct Head: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var leftover: ByteBuffer
+    }
+
+    private let process: Process
+    private let input: FileHandle
+    private let output: FileHandle
+
+    init(arguments: [String], environment: [String: String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        env.merge(environment) { $1 }
+        process.environment = env
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        self.input = stdin.fileHandleForWriting
+        self.output = stdout.fileHandleForReading
+    }
+
+    func write(_ buffer: ByteBuffer) async throws {
+        let data = Data(buffer: buffer)
+        let input = input
+        try await Git.pool.runIfActive { try input.write(contentsOf: data) }
+    }
+
+    func closeInput() { try? input.close() }
+
+    /// The next chunk of stdout, or nil at its end.
+    func read() async throws -> ByteBuffer? {
+        let output = output
+        let data = try await Git.pool.runIfActive { output.availableData }
+        return data.isEmpty ? nil : ByteBuffer(bytes: data)
+    }
+
+    /// Reads the CGI header block; keeps buffering body bytes until `inputFinished()` says the request is fully written.
+    func readHead(inputFinished: @Sendable () -> Bool) async throws -> Head {
+        var buffer = ByteBuffer()
+        var parsed: (HTTPResponse.Status, HTTPFields, Int)?
+        while true {
+            if parsed == nil { parsed = Self.parseHead(buffer) }
+            if parsed != nil, inputFinished() { break }
+            guard var chunk = try await read() else { break }
+            buffer.writeBuffer(&chunk)
+        }
+        guard let (status, headers, length) = parsed ?? Self.parseHead(buffer) else {
+            return Head(status: .internalServerError, headers: [.contentType: "text/plain"], leftover: ByteBuffer(string: "git backend failed"))
+        }
+        buffer.moveReaderIndex(forwardBy: length)
+        return Head(status: status, headers: headers, leftover: buffer)
+    }
+
+    static func parseHead(_ buffer: ByteBuffer) -> (HTTPResponse.Status, HTTPFields, Int)? {
+        let bytes = Array(buffer.readableBytesView)
+        var end: Int?
+        var separatorLength = 0
+        for index in bytes.indices {
+            if index + 3 < bytes.count, bytes[index] == 13, bytes[index + 1] == 10, bytes[index + 2] == 13, bytes[index + 3] == 10 {
+                end = index
+                separatorLength = 4
+                break
+            }
+            if index + 1 < bytes.count, bytes[index] == 10, bytes[index + 1] == 10 {
+                end = index
+                separatorLength = 2
+                break
+            }
+        }
+        guard let end else { return nil }
+        var status = HTTPResponse.Status.ok
+        var headers = HTTPFields()
+        let text = String(decoding: bytes[0..<end], as: UTF8.self)
+        for line in text.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if name.lowercased() == "status" {
+                if let code = Int(value.prefix(3)) { status = HTTPResponse.Status(code: code) }
+            } else if let field = HTTPField.Name(name) {
+                headers.append(HTTPField(name: field, value: value))
+            }
+        }
+        return (status, headers, end + separatorLength)
+    }
+
+    func terminate() {
+        if process.isRunning { process.terminate() }
+    }
+
+    func wait() async -> Int32 {
+        let process = process
+        return (try? await Git.pool.runIfActive {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }) ?? -1
+    }
+}
+
+/// A flag one task sets and another polls.
+final class CompletionFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}

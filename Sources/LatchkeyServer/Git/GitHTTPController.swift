@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import LatchkeyCore
+import LatchkeyStore
+import NIOCore
+
+/// Git smart HTTP (`/<full_path>.git/info/refs`, `git-upload-pack`, `git-receive-pack`), authenticated here and served by `git http-backend`.
+struct GitHTTPController {
+    let environment: ServerEnvironment
+    let pipelines: PipelineCreator
+
+    /// A parsed git request path.
+    struct GitPath: Equatable {
+        enum Service: String { case uploadPack = "git-upload-pack", receivePack = "git-receive-pack" }
+        var projectPath: String
+        /// What follows the project path: `info/refs`, `git-upload-pack` or `git-receive-pack`.
+        var endpoint: String
+
+        /// Recognises `/<path>[.git]/(info/refs|git-upload-pack|git-receive-pack)`.
+        init?(_ path: String) {
+            let decoded = path.removingPercentEncoding ?? path
+            for endpoint in ["/info/refs", "/git-upload-pack", "/git-receive-pack"] where decoded.hasSuffix(endpoint) {
+                var project = String(decoded.dropLast(endpoint.count).dropFirst())
+                if project.hasSuffix(".git") { project = String(project.dropLast(4)) }
+                guard !project.isEmpty, !project.contains(".."), !project.hasPrefix("/"), !project.contains("//") else { return nil }
+                self.projectPath = project
+                self.endpoint = String(endpoint.dropFirst())
+                return
+            }
+            return nil
+        }
+
+        func service(query: String?) -> Service? {
+            switch endpoint {
+            case "git-upload-pack": return .uploadPack
+            case "git-receive-pack": return .receivePack
+            default:
+                return query.flatMap { Service(rawValue: $0) }
+            }
+        }
+    }
+
+    /// Answers a git request, or nil if the path is not a git path (so routing goes on).
+    func respond(to request: Request, context: AppRequestContext) async throws -> Response? {
+        guard let gitPath = GitPath(request.uri.path) else { return nil }
+        guard let service = gitPath.service(query: request.uri.queryParameters.get("service")) else {
+            return plain(.forbidden, "Unsupported git service")
+        }
+        let actor: Actor
+        do {
+            actor = try await Authenticator(environment: environment).actor(for: request, sources: .git)
+        } catch {
+            return challenge("HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.")
+        }
+        let notFound = "The project you were looking for could not be found or you don't have permission to view it."
+        guard let project = try await environment.store.projects.find(fullPath: gitPath.projectPath) else {
+            return actor.user == nil ? challenge(nil) : plain(.notFound, notFound)
+        }
+        let level = try await environment.memberLevel(of: actor, on: project)
+        let facts = ProjectAccessFacts(project: project, memberLevel: level)
+        let ability: ProjectAbility = service == .receivePack ? .pushCode : .downloadCode
+        switch AccessPolicy.decide(actor, ability, on: facts) {
+        case .allowed:
+            break
+        case .denied(let denial):
+            if actor.user == nil { return challenge(nil) }
+            switch denial {
+            case .notFound, .unauthenticated: return plain(.notFound, notFound)
+            case .insufficientScope, .blocked, .insufficientRole:
+                if service == .receivePack, AccessPolicy.decide(actor, .downloadCode, on: facts).isAllowed {
+                    return plain(.forbidden, "You are not allowed to upload code.")
+                }
+                if AccessPolicy.decide(actor, .readProject, on: facts).isAllowed {
+                    return plain(.forbidden, "You are not allowed to download code from this project.")
+                }
+                return plain(.notFound, notFound)
+            }
+        }
+        return try await runBackend(request, gitPath: gitPath, service: service, project: project, actor: actor, logger: context.logger)
+    }
+
+    private func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
+        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func challenge(_ text: String?) -> Response {
+        var response = plain(.unauthorized, text ?? "HTTP Basic: Access denied")
+        response.headers[.wwwAuthenticate] = "Basic realm=\"GitLab\""
+        return response
+    }
+
+    private func runBackend(
+        _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, logger: Logger
+    ) async throws -> Response {
+        let pushLog = service == .receivePack && request.method == .post
+            ? FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-push-\(UUID().uuidString)") : nil
+        var cgi: [String: String] = [
+            "GIT_PROJECT_ROOT": environment.repositories.root.path,
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": "/\(project.id).git/\(gitPath.endpoint)",
+            "REQUEST_METHOD": request.method.rawValue,
+            "QUERY_STRING": request.uri.query ?? "",
+            "CONTENT_TYPE": request.headers[.contentType] ?? "",
+            "REMOTE_USER": actor.user?.username ?? "",
+            "REMOTE_ADDR": "127.0.0.1",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "core.hooksPath",
+            "GIT_CONFIG_VALUE_0": environment.repositories.hooksDirectory.path,
+        ]
+        if let length = request.headers[.contentLength] { cgi["CONTENT_LENGTH"] = length }
+        if let encoding = request.headers[.contentEncoding] { cgi["HTTP_CONTENT_ENCODING"] = encoding }
+        if let protocolHeader = request.headers[HTTPField.Name("Git-Protocol")!] { cgi["GIT_PROTOCOL"] = protocolHeader }
+        if let pushLog { cgi["LATCHKEY_PUSH_LOG"] = pushLog.path }
+
+        let process = try CGIProcess(arguments: ["git", "http-backend"], environment: cgi)
+        let stdinDone = CompletionFlag()
+        let head: CGIProcess.Head = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer { stdinDone.set() }
+                do {
+                    for try await chunk in request.body { try await process.write(chunk) }
+                } catch {
+                    process.closeInput()
+                    throw error
+                }
+                process.closeInput()
+            }
+            // Keep reading while the request streams in, so git never blocks on a full stdout pipe while we block on its stdin.
+            let head = try await process.readHead { stdinDone.isSet }
+            try await group.waitForAll()
+            return head
+        }
+        let pipelines = self.pipelines
+        let body = ResponseBody { writer in
+            do {
+                if head.leftover.readableBytes > 0 { try await writer.write(head.leftover) }
+                while let chunk = try await process.read() { try await writer.write(chunk) }
+            } catch {
+                process.terminate()
+                throw error
+            }
+            _ = await process.wait()
+            // Pipelines exist before git sees the push finish, so a client that lists them right after finds them.
+            if let pushLog, let user = actor.user {
+                await pipelines.pushed(logFile: pushLog, project: project, user: user)
+            }
+            try await writer.finish(nil)
+        }
+        var headers = head.headers
+        headers[.cacheControl] = headers[.cacheControl] ?? "no-cache"
+        return Response(status: head.status, headers: headers, body: body)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import LatchkeyCore
+import SQLKit
+
+struct JobRecord: Codable, Sendable {
+    var id: Int64
+    var pipelineId: Int64
+    var projectId: Int64
+    var name: String
+    var stage: String
+    var stageIndex: Int
+    var status: String
+    var definition: String
+    var userId: Int64?
+    var retried: Bool
+    var runnerId: Int64?
+    var failureReason: String?
+    var createdAt: Int64
+    var queuedAt: Int64?
+    var startedAt: Int64?
+    var finishedAt: Int64?
+    var updatedAt: Int64
+
+    var job: Job {
+        Job(
+            id: id, pipelineID: pipelineId, projectID: projectId, name: name, stage: stage, stageIndex: stageIndex,
+            status: JobStatus(rawValue: status) ?? .failed,
+            definition: JSONCoding.decode(JobDefinition.self, from: definition) ?? JobDefinition(name: name, stage: stage, script: []), userID: userId,
+            retried: retried, runnerID: runnerId, failureReason: failureReason, createdAt: Date(milliseconds: createdAt),
+            queuedAt: queuedAt.map(Date.init(milliseconds:)), startedAt: startedAt.map(Date.init(milliseconds:)),
+            finishedAt: finishedAt.map(Date.init(milliseconds:)), updatedAt: Date(milliseconds: updatedAt))
+    }
+}
+
+/// Which jobs a listing holds.
+public struct JobFilter: Sendable {
+    public var statuses: [JobStatus]
+    public var includeRetried: Bool
+
+    public init(statuses: [JobStatus] = [], includeRetried: Bool = false) {
+        self.statuses = statuses
+        self.includeRetried = includeRetried
+    }
+}
+
+/// Jobs: their rows, and the transitions users ask for (play, cancel, retry).
+public struct JobRepository: Sendable {
+    let database: Database
+
+    @discardableResult
+    static func insert(_ definition: JobDefinition, pipelineID: Int64, projectID: Int64, stageIndex: Int, userID: Int64?, db: any SQLDatabase) async throws -> Int64 {
+        let now = Date().milliseconds
+        let row = try await db.insert(into: "jobs")
+            .columns(
+                "pipeline_id", "project_id", "name", "stage", "stage_index", "status", "definition", "user_id", "retried", "token_digest", "runner_id",
+                "failure_reason", "created_at", "queued_at", "started_at", "finished_at", "updated_at"
+            )
+            .values(
+                SQLBind(pipelineID), SQLBind(projectID), SQLBind(definition.name), SQLBind(definition.stage), SQLBind(stageIndex),
+                SQLBind(JobStatus.created.rawValue), SQLBind(JSONCoding.encode(definition)), SQLBind(userID), SQLBind(false), SQLBind(String?.none),
+                SQLBind(Int64?.none), SQLBind(String?.none), SQLBind(now), SQLBind(Int64?.none), SQLBind(Int64?.none), SQLBind(Int64?.none), SQLBind(now)
+            )
+            .returning("id").first()
+        guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StoreError.corrupt("job insert") }
+        return id
+    }
+
+    /// The latest attempt of every job of the pipeline, in creation order.
+    static func current(pipelineID: Int64, db: any SQLDatabase) async throws -> [Job] {
+        try await db.select().column("*").from("jobs").where("pipeline_id", .equal, pipelineID).where("retried", .equal, false).orderBy("id")
+            .records(JobRecord.self).map(\.job)
+    }
+
+    public func find(id: Int64) async throws -> Job? {
+        try await database.read { db in try await db.select().column("*").from("jobs").where("id", .equal, id).record(JobRecord.self)?.job }
+    }
+
+    public func jobs(pipelineID: Int64, filter: JobFilter = JobFilter(), page: PageRequest? = nil) async throws -> Page<Job> {
+        try await database.read { db in
+            let query = db.select().column("*").from("jobs").where("pipeline_id", .equal, pipelineID)
+            return try await Self.filtered(query, filter, page: page, db: db)
+        }
+    }
+
+    public func jobs(projectID: Int64, filter: JobFilter = JobFilter(includeRetried: true), page: PageRequest) async throws -> Page<Job> {
+        try await database.read { db in
+            let query = db.select().column("*").from("jobs").where("project_id", .equal, projectID)
+            return try await Self.filtered(query, filter, page: page, db: db, newestFirst: true)
+        }
+    }
+
+    private static func filtered(_ query: SQLSelectBuilder, _ filter: JobFilter, page: PageRequest?, db: any SQLDatabase, newestFirst: Bool = false) async throws -> Page<Job> {
+        if !filter.statuses.isEmpty { query.where("status", .in, filter.statuses.map(\.rawValue)) }
+        if !filter.includeRetried { query.where("retried", .equal, false) }
+        query.orderBy("id", newestFirst ? .descending : .ascending)
+        if let page { return try await query.page(page, as: JobRecord.self, countOn: db).map(\.job) }
+        let items = try await query.records(JobRecord.self).map(\.job)
+        return Page(items: items, total: items.count, request: PageRequest(page: 1, perPage: max(items.count, 1)))
+    }
+
+    /// Starts a manual job as `userID` (who becomes the job's user). Returns nil if the job is not waiting to be played.
+    public func play(jobID: Int64, userID: Int64) async throws -> Job? {
+        let played: Job? = try await database.transaction { db in
+            let now = Date().milliseconds
+            let row = try await db.update("jobs").set("status", to: JobStatus.pending.rawValue).set("user_id", to: userID).set("queued_at", to: now)
+                .set("updated_at", to: now)
+                .where("id", .equal, jobID).where("status", .equal, JobStatus.manual.rawValue)
+                .returning("*").first()
+            return try row?.record(JobRecord.self).job
+        }
+        if let played { try await PipelineRepository(database: database).advance(pipelineID: played.pipelineID) }
+        return played
+    }
+
+    /// Cancels a job that has not finished: waiting jobs at once, running ones through `canceling`. Returns the job, or nil if it had finished.
+    public func cancel(jobID: Int64) async throws -> Job? {
+        let canceled: Job? = try await database.transaction { db in
+            let now = Date().milliseconds
+            let waiting = [JobStatus.created, .pending, .manual].map(\.rawValue)
+            if let row = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
+                .where("id", .equal, jobID).where("status", .in, waiting).returning("*").first()
+            {
+                return try row.record(JobRecord.self).job
+            }
+            if let row = try await db.update("jobs").set("status", to: JobStatus.canceling.rawValue).set("updated_at", to: now)
+                .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).returning("*").first()
+            {
+                return try row.record(JobRecord.self).job
+            }
+            return nil
+        }
+        if let canceled { try await PipelineRepository(database: database).advance(pipelineID: canceled.pipelineID) }
+        return canceled
+    }
+
+    /// Retries a finished job as a new job acting as `userID`. Returns the new job, or nil if the job cannot be retried.
+    public func retry(jobID: Int64, userID: Int64) async throws -> Job? {
+        let newID: Int64? = try await database.transaction { db in
+            let finished = [JobStatus.success, .failed, .canceled].map(\.rawValue)
+            guard
+                let old = try await db.update("jobs").set("retried", to: true).where("id", .equal, jobID).where("status", .in, finished)
+                    .where("retried", .equal, false).returning("*").first()?.record(JobRecord.self).job
+            else { return nil }
+            return try await Self.insert(old.definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
+        }
+        guard let newID else { return nil }
+        guard let job = try await find(id: newID) else { return nil }
+        try await PipelineRepository(database: database).advance(pipelineID: job.pipelineID)
+        return try await find(id: newID)
+    }
+}

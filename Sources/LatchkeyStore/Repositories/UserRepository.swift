@@ -1,0 +1,134 @@
+import Foundation
+import LatchkeyCore
+import SQLKit
+
+struct UserRecord: Codable, Sendable {
+    var id: Int64
+    var username: String
+    var name: String
+    var email: String
+    var passwordHash: String?
+    var isAdmin: Bool
+    var isBlocked: Bool
+    var createdAt: Int64
+
+    var user: User {
+        User(id: id, username: username, name: name, email: email, isAdmin: isAdmin, isBlocked: isBlocked, createdAt: Date(milliseconds: createdAt))
+    }
+}
+
+/// What a new user is made of.
+public struct NewUser: Sendable {
+    public var username: String
+    public var name: String
+    public var email: String
+    public var passwordHash: String?
+    public var isAdmin: Bool
+
+    public init(username: String, name: String, email: String, passwordHash: String?, isAdmin: Bool) {
+        self.username = username
+        self.name = name
+        self.email = email
+        self.passwordHash = passwordHash
+        self.isAdmin = isAdmin
+    }
+}
+
+/// Users and their personal namespaces.
+public struct UserRepository: Sendable {
+    let database: Database
+
+    /// Creates the user and its personal namespace; `duplicate("username"|"email")` when taken.
+    public func create(_ new: NewUser) async throws -> User {
+        try await database.transaction { db in
+            let takenByUser = try await db.select().column("id").from("users")
+                .where(SQLFunction("LOWER", args: SQLIdentifier("username")), .equal, SQLBind(new.username.lowercased())).first() != nil
+            let takenByNamespace = try await db.select().column("id").from("namespaces")
+                .where(SQLFunction("LOWER", args: SQLIdentifier("full_path")), .equal, SQLBind(new.username.lowercased())).first() != nil
+            if takenByUser || takenByNamespace {
+                throw StoreError.duplicate("username")
+            }
+            if try await db.select().column("id").from("users").where(SQLFunction("LOWER", args: SQLIdentifier("email")), .equal, SQLBind(new.email.lowercased())).first() != nil {
+                throw StoreError.duplicate("email")
+            }
+            let now = Date().milliseconds
+            let row = try await db.insert(into: "users")
+                .columns("username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at")
+                .values(SQLBind(new.username), SQLBind(new.name), SQLBind(new.email), SQLBind(new.passwordHash), SQLBind(new.isAdmin), SQLBind(false), SQLBind(now))
+                .returning("*")
+                .first()
+            guard let record = try row?.record(UserRecord.self) else { throw StoreError.corrupt("user insert returned nothing") }
+            try await db.insert(into: "namespaces")
+                .columns("kind", "name", "path", "full_path", "full_name", "parent_id", "owner_id", "visibility", "description", "created_at")
+                .values(
+                    SQLBind(NamespaceKind.user.rawValue), SQLBind(new.name), SQLBind(new.username), SQLBind(new.username), SQLBind(new.name),
+                    SQLBind(Int64?.none), SQLBind(record.id), SQLBind(Visibility.public.rawValue), SQLBind(""), SQLBind(now)
+                )
+                .run()
+            return record.user
+        }
+    }
+
+    public func find(id: Int64) async throws -> User? {
+        try await database.read { db in
+            try await db.select().column("*").from("users").where("id", .equal, id).record(UserRecord.self)?.user
+        }
+    }
+
+    public func find(username: String) async throws -> User? {
+        try await database.read { db in
+            try await db.select().column("*").from("users")
+                .where(SQLFunction("LOWER", args: SQLIdentifier("username")), .equal, SQLBind(username.lowercased()))
+                .record(UserRecord.self)?.user
+        }
+    }
+
+    /// The user and its password hash, for signing in.
+    public func credentials(username: String) async throws -> (User, String?)? {
+        try await database.read { db in
+            guard
+                let record = try await db.select().column("*").from("users")
+                    .where(SQLFunction("LOWER", args: SQLIdentifier("username")), .equal, SQLBind(username.lowercased()))
+                    .record(UserRecord.self)
+            else { return nil }
+            return (record.user, record.passwordHash)
+        }
+    }
+
+    /// Users ordered by id, optionally filtered by a search over username, name and email, or by exact username.
+    public func list(search: String? = nil, username: String? = nil, page: PageRequest) async throws -> Page<User> {
+        try await database.read { db in
+            let query = db.select().column("*").from("users").orderBy("id", .ascending)
+            if let username {
+                query.where(SQLFunction("LOWER", args: SQLIdentifier("username")), .equal, SQLBind(username.lowercased()))
+            }
+            if let search, !search.isEmpty {
+                let pattern = "%" + search.lowercased() + "%"
+                query.where { group in
+                    group.where(SQLFunction("LOWER", args: SQLIdentifier("username")), .like, SQLBind(pattern))
+                        .orWhere(SQLFunction("LOWER", args: SQLIdentifier("name")), .like, SQLBind(pattern))
+                        .orWhere(SQLFunction("LOWER", args: SQLIdentifier("email")), .like, SQLBind(pattern))
+                }
+            }
+            return try await query.page(page, as: UserRecord.self, countOn: db).map(\.user)
+        }
+    }
+
+    public func setPasswordHash(userID: Int64, hash: String) async throws {
+        try await database.read { db in
+            try await db.update("users").set("password_hash", to: hash).where("id", .equal, userID).run()
+        }
+    }
+
+    public func setBlocked(userID: Int64, blocked: Bool) async throws {
+        try await database.read { db in
+            try await db.update("users").set("is_blocked", to: blocked).where("id", .equal, userID).run()
+        }
+    }
+
+    public func count() async throws -> Int {
+        try await database.read { db in
+            try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("users").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+}

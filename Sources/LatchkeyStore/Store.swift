@@ -1,0 +1,28 @@
+import Logging
+
+/// Every repository over one database.
+public struct Store: Sendable {
+    public let database: Database
+    public let users: UserRepository
+    public let personalAccessTokens: PersonalAccessTokenRepository
+    public let namespaces: NamespaceRepository
+    public let projects: ProjectRepository
+    public let members: MemberRepository
+    public let pipelines: PipelineRepository
+    public let jobs: JobRepository
+    public let schedules: PipelineScheduleRepository
+    public let settings: SettingsRepository
+
+    public init(database: Database) {
+        self.database = database
+        users = UserRepository(database: database)
+        personalAccessTokens = PersonalAccessTokenRepository(database: database)
+        namespaces = NamespaceRepository(database: database)
+        projects = ProjectRepository(database: database)
+        members = MemberRepository(database: database)
+        pipelines = PipelineRepository(database: database)
+        jobs = JobRepository(database: database)
+        schedules = PipelineScheduleRepository(database: database)
+        settings = SettingsRepository(database: database)
+    }
+}

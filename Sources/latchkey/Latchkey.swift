@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `latchkey` command: a GitLab-compatible CI/CD server core built around the job token.
+@main
+struct Latchkey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "latchkey",
+        abstract: "A self-hosted, GitLab API v4 compatible CI/CD server core built around the CI/CD job token.",
+        subcommands: [ServeCommand.self, MigrateCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}

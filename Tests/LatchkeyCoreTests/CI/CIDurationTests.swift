@@ -1,0 +1,35 @@
+import Testing
+
+@testable import LatchkeyCore
+
+@Suite("Reading GitLab durations")
+struct CIDurationTests {
+    @Test(
+        "durations read as ChronicDuration reads them",
+        arguments: [
+            ("3600", 3600), ("1h 30m", 5400), ("1h30m", 5400), ("30 minutes", 1800), ("1 week", 604_800),
+            ("2 days and 3 hours", 183_600), ("1.5 hours", 5400), ("hour", 3600), ("1 mo", 2_592_000),
+            ("1 year", 31_557_600), ("1:30", 90), ("1:00:00", 3600), ("90 SECONDS", 90), ("1 hr plus 1 min", 3660),
+            ("10 s", 10), ("2 wks", 1_209_600), ("1 2 hours", 7200),
+        ]
+    )
+    func valid(_ text: String, _ seconds: Int) {
+        #expect(CIDuration.seconds(text) == seconds)
+    }
+
+    @Test(
+        "text that is not a duration, or is zero, gives nil",
+        arguments: ["", "0", "0 minutes", "soon", "never", "1 fortnight", "-5", "1h, 30m", "1..5 s", ":", "1:", "abc 1"]
+    )
+    func invalid(_ text: String) {
+        #expect(CIDuration.seconds(text) == nil)
+    }
+
+    @Test("expire_in accepts never in any case, and durations")
+    func expiry() {
+        #expect(CIDuration.expiry("never") == .never)
+        #expect(CIDuration.expiry(" Never ") == .never)
+        #expect(CIDuration.expiry("2 days") == .after(seconds: 172_800))
+        #expect(CIDuration.expiry("later") == nil)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import LatchkeyStore
+import Logging
+import PostgresNIO
+import Testing
+
+/// The databases a store or API test runs against: SQLite always, PostgreSQL when `LATCHKEY_TEST_POSTGRES_URL` is set.
+public enum TestBackend: String, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    public static var all: [TestBackend] {
+        ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"].map { $0.isEmpty ? [.sqlite] : [.sqlite, .postgres] } ?? [.sqlite]
+    }
+
+    public var testDescription: String { rawValue }
+}
+
+/// Runs `body` with a fresh, migrated database: a new SQLite file in a temporary directory, or a new PostgreSQL database.
+public func withTestDatabase<T: Sendable>(_ backend: TestBackend, _ body: @Sendable (Database, URL) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-test-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var logger = Logger(label: "latchkey.test")
+    logger.logLevel = .warning
+    switch backend {
+    case .sqlite:
+        let database = try await Database.sqlite(path: directory.appendingPathComponent("test.sqlite3").path, logger: logger)
+        try await Migrator().migrate(database)
+        do {
+            let result = try await body(database, directory)
+            try await database.close()
+            return result
+        } catch {
+            try? await database.close()
+            throw error
+        }
+    case .postgres:
+        guard let adminURL = ProcessInfo.processInfo.environment["LATCHKEY_TEST_POSTGRES_URL"] else { throw TestSetupError.noPostgres }
+        let name = "latchkey_test_" + UUID().uuidString.prefix(8).lowercased()
+        try await withPostgres(url: adminURL, logger: logger) { database in
+            try await database.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
+        }
+        defer {
+            // Best effort: a leftover test database is harmless, and CI's server is thrown away.
+            let logger = logger
+            Task { try? await withPostgres(url: adminURL, logger: logger) { database in try await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() } } }
+        }
+        let url = replaceDatabase(in: adminURL, with: name)
+        return try await withPostgres(url: url, logger: logger) { database in
+            try await Migrator().migrate(database)
+            return try await body(database, directory)
+        }
+    }
+}
+
+/// Runs a `PostgresClient` for the length of `body`.
+func withPostgres<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (Database) async throws -> T) async throws -> T {
+    let client = try Database.postgresClient(url: url, logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        let result = try await body(Database.postgres(client: client))
+        group.cancelAll()
+        return result
+    }
+}
+
+func replaceDatabase(in url: String, with name: String) -> String {
+    guard var components = URLComponents(string: url) else { return url }
+    components.path = "/" + name
+    return components.string ?? url
+}
+
+enum TestSetupError: Error {
+    case noPostgres
+}
