@@ -12,6 +12,11 @@ public struct Store: Sendable {
     public let jobs: JobRepository
     public let schedules: PipelineScheduleRepository
     public let settings: SettingsRepository
+    public let runners: RunnerRepository
+    public let variables: VariableRepository
+    public let artifacts: ArtifactRepository
+    public let jobTokenScope: JobTokenScopeRepository
+    public let auditEvents: AuditEventRepository
 
     public init(database: Database) {
         self.database = database
@@ -24,5 +29,10 @@ public struct Store: Sendable {
         jobs = JobRepository(database: database)
         schedules = PipelineScheduleRepository(database: database)
         settings = SettingsRepository(database: database)
+        runners = RunnerRepository(database: database)
+        variables = VariableRepository(database: database)
+        artifacts = ArtifactRepository(database: database)
+        jobTokenScope = JobTokenScopeRepository(database: database)
+        auditEvents = AuditEventRepository(database: database)
     }
 }

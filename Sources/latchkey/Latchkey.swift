@@ -6,7 +6,7 @@ struct Latchkey: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "latchkey",
         abstract: "A self-hosted, GitLab API v4 compatible CI/CD server core built around the CI/CD job token.",
-        subcommands: [ServeCommand.self, MigrateCommand.self],
+        subcommands: [ServeCommand.self, MigrateCommand.self, RunnerCommand.self, AdminCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = settings.logLevel
             return handler
         }
-        let app = try await buildApplication(settings: settings)
+        ParentWatch.exitWhenParentDies()
+        let app = try await buildApplication(settings: settings, embeddedRunner: EmbeddedRunnerFactory.make)
         try await app.runService()
     }
 }

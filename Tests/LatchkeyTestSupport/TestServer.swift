@@ -33,11 +33,13 @@ public func withTestServer<T: Sendable>(
         let rootToken = SecretToken.mint(.personalAccess).value
         var settings = ServerSettings(dataDirectory: directory, rootToken: rootToken, rootPassword: "root-password", embeddedRunners: 0, logLevel: .warning, passwordCost: 4)
         settings.externalURL = "http://latchkey.test"
+        settings.jobRequestLongPoll = .milliseconds(200)
         var logger = Logger(label: "latchkey.test")
         logger.logLevel = .warning
         let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
         try await bootstrapAdministrator(environment: environment)
         let server = TestServer(environment: environment, rootToken: rootToken)
+        _ = try RegistrationTokenFile.value(in: directory)
         let app = Application(router: buildRouter(environment: environment), logger: logger)
         return try await app.test(.router) { client in try await body(server, client) }
     }

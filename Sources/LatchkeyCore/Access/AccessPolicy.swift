@@ -3,10 +3,13 @@ public struct ProjectAccessFacts: Sendable {
     public var project: Project
     /// The actor's user's effective level: the highest of its project and inherited group memberships.
     public var memberLevel: AccessLevel?
+    /// For a job actor on another project: how that project's scope treats the job's project.
+    public var jobTokenScope: JobTokenScopeFacts?
 
-    public init(project: Project, memberLevel: AccessLevel?) {
+    public init(project: Project, memberLevel: AccessLevel?, jobTokenScope: JobTokenScopeFacts? = nil) {
         self.project = project
         self.memberLevel = memberLevel
+        self.jobTokenScope = jobTokenScope
     }
 }
 
@@ -35,7 +38,40 @@ public enum AccessPolicy {
         case .user(let userActor):
             return decide(userActor, visibility: facts.project.visibility, level: facts.memberLevel, open: ability.isOpenOnVisibleProjects,
                           required: ability.minimumLevel, isWrite: ability.isWrite, gitAbility: gitScope(for: ability))
+        case .job(let jobActor):
+            return decide(jobActor, ability, on: facts)
         }
+    }
+
+    /// A job token may do only what all of these allow: the job is running; the ability is one job tokens may use; the user's own
+    /// role on the target; the target's scope (and the source's outbound scope); and the allowlist entry's fine-grained permissions.
+    private static func decide(_ actor: JobActor, _ ability: ProjectAbility, on facts: ProjectAccessFacts) -> Decision {
+        guard actor.job.status == .running || actor.job.status == .canceling else { return .denied(.jobNotRunning) }
+        let asUser = decide(UserActor(user: actor.user, scopes: nil), visibility: facts.project.visibility, level: facts.memberLevel,
+                            open: ability.isOpenOnVisibleProjects, required: ability.minimumLevel, isWrite: ability.isWrite, gitAbility: nil)
+        // What the user cannot even see stays invisible, whatever the scope says.
+        if asUser == .denied(.notFound) { return asUser }
+        guard ability.isJobTokenAbility else { return .denied(.notAJobTokenAbility(ability)) }
+        let sameProject = facts.project.id == actor.project.id
+        if ability == .pushCode || ability == .createContainerImage {
+            // Writing code or images with a job token reaches only the job's own project.
+            guard sameProject else { return .denied(.jobTokenScope(source: actor.project.fullPath, target: facts.project.fullPath)) }
+            if ability == .pushCode, !facts.project.jobTokenPushAllowed { return .denied(.notAJobTokenAbility(ability)) }
+            return asUser
+        }
+        if !sameProject {
+            let scope = facts.jobTokenScope ?? JobTokenScopeFacts(inboundEnabled: facts.project.jobTokenInboundEnabled, grant: nil)
+            // The scope restricts only what needs membership: what anyone (or any signed-in user) may read stays readable.
+            let openAnyway = facts.project.visibility != .private && ability.isOpenOnVisibleProjects
+            if !openAnyway {
+                guard scope.outboundAllows else { return .denied(.jobTokenOutboundScope(source: actor.project.fullPath, target: facts.project.fullPath)) }
+                if scope.inboundEnabled {
+                    guard let grant = scope.grant else { return .denied(.jobTokenScope(source: actor.project.fullPath, target: facts.project.fullPath)) }
+                    guard grant.admits(ability.jobTokenPolicy) else { return .denied(.jobTokenPolicyMissing(ability.jobTokenPolicy!)) }
+                }
+            }
+        }
+        return asUser
     }
 
     /// Decides whether `actor` may use `ability` on the group.
@@ -44,6 +80,9 @@ public enum AccessPolicy {
         case .anonymous:
             guard facts.group.visibility == .public || facts.hasVisibleDescendant else { return .denied(.notFound) }
             return ability == .readGroup ? .allowed : .denied(.unauthenticated)
+        case .job:
+            // Job tokens reach projects, never group administration.
+            return ability == .readGroup && facts.group.visibility == .public ? .allowed : .denied(.notFound)
         case .user(let userActor):
             let visibility: Visibility = facts.hasVisibleDescendant ? max(facts.group.visibility, .internal) : facts.group.visibility
             return decide(userActor, visibility: visibility, level: facts.memberLevel,
@@ -53,6 +92,7 @@ public enum AccessPolicy {
 
     /// Whether the actor may administer the instance (users, runners, settings).
     public static func mayAdministerInstance(_ actor: Actor) -> Decision {
+        if case .job = actor { return .denied(.insufficientRole(required: .owner, actual: nil)) }
         guard case .user(let userActor) = actor else { return .denied(.unauthenticated) }
         guard !userActor.user.isBlocked else { return .denied(.blocked) }
         guard userActor.user.isAdmin else { return .denied(.insufficientRole(required: .owner, actual: nil)) }
@@ -91,7 +131,8 @@ public enum AccessPolicy {
         if let scopes = actor.scopes {
             switch gitAbility {
             case .read?:
-                guard scopes.allowsGitRead else { return .denied(.insufficientScope(required: .readRepository)) }
+                // GitLab: read_api grants download_code too (the repository files API and clones), not only read_repository.
+                guard scopes.allowsGitRead || scopes.allowsAPI(write: false) else { return .denied(.insufficientScope(required: .readRepository)) }
             case .write?:
                 guard scopes.allowsGitWrite else { return .denied(.insufficientScope(required: .writeRepository)) }
             case nil:

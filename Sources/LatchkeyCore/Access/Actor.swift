@@ -2,13 +2,22 @@
 public enum Actor: Sendable {
     case anonymous
     case user(UserActor)
+    /// A job presenting its CI/CD job token.
+    case job(JobActor)
 
-    /// The user behind the actor, if any.
+    /// The user behind the actor, if any (for a job: the user it acts as).
     public var user: User? {
         switch self {
         case .anonymous: nil
         case .user(let actor): actor.user
+        case .job(let actor): actor.user
         }
+    }
+
+    /// The user, only when signed in as themselves (not through a job token).
+    public var signedInUser: User? {
+        if case .user(let actor) = self { return actor.user }
+        return nil
     }
 }
 

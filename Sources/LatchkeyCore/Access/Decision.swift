@@ -18,6 +18,16 @@ public enum Denial: Sendable, Equatable, Error {
     case insufficientScope(required: TokenScope)
     /// The user is blocked.
     case blocked
+    /// The target's job token scope does not admit the job's project.
+    case jobTokenScope(source: String, target: String)
+    /// The job's own project limits where its token may go ("Limit access from this project").
+    case jobTokenOutboundScope(source: String, target: String)
+    /// The allowlist entry lacks the fine-grained permission.
+    case jobTokenPolicyMissing(JobTokenPolicy)
+    /// A job token cannot be used for this at all.
+    case notAJobTokenAbility(ProjectAbility)
+    /// The job is not running, so its token is dead.
+    case jobNotRunning
 
     /// A plain-words explanation, safe to show (no secrets).
     public var explanation: String {
@@ -28,6 +38,13 @@ public enum Denial: Sendable, Equatable, Error {
             "this needs the \(required.title) role or higher; you have \(actual.map(\.title) ?? "no role")"
         case .insufficientScope(let required): "the token's scopes do not include \(required.rawValue)"
         case .blocked: "the user is blocked"
+        case .jobTokenScope(let source, let target):
+            "Authentication by CI/CD job token not allowed from \(source) to \(target)."
+        case .jobTokenOutboundScope(let source, let target):
+            "Authentication by CI/CD job token not allowed from \(source) to \(target): \(source) limits its job token to its outbound allowlist."
+        case .jobTokenPolicyMissing(let policy): "The following token permission is required: \(policy.rawValue)."
+        case .notAJobTokenAbility(let ability): "a CI/CD job token cannot be used to \(ability.rawValue)"
+        case .jobNotRunning: "the job is not running, so its token is no longer valid"
         }
     }
 }

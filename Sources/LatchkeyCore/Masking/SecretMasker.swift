@@ -65,6 +65,9 @@ public struct SecretMasker: Sendable {
     /// Bytes currently held back because they may still turn out to be part of a match.
     var heldByteCount: Int { held.count }
 
+    /// The raw bytes held back because they may still begin a secret; a new masker fed these first resumes the stream (the server keeps them between trace requests).
+    public var heldBytes: [UInt8] { held }
+
     private mutating func process(_ chunk: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let automaton = rules.automaton
         let chunkStart = position

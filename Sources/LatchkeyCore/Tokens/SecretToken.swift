@@ -52,6 +52,22 @@ public struct TokenDigester: Sendable {
     /// HMAC-SHA256 of the token under the server secret, as lowercase hex.
     public func digest(_ token: SecretToken) -> String { digest(token.value) }
 
+    /// A token recomputable only with the server secret: `prefix` + base64url(HMAC(secret, label ‖ nonce)).
+    /// With a fresh 256-bit CSPRNG nonce per token this is as unguessable as a random token, stores nothing that reveals it,
+    /// and lets every server instance re-derive a live job's token to mask it in traces.
+    public func derive(_ kind: TokenKind, nonce: String) -> SecretToken {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("latchkey-\(kind.rawValue)\(nonce)".utf8), using: SymmetricKey(data: secret))
+        let body = Data(mac).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return SecretToken(kind.prefix + body)
+    }
+
+    /// A fresh 256-bit nonce from the system CSPRNG, as hex.
+    public static func nonce() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
+    }
+
     public func digest(_ value: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: SymmetricKey(data: secret))
         return mac.map { String(format: "%02x", $0) }.joined()

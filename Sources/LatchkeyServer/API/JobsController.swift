@@ -6,6 +6,7 @@ import LatchkeyStore
 /// `/projects/:id/jobs` and a pipeline's jobs: read, play, cancel, retry.
 struct JobsController {
     let environment: ServerEnvironment
+    let queue: JobQueue
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -15,6 +16,7 @@ struct JobsController {
         routes.post("projects/:id/jobs/:job_id/play", use: play)
         routes.post("projects/:id/jobs/:job_id/cancel", use: cancel)
         routes.post("projects/:id/jobs/:job_id/retry", use: retry)
+        routes.get("projects/:id/jobs/:job_id/trace", use: trace)
         return routes
     }
 
@@ -81,6 +83,7 @@ struct JobsController {
         guard let user = context.actor.user, let played = try await environment.store.jobs.play(jobID: job.id, userID: user.id) else {
             throw APIError(.badRequest, message: "400 Bad request - Unplayable Job")
         }
+        await queue.notify()
         return try await entity(played, facts.project, status: .ok)
     }
 
@@ -95,6 +98,13 @@ struct JobsController {
         guard let user = context.actor.user, let retried = try await environment.store.jobs.retry(jobID: job.id, userID: user.id) else {
             throw APIError(.forbidden, message: "403 Forbidden - Job is not retryable")
         }
+        await queue.notify()
         return try await entity(retried, facts.project, status: .created)
+    }
+
+    /// The stored (masked) trace, also while the job runs.
+    @Sendable func trace(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (job, _) = try await job(context, .readJob)
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: environment.traces.read(jobID: job.id))))
     }
 }

@@ -110,7 +110,7 @@ struct PipelineSchedulesController {
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (schedule, facts) = try await schedule(context, .readPipelineSchedule)
-        if schedule.ownerID != context.actor.user?.id { try environment.authorize(context.actor, .adminPipelineSchedule, facts) }
+        if schedule.ownerID != context.actor.user?.id { try await environment.authorize(context.actor, .adminPipelineSchedule, facts) }
         try await environment.store.schedules.delete(id: schedule.id)
         return try await respond(schedule, project: facts.project, status: .accepted)
     }

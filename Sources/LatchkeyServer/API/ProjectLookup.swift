@@ -10,8 +10,17 @@ extension ServerEnvironment {
         let project: Project? =
             if let number = Int64(id) { try await store.projects.find(id: number) } else { try await store.projects.find(fullPath: id) }
         guard let project else { throw APIError.notFound("Project") }
+        return try await facts(for: project, actor: actor)
+    }
+
+    /// The access facts of `project` for `actor`, including its job token scope when a job reaches across projects.
+    func facts(for project: Project, actor: Actor) async throws -> ProjectAccessFacts {
         let level = try await memberLevel(of: actor, on: project)
-        return ProjectAccessFacts(project: project, memberLevel: level)
+        var facts = ProjectAccessFacts(project: project, memberLevel: level)
+        if case .job(let job) = actor, job.project.id != project.id {
+            facts.jobTokenScope = try await store.jobTokenScope.facts(source: job.project, target: project)
+        }
+        return facts
     }
 
     /// The actor's user's effective level on the project.
@@ -23,14 +32,25 @@ extension ServerEnvironment {
     /// The project, if the actor may use `ability` on it; GitLab's refusal otherwise.
     func authorizedProject(_ rawID: String, _ ability: ProjectAbility, actor: Actor) async throws -> ProjectAccessFacts {
         let facts = try await projectFacts(rawID, for: actor)
-        try authorize(actor, ability, facts)
+        try await authorize(actor, ability, facts)
         return facts
     }
 
-    func authorize(_ actor: Actor, _ ability: ProjectAbility, _ facts: ProjectAccessFacts) throws {
-        if case .denied(let denial) = AccessPolicy.decide(actor, ability, on: facts) {
-            // A read the actor may not make on a project it can see is still hidden, as GitLab does for private features.
-            throw APIError.from(denial)
+    func authorize(_ actor: Actor, _ ability: ProjectAbility, _ facts: ProjectAccessFacts) async throws {
+        let decision = AccessPolicy.decide(actor, ability, on: facts)
+        if case .job(let job) = actor { await recordJobTokenUse(job, ability, facts.project, decision) }
+        if case .denied(let denial) = decision { throw APIError.from(denial) }
+    }
+
+    /// Every cross-project job token use lands in the target's authentication log; every refusal, in the job's own trace.
+    func recordJobTokenUse(_ job: JobActor, _ ability: ProjectAbility, _ target: Project, _ decision: Decision) async {
+        switch decision {
+        case .allowed:
+            guard job.project.id != target.id else { return }
+            try? await store.jobTokenScope.recordAuthorization(accessed: target.id, origin: job.project.id)
+        case .denied(let denial):
+            let line = JobTokenDenialNotice.line(source: job.project.fullPath, target: target.fullPath, ability: ability, denial: denial)
+            try? traces.append(jobID: job.job.id, Array(line.utf8))
         }
     }
 

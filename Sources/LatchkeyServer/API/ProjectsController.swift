@@ -26,7 +26,11 @@ struct ProjectsController {
         filter.search = try parameters.string("search")
         filter.visibility = try parameters.enumeration("visibility", Visibility.self)
         if let user = context.actor.user {
-            if try parameters.bool("owned") == true { filter.ownedBy = user.id }
+            if try parameters.bool("owned") == true {
+                // GitLab's owned projects: the personal namespace's, and those the user holds the Owner role on.
+                filter.ownedBy = user.id
+                filter.ownedIncludesOwnerMemberships = true
+            }
             if try parameters.bool("membership") == true {
                 filter.membershipOnly = true
                 // Administrators see everything, but "membership" still means their own memberships.
@@ -139,8 +143,14 @@ struct ProjectsController {
         if let name = changes.name, name.isEmpty { throw APIError.validation(["name": ["can't be blank"]]) }
         changes.description = try parameters.string("description")
         changes.visibility = try parameters.enumeration("visibility", Visibility.self)
-        if changes.visibility != nil, changes.visibility != facts.project.visibility {
-            try environment.authorize(context.actor, .removeProject, facts)
+        if let visibility = changes.visibility, visibility != facts.project.visibility {
+            try await environment.authorize(context.actor, .removeProject, facts)
+            // GitLab keeps a group's projects no more visible than the group, on update as on create.
+            if facts.project.namespace.kind == .group, let group = try await environment.store.namespaces.group(id: facts.project.namespace.id),
+                visibility > group.visibility
+            {
+                throw APIError.validation(["visibility_level": ["\(visibility.rawValue) is not allowed in a \(group.visibility.rawValue) group."]])
+            }
         }
         changes.defaultBranch = try parameters.string("default_branch")
         changes.jobTokenPushAllowed = try parameters.bool("ci_push_repository_for_job_token_allowed")

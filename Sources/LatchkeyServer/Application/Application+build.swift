@@ -23,27 +23,42 @@ public struct PostgresClientService: Service {
 }
 
 /// Builds the server: storage, migrations, first-start bootstrap, routes and background services.
-public func buildApplication(settings: ServerSettings, extraServices: [any Service] = []) async throws -> some ApplicationProtocol {
+/// `embeddedRunner` makes a runner service from the server's URL and the embedded runner's token (for `serve --runners N`).
+public func buildApplication(
+    settings: ServerSettings, embeddedRunner: (@Sendable (_ url: String, _ token: String) -> any Service)? = nil
+) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "latchkey")
     logger.logLevel = settings.logLevel
     let (database, databaseService) = try await openDatabase(settings, logger: logger)
     // PostgresClient must run before the first query; migrations wait for it inside the service group.
     let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
-    let creator = PipelineCreator(environment: environment)
-    let router = buildRouter(environment: environment, creator: creator)
+    let queue = JobQueue()
+    let creator = PipelineCreator(environment: environment, queue: queue)
+    let router = buildRouter(environment: environment, creator: creator, queue: queue)
     var services: [any Service] = []
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
-    services.append(contentsOf: extraServices)
+    services.append(JobReaper(environment: environment, queue: queue))
+    let runnerFactory = embeddedRunner.flatMap { settings.embeddedRunners > 0 ? $0 : nil }
+
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Latchkey"),
         services: services,
         logger: logger)
     let readyLogger = logger
+    let runnerServices = EmbeddedRunners()
+    if let runnerFactory {
+        app.addServices(runnerServices)
+    }
     app.beforeServerStarts {
         try await Migrator().migrate(database)
         try await Bootstrap.administrator(environment: environment)
+        if let runnerFactory {
+            let token = try await environment.embeddedRunnerToken()
+            let url = "http://\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(settings.port)"
+            await runnerServices.start((0..<settings.embeddedRunners).map { _ in runnerFactory(url, token) })
+        }
         readyLogger.info("Latchkey is ready", metadata: ["url": "\(settings.baseURL)", "database": "\(database.kind.rawValue)"])
     }
     return app
@@ -56,27 +71,41 @@ public func makeEnvironment(settings: ServerSettings, database: Database, logger
     let secret = try Bootstrap.serverSecret(in: settings.dataDirectory)
     let repositories = RepositoryStore(root: settings.repositoriesDirectory)
     try repositories.prepare()
-    return ServerEnvironment(
+    let environment = ServerEnvironment(
         settings: settings, store: Store(database: database), digester: TokenDigester(secret: secret), repositories: repositories,
         passwords: PasswordHasher(cost: settings.passwordCost), logger: logger)
+    try environment.traces.prepare()
+    try environment.artifacts.prepare()
+    return environment
 }
 
 /// Every route, behind the error mapping and authentication.
-public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator? = nil) -> Router<AppRequestContext> {
-    let creator = creator ?? PipelineCreator(environment: environment)
+public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator? = nil, queue: JobQueue = JobQueue()) -> Router<AppRequestContext> {
+    let creator = creator ?? PipelineCreator(environment: environment, queue: queue)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: GitMiddleware(git: GitHTTPController(environment: environment, pipelines: creator)))
     router.get("-/readiness") { _, _ in try JSON.response(["status": "ok"]) }
     router.get("-/liveness") { _, _ in try JSON.response(["status": "ok"]) }
-    let api = router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: Authenticator(environment: environment)))
+    // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
+    let runnerAPI = router.group("api/v4")
+    runnerAPI.addRoutes(RunnersController(environment: environment, registration: RegistrationToken(file: environment.settings.dataDirectory.appendingPathComponent("registration-token"))).endpoints)
+    runnerAPI.addRoutes(RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll).endpoints)
+    let authenticator = Authenticator(environment: environment)
+    let api = router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+    // Routes a CI/CD job token may call (gitlab-compat.md §3); everywhere else a job token is ignored.
+    let jobTokenAPI = api.group().add(middleware: JobTokenMiddleware(authenticator: authenticator))
+    jobTokenAPI.addRoutes(CurrentJobController(environment: environment).endpoints)
+    jobTokenAPI.addRoutes(RepositoryController(environment: environment).endpoints)
+    api.addRoutes(VariablesController(environment: environment).endpoints)
+    api.addRoutes(ApplicationSettingsController(environment: environment).endpoints)
+    api.addRoutes(JobTokenScopeController(environment: environment, scope: JobTokenScopeService(environment: environment)).endpoints)
     api.addRoutes(UsersController(environment: environment).endpoints)
     api.addRoutes(GroupsController(environment: environment).endpoints)
     api.addRoutes(ProjectsController(environment: environment).endpoints)
     api.addRoutes(MembersController(environment: environment).endpoints)
-    api.addRoutes(RepositoryController(environment: environment).endpoints)
     api.addRoutes(PipelinesController(environment: environment, creator: creator).endpoints)
-    api.addRoutes(JobsController(environment: environment).endpoints)
+    api.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     api.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
     api.get("version") { _, _ in try JSON.response(["version": "17.11.0-latchkey", "revision": "latchkey"]) }
     return router
@@ -90,5 +119,28 @@ struct GitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         if let response = try await git.respond(to: request, context: context) { return response }
         return try await next(request, context)
+    }
+}
+
+/// The embedded runners: runs the runner services it is handed once the server is ready (they need its token and listener).
+public actor EmbeddedRunners: Service {
+    private var pending: [any Service]?
+
+    public init() {}
+
+    func start(_ services: [any Service]) { pending = services }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while await self.pending == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        } catch is CancellationError {
+            return
+        }
+        guard let services = pending else { return }
+        try await withThrowingDiscardingTaskGroup { group in
+            for service in services { group.addTask { try await service.run() } }
+        }
     }
 }

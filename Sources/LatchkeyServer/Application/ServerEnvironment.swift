@@ -10,9 +10,13 @@ public struct ServerEnvironment: Sendable {
     public let digester: TokenDigester
     public let repositories: RepositoryStore
     public let passwords: PasswordHasher
+    public let traces: TraceStore
+    public let artifacts: ArtifactStore
     public let logger: Logger
 
     public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
+        self.traces = TraceStore(root: settings.tracesDirectory)
+        self.artifacts = ArtifactStore(root: settings.artifactsDirectory)
         self.settings = settings
         self.store = store
         self.digester = digester

@@ -21,6 +21,14 @@ public struct ServerSettings: Sendable {
     public var passwordCost: UInt8
     /// How often the scheduler looks for due pipeline schedules.
     public var schedulerInterval: Duration
+    /// The largest artifact archive a job may upload.
+    public var maxArtifactBytes: Int64 = 1 << 30
+    /// How long `POST /jobs/request` holds a runner's request waiting for a job.
+    public var jobRequestLongPoll: Duration = .seconds(30)
+    /// A running job whose runner has sent nothing for this long fails with `runner_system_failure`.
+    public var runnerSilenceLimit: Duration = .seconds(600)
+    /// How often the reaper checks running jobs for timeouts and silent runners.
+    public var reaperInterval: Duration = .seconds(15)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "latchkey-data"), databaseURL: String? = nil,
@@ -47,4 +55,6 @@ public struct ServerSettings: Sendable {
     }
 
     public var repositoriesDirectory: URL { dataDirectory.appendingPathComponent("repositories", isDirectory: true) }
+    public var tracesDirectory: URL { dataDirectory.appendingPathComponent("traces", isDirectory: true) }
+    public var artifactsDirectory: URL { dataDirectory.appendingPathComponent("artifacts", isDirectory: true) }
 }

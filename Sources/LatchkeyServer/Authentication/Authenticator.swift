@@ -16,18 +16,37 @@ public struct Authenticator: Sendable {
         public static let personalToken = Sources(rawValue: 1)
         /// HTTP Basic with a token or the user's password as the password (git).
         public static let basic = Sources(rawValue: 2)
+        /// `JOB-TOKEN`, `job_token=`, `Authorization: Bearer glcbt-…`, and Basic `gitlab-ci-token` with `.basic`.
+        public static let jobToken = Sources(rawValue: 4)
         public static let api: Sources = [.personalToken]
-        public static let git: Sources = [.personalToken, .basic]
+        /// Routes that also accept a running job's token.
+        public static let apiWithJobToken: Sources = [.personalToken, .jobToken]
+        public static let git: Sources = [.personalToken, .basic, .jobToken]
     }
 
     /// The actor, or `unauthenticated` when credentials are present but wrong (GitLab answers 401 even on public routes then).
     public func actor(for request: Request, sources: Sources) async throws(Denial) -> Actor {
+        if sources.contains(.jobToken) {
+            if let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("job_token") {
+                return try await jobActor(token)
+            }
+            if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
+                let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                if TokenKind.of(token) == .jobToken { return try await jobActor(token) }
+            }
+            if sources.contains(.basic), let (username, password) = Self.basicCredentials(request), username == "gitlab-ci-token" {
+                return try await jobActor(password)
+            }
+        }
         if sources.contains(.personalToken) {
             if let token = request.headers[HTTPField.Name("PRIVATE-TOKEN")!] ?? request.uri.queryParameters.get("private_token") {
                 return try await personalToken(token)
             }
             if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("bearer ") {
-                return try await personalToken(String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+                let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+                // A job token where job tokens are not accepted is ignored, as GitLab does.
+                if TokenKind.of(token) == .jobToken { return .anonymous }
+                return try await personalToken(token)
             }
         }
         if sources.contains(.basic), let (username, password) = Self.basicCredentials(request) {
@@ -44,6 +63,20 @@ public struct Authenticator: Sendable {
         let text = String(decoding: data, as: UTF8.self)
         guard let colon = text.firstIndex(of: ":") else { return nil }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+
+    /// The running job whose token this is; a finished job's token is dead at once.
+    public func jobActor(_ value: String) async throws(Denial) -> Actor {
+        guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .unauthenticated }
+        do {
+            guard let job = try await environment.store.jobs.find(tokenDigest: environment.digester.digest(value)),
+                let project = try await environment.store.projects.find(id: job.projectID),
+                let userID = job.userID, let user = try await environment.store.users.find(id: userID), !user.isBlocked
+            else { throw Denial.unauthenticated }
+            return .job(JobActor(job: job, project: project, user: user))
+        } catch {
+            throw .unauthenticated
+        }
     }
 
     private func personalToken(_ value: String) async throws(Denial) -> Actor {

@@ -6,6 +6,7 @@ import Logging
 /// Makes pipelines from commits: reads `.gitlab-ci.yml` at the commit, parses it, and stores the pipeline as the user who caused it.
 public struct PipelineCreator: Sendable {
     let environment: ServerEnvironment
+    let queue: JobQueue
 
     /// Why no pipeline could be made.
     enum Failure: Error, Equatable {
@@ -42,6 +43,7 @@ public struct PipelineCreator: Sendable {
             upstreamJobID: upstreamJobID, variables: variables)
         let pipeline = try await environment.store.pipelines.create(new, configuration: configuration)
         try await environment.store.projects.touch(id: project.id)
+        await queue.notify()
         environment.logger.info("pipeline created", metadata: ["pipeline": "\(pipeline.id)", "project": "\(project.fullPath)", "status": "\(pipeline.status.rawValue)"])
         return pipeline
     }

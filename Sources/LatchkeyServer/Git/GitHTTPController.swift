@@ -58,17 +58,22 @@ struct GitHTTPController {
         guard let project = try await environment.store.projects.find(fullPath: gitPath.projectPath) else {
             return actor.user == nil ? challenge(nil) : plain(.notFound, notFound)
         }
-        let level = try await environment.memberLevel(of: actor, on: project)
-        let facts = ProjectAccessFacts(project: project, memberLevel: level)
+        let facts = try await environment.facts(for: project, actor: actor)
         let ability: ProjectAbility = service == .receivePack ? .pushCode : .downloadCode
-        switch AccessPolicy.decide(actor, ability, on: facts) {
+        let decision = AccessPolicy.decide(actor, ability, on: facts)
+        if case .job(let job) = actor { await environment.recordJobTokenUse(job, ability, project, decision) }
+        switch decision {
         case .allowed:
             break
         case .denied(let denial):
             if actor.user == nil { return challenge(nil) }
             switch denial {
             case .notFound, .unauthenticated: return plain(.notFound, notFound)
-            case .insufficientScope, .blocked, .insufficientRole:
+            case .jobNotRunning:
+                return challenge(nil)
+            case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing:
+                return plain(.forbidden, denial.explanation)
+            case .insufficientScope, .blocked, .insufficientRole, .notAJobTokenAbility:
                 if service == .receivePack, AccessPolicy.decide(actor, .downloadCode, on: facts).isAllowed {
                     return plain(.forbidden, "You are not allowed to upload code.")
                 }
@@ -144,8 +149,13 @@ struct GitHTTPController {
             }
             _ = await process.wait()
             // Pipelines exist before git sees the push finish, so a client that lists them right after finds them.
-            if let pushLog, let user = actor.user {
-                await pipelines.pushed(logFile: pushLog, project: project, user: user)
+            if let pushLog {
+                // A push made with a job token starts no pipeline (no job can trigger itself forever).
+                if let user = actor.signedInUser {
+                    await pipelines.pushed(logFile: pushLog, project: project, user: user)
+                } else {
+                    try? FileManager.default.removeItem(at: pushLog)
+                }
             }
             try await writer.finish(nil)
         }

@@ -3,7 +3,9 @@ import SQLKit
 /// Latchkey's schema, as numbered migrations. Append new ones; never edit one that has shipped.
 public enum Schema {
     public static let migrations: [Migration] = [
-        Migration(version: 1, name: "identities, projects, pipelines and jobs", apply: createFoundation)
+        Migration(version: 1, name: "identities, projects, pipelines and jobs", apply: createFoundation),
+        Migration(version: 2, name: "runners, traces, variables and artifacts", apply: createRunnerProtocol),
+        Migration(version: 3, name: "job token scope, authentication log and audit events", apply: createJobTokenScope),
     ]
 
     static let boolean = SQLDataType.custom(SQLRaw("BOOLEAN"))
@@ -144,5 +146,108 @@ public enum Schema {
         try await db.create(index: "jobs_by_pipeline").on("jobs").column("pipeline_id").run()
         try await db.create(index: "jobs_by_status").on("jobs").column("status").column("id").run()
         try await db.create(index: "jobs_by_project").on("jobs").column("project_id").column("id").run()
+    }
+
+    private static func createRunnerProtocol(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        try await db.create(table: "runners")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("description", type: .text, .notNull)
+            .column("token_digest", type: .text, .notNull, .unique)
+            .column("token_nonce", type: .text, .notNull)
+            .column("tags", type: .text, .notNull)
+            .column("run_untagged", type: boolean, .notNull)
+            .column("locked", type: boolean, .notNull)
+            .column("active", type: boolean, .notNull)
+            .column("embedded", type: boolean, .notNull)
+            .column("version", type: .text, .notNull)
+            .column("contacted_at", type: .bigint)
+            .column("created_at", type: .bigint, .notNull)
+            .run()
+
+        // The nonce a running job's token is derived from (see TokenDigester.derive); cleared when the job ends.
+        try await db.alter(table: "jobs").column("token_nonce", type: .text).run()
+
+        // Per-job trace bookkeeping: bytes received from the runner (its offsets) and their running CRC-32.
+        try await db.create(table: "job_traces")
+            .column("job_id", type: .bigint, .primaryKey(autoIncrement: false), .references("jobs", "id", onDelete: .cascade))
+            .column("received", type: .bigint, .notNull)
+            .column("crc", type: .bigint, .notNull)
+            .column("held", type: .blob, .notNull)
+            .column("exit_code", type: .bigint)
+            .run()
+
+        try await db.create(table: "ci_variables")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("key", type: .text, .notNull)
+            .column("value", type: .text, .notNull)
+            .column("variable_type", type: .text, .notNull)
+            .column("masked", type: boolean, .notNull)
+            .column("protected", type: boolean, .notNull)
+            .column("raw", type: boolean, .notNull)
+            .column("environment_scope", type: .text, .notNull)
+            .column("description", type: .text)
+            .column("created_at", type: .bigint, .notNull)
+            .unique("project_id", "key", "environment_scope")
+            .run()
+
+        try await db.create(table: "job_artifacts")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("job_id", type: .bigint, .notNull, .references("jobs", "id", onDelete: .cascade))
+            .column("project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("file_type", type: .text, .notNull)
+            .column("file_format", type: .text, .notNull)
+            .column("filename", type: .text, .notNull)
+            .column("size", type: .bigint, .notNull)
+            .column("storage_path", type: .text, .notNull)
+            .column("expire_at", type: .bigint)
+            .column("created_at", type: .bigint, .notNull)
+            .unique("job_id", "file_type")
+            .run()
+        try await db.create(index: "job_artifacts_by_expiry").on("job_artifacts").column("expire_at").run()
+    }
+
+    private static func createJobTokenScope(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // GitLab's naming: the list belongs to `source_project_id`; `target_project_id` is the project it names.
+        try await db.create(table: "job_token_project_links")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("source_project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("target_project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("direction", type: .text, .notNull)
+            .column("default_permissions", type: boolean, .notNull)
+            .column("job_token_policies", type: .text, .notNull)
+            .column("autopopulated", type: boolean, .notNull)
+            .column("added_by_id", type: .bigint, .references("users", "id", onDelete: .setNull))
+            .column("created_at", type: .bigint, .notNull)
+            .unique("source_project_id", "target_project_id", "direction")
+            .run()
+        try await db.create(table: "job_token_group_links")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("source_project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("target_group_id", type: .bigint, .notNull, .references("namespaces", "id", onDelete: .cascade))
+            .column("default_permissions", type: boolean, .notNull)
+            .column("job_token_policies", type: .text, .notNull)
+            .column("autopopulated", type: boolean, .notNull)
+            .column("added_by_id", type: .bigint, .references("users", "id", onDelete: .setNull))
+            .column("created_at", type: .bigint, .notNull)
+            .unique("source_project_id", "target_group_id")
+            .run()
+        try await db.create(table: "job_token_auth_logs")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("accessed_project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("origin_project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("last_authorized_at", type: .bigint, .notNull)
+            .unique("accessed_project_id", "origin_project_id")
+            .run()
+        try await db.create(table: "audit_events")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("entity_type", type: .text, .notNull)
+            .column("entity_id", type: .bigint, .notNull)
+            .column("author_id", type: .bigint)
+            .column("event_name", type: .text, .notNull)
+            .column("details", type: .text, .notNull)
+            .column("created_at", type: .bigint, .notNull)
+            .run()
+        try await db.create(index: "audit_events_by_entity").on("audit_events").column("entity_type").column("entity_id").run()
     }
 }

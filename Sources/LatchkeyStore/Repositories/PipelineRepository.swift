@@ -121,7 +121,9 @@ public struct PipelineRepository: Sendable {
                     .returning("*").first()?.record(PipelineRecord.self)
             else { throw StoreError.corrupt("pipeline insert") }
             if case .success(let definition) = configuration {
-                for job in definition.jobs {
+                for var job in definition.jobs {
+                    // Global `variables:` apply to every job; the job's own come later and win.
+                    job.variables = definition.variables + job.variables
                     let stageIndex = definition.stages.firstIndex(of: job.stage) ?? 0
                     try await JobRepository.insert(job, pipelineID: record.id, projectID: new.projectID, stageIndex: stageIndex, userID: new.userID, db: db)
                 }

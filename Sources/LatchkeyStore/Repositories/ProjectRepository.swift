@@ -80,8 +80,10 @@ public struct ProjectFilter: Sendable {
     public var viewer: Viewer
     public var search: String?
     public var visibility: Visibility?
-    /// Only projects in the viewer's personal namespace.
+    /// Only projects in this user's personal namespace.
     public var ownedBy: Int64?
+    /// With `ownedBy`, also the projects the user is an Owner of through a project or group membership (GitLab's `owned=true`).
+    public var ownedIncludesOwnerMemberships: Bool = false
     /// Only projects the viewer is a member of (directly or through a group).
     public var membershipOnly: Bool = false
     /// Only projects in this namespace or below.
@@ -163,9 +165,25 @@ public struct ProjectRepository: Sendable {
                 }
             }
             if let owner = filter.ownedBy {
-                query.where(
-                    "namespace_id", .in,
+                let personal = SQLBinaryExpression(
+                    SQLIdentifier("namespace_id"), .in,
                     SQLGroupExpression(db.select().column("id").from("namespaces").where("owner_id", .equal, owner).where("kind", .equal, "user").select))
+                if filter.ownedIncludesOwnerMemberships {
+                    let ownedGroups = try await Self.ownedGroupPaths(userID: owner, db: db)
+                    query.where { owned in
+                        owned.where(personal)
+                        owned.orWhere(
+                            SQLBinaryExpression(
+                                SQLIdentifier("id"), .in,
+                                SQLGroupExpression(
+                                    SQLQueryString(
+                                        "SELECT project_id FROM project_members WHERE user_id = \(bind: owner) AND access_level = \(bind: AccessLevel.owner.rawValue)"))))
+                        for path in ownedGroups { owned.orWhere(Self.startsWith("full_path", path + "/")) }
+                        return owned
+                    }
+                } else {
+                    query.where(personal)
+                }
             }
             if let visibility = filter.visibility { query.where("visibility", .equal, visibility.rawValue) }
             if let path = filter.underNamespacePath {
@@ -228,6 +246,15 @@ public struct ProjectRepository: Sendable {
         builder.orWhere(SQLBinaryExpression(SQLIdentifier("id"), .in, SQLGroupExpression(SQLQueryString("SELECT project_id FROM project_members WHERE user_id = \(bind: userID)"))))
         builder.orWhere(SQLBinaryExpression(SQLIdentifier("namespace_id"), .in, SQLGroupExpression(SQLQueryString("SELECT id FROM namespaces WHERE kind = 'user' AND owner_id = \(bind: userID)"))))
         for path in groupPaths { builder.orWhere(startsWith("full_path", path + "/")) }
+    }
+
+    /// Full paths of the groups the user is a direct Owner of.
+    private static func ownedGroupPaths(userID: Int64, db: any SQLDatabase) async throws -> [String] {
+        try await db.select().column(SQLColumn("full_path", table: "n")).from(SQLAlias(SQLIdentifier("group_members"), as: SQLIdentifier("m")))
+            .join(SQLAlias(SQLIdentifier("namespaces"), as: SQLIdentifier("n")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "n"), .equal, SQLColumn("namespace_id", table: "m"))
+            .where(SQLColumn("user_id", table: "m"), .equal, SQLBind(userID))
+            .where(SQLColumn("access_level", table: "m"), .equal, SQLBind(AccessLevel.owner.rawValue))
+            .all().map { try $0.decode(column: "full_path", as: String.self) }
     }
 
     static func startsWith(_ column: String, _ prefix: String) -> any SQLExpression {

@@ -1,0 +1,72 @@
+import Foundation
+import ZIPFoundation
+
+/// Zip archives of artifacts: written from collected paths, extracted into a checkout without letting any entry escape it.
+enum ArtifactArchive {
+    /// Why an archive was refused.
+    enum Failure: Error, Equatable, CustomStringConvertible {
+        /// An entry with an absolute path, a `..` component, or a path through a symbolic link (zip-slip).
+        case unsafeEntry(String)
+
+        var description: String {
+            switch self {
+            case .unsafeEntry(let path): "refusing archive entry \(path): it would be written outside the project directory"
+            }
+        }
+    }
+
+    /// Writes `paths` (relative to `root`) into a new zip at `archive`.
+    static func create(at archive: URL, root: URL, paths: [String]) throws {
+        let zip = try Archive(url: archive, accessMode: .create)
+        for path in paths {
+            let kind = FileKind.of(root.path + "/" + path)
+            try zip.addEntry(with: path, relativeTo: root, compressionMethod: kind == .file ? .deflate : .none)
+        }
+    }
+
+    /// Extracts every entry of `archive` under `root`; checks all entries first, so a hostile archive writes nothing.
+    @discardableResult
+    static func extract(_ archive: URL, into root: URL) throws -> Int {
+        let zip = try Archive(url: archive, accessMode: .read)
+        var planned: [(Entry, [String])] = []
+        for entry in zip {
+            guard let parts = safeComponents(entry.path) else { throw Failure.unsafeEntry(entry.path) }
+            planned.append((entry, parts))
+        }
+        for (entry, parts) in planned {
+            // Re-checked per entry: an earlier entry may have created a link on the way.
+            var current = root.path
+            for part in parts.dropLast() {
+                current += "/" + part
+                switch FileKind.of(current) {
+                case nil, .directory: continue
+                default: throw Failure.unsafeEntry(entry.path)
+                }
+            }
+            let destination = root.appendingPathComponent(parts.joined(separator: "/"))
+            let existing = FileKind.of(destination.path)
+            if entry.type == .directory {
+                if existing == .directory { continue }
+            }
+            if let existing, existing != .directory || entry.type != .directory {
+                // Later artifacts replace earlier files, as in GitLab; a link is replaced, never written through.
+                try FileManager.default.removeItem(at: destination)
+            }
+            _ = try zip.extract(entry, to: destination, skipCRC32: false, allowUncontainedSymlinks: false)
+            if entry.type != .symlink {
+                // No set-id bits from an archive.
+                var status = stat()
+                if lstat(destination.path, &status) == 0 { _ = chmod(destination.path, status.st_mode & 0o777) }
+            }
+        }
+        return planned.count
+    }
+
+    /// The entry path's components, or nil when it is absolute or climbs with `..`.
+    static func safeComponents(_ path: String) -> [String]? {
+        guard !path.hasPrefix("/"), !path.hasPrefix("\\"), !path.utf8.contains(0) else { return nil }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
+        guard !parts.isEmpty, !parts.contains("..") else { return nil }
+        return parts
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import LatchkeyCore
+import LatchkeyStore
+import ServiceLifecycle
+
+/// Fails running jobs past their timeout and jobs whose runner went silent, killing their tokens; removes expired artifacts.
+struct JobReaper: Service {
+    let environment: ServerEnvironment
+    let queue: JobQueue
+
+    func run() async throws {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: environment.settings.reaperInterval) } catch { return }
+            await reap(now: Date())
+        }
+    }
+
+    func reap(now: Date) async {
+        do {
+            let silence = Double(environment.settings.runnerSilenceLimit.components.seconds)
+            for job in try await environment.store.jobs.active() {
+                let timeout = Double(job.definition.timeoutSeconds ?? 3600)
+                var reason: String?
+                // A little grace past the timeout lets the runner report the timeout itself, with its trace.
+                if let started = job.startedAt, now.timeIntervalSince(started) > timeout + 60 { reason = "job_execution_timeout" }
+                if now.timeIntervalSince(job.updatedAt) > silence { reason = reason ?? "runner_system_failure" }
+                guard let reason else { continue }
+                try? environment.traces.append(jobID: job.id, Array("\nERROR: Job failed: \(reason == "job_execution_timeout" ? "execution took longer than \(Int(timeout)) seconds" : "the runner stopped reporting")\n".utf8))
+                _ = try await environment.store.jobs.finish(jobID: job.id, status: .failed, failureReason: reason, exitCode: nil)
+                environment.logger.warning("job reaped", metadata: ["job": "\(job.id)", "reason": "\(reason)"])
+                await queue.notify()
+            }
+            for path in try await environment.store.artifacts.removeExpired(now: now) { environment.artifacts.remove(path) }
+        } catch {
+            environment.logger.error("job reaper pass failed", metadata: ["error.type": "\(type(of: error))"])
+        }
+    }
+}

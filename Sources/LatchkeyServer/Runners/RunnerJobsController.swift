@@ -1,0 +1,215 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+import Logging
+
+/// The runner's side of jobs: `POST /jobs/request`, `PUT /jobs/:id`, `PATCH /jobs/:id/trace`, artifacts up and down.
+struct RunnerJobsController {
+    let environment: ServerEnvironment
+    let queue: JobQueue
+    let longPoll: Duration
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.post("jobs/request", use: request)
+        routes.put("jobs/:job_id", use: update)
+        routes.patch("jobs/:job_id/trace", use: appendTrace)
+        routes.post("jobs/:job_id/artifacts", use: uploadArtifacts)
+        routes.get("jobs/:job_id/artifacts", use: downloadArtifacts)
+        return routes
+    }
+
+    private static let jobStatus = HTTPField.Name("Job-Status")!
+    private static let lastUpdate = HTTPField.Name("X-GitLab-Last-Update")!
+    private static let traceInterval = HTTPField.Name("X-GitLab-Trace-Update-Interval")!
+    private static let range = HTTPField.Name("Range")!
+
+    // MARK: Asking for a job
+
+    @Sendable func request(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request, context: context)
+        guard let runner = try await environment.runner(token: try parameters.requireString("token")) else { throw APIError.forbidden }
+        try await environment.store.runners.touch(id: runner.id)
+        let deadline = ContinuousClock.now + longPoll
+        while true {
+            if let response = try await claimNext(for: runner) { return response }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { break }
+            // Wake early when this process queues a job; poll at least every second for jobs other instances queue.
+            await queue.wait(timeout: min(remaining, .seconds(1)))
+        }
+        var headers: HTTPFields = [:]
+        headers[Self.lastUpdate] = String(Int(Date().timeIntervalSince1970))
+        return Response(status: .noContent, headers: headers)
+    }
+
+    /// Claims the oldest pending job this runner may run; nil when there is none.
+    private func claimNext(for runner: Runner) async throws -> Response? {
+        for job in try await environment.store.jobs.pending() where runner.canRun(tags: job.definition.tags) {
+            let nonce = TokenDigester.nonce()
+            let token = environment.digester.derive(.jobToken, nonce: nonce)
+            guard let claimed = try await environment.store.jobs.claim(jobID: job.id, runnerID: runner.id, tokenDigest: environment.digester.digest(token), tokenNonce: nonce)
+            else { continue }
+            guard let pipeline = try await environment.store.pipelines.find(id: claimed.pipelineID),
+                let project = try await environment.store.projects.find(id: claimed.projectID)
+            else { continue }
+            try await environment.store.pipelines.advance(pipelineID: pipeline.id)
+            var users = UserCache(store: environment.store)
+            let user = try await users.user(claimed.userID)
+            let payload = try await JobPayloadBuilder(environment: environment).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
+            return try JSON.response(payload, status: .created)
+        }
+        return nil
+    }
+
+    // MARK: Job token of a running job
+
+    /// The job named by the route, if `token` is its live job token.
+    private func runningJob(_ context: AppRequestContext, token: String?) async throws -> Job {
+        guard let token, TokenKind.of(token) == .jobToken, token.count < 256 else { throw APIError.forbidden }
+        guard let id = context.parameters.get("job_id", as: Int64.self),
+            let job = try await environment.store.jobs.find(tokenDigest: environment.digester.digest(token)), job.id == id
+        else { throw APIError.forbidden }
+        return job
+    }
+
+    private func statusHeaders(_ job: Job) -> HTTPFields {
+        var headers: HTTPFields = [:]
+        headers[Self.jobStatus] = job.status.rawValue
+        headers[Self.traceInterval] = "3"
+        return headers
+    }
+
+    // MARK: Updates
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let parameters = try await APIParameters.read(request, context: context)
+        let token = try request.headers[HTTPField.Name("JOB-TOKEN")!] ?? parameters.string("token")
+        let job = try await runningJob(context, token: token)
+        let state = try parameters.requireString("state")
+        switch state {
+        case "running", "pending":
+            try await environment.store.jobs.touch(jobID: job.id)
+            return Response(status: .ok, headers: statusHeaders(job))
+        case "success", "failed":
+            guard var trace = try await environment.store.jobs.traceState(jobID: job.id) else { throw APIError.forbidden }
+            if case .object(let output)? = parameters["output"], case .string(let checksum)? = output["checksum"] {
+                guard checksum == CRC32.format(trace.crc) else {
+                    return Response(status: .preconditionFailed, headers: statusHeaders(job))
+                }
+            }
+            // Flush what the server-side masker still held, through a masker that knows the end of the stream.
+            var masker = SecretMasker(secrets: try await environment.traceSecrets(for: job))
+            var tail = masker.mask(trace.held)
+            tail += masker.finish()
+            try environment.traces.append(jobID: job.id, tail)
+            trace.held = []
+            _ = try await environment.store.jobs.advanceTrace(jobID: job.id, expected: trace.received, to: trace)
+            let reason = try parameters.string("failure_reason").flatMap { Self.failureReasons.contains($0) ? $0 : "unknown_failure" } ?? "script_failure"
+            let exitCode = try parameters.int("exit_code").map { Int($0) }
+            let finished = try await environment.store.jobs.finish(jobID: job.id, status: state == "success" ? .success : .failed, failureReason: reason, exitCode: exitCode)
+            await queue.notify()
+            environment.logger.info("job finished", metadata: ["job": "\(job.id)", "status": "\(finished?.status.rawValue ?? "unchanged")"])
+            return Response(status: .ok, headers: statusHeaders(finished ?? job))
+        default:
+            throw APIError(.badRequest, error: "state does not have a valid value")
+        }
+    }
+
+    static let failureReasons: Set<String> = [
+        "unknown_failure", "script_failure", "api_failure", "stuck_or_timeout_failure", "runner_system_failure", "missing_dependency_failure",
+        "runner_unsupported", "job_execution_timeout", "archived_failure", "unmet_prerequisites", "data_integrity_failure",
+    ]
+
+    @Sendable func appendTrace(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("token"))
+        guard let rangeText = request.headers[.contentRange] else { throw APIError(.badRequest, message: "400 Bad request - Missing header Content-Range") }
+        let bounds = rangeText.replacingOccurrences(of: "bytes ", with: "").split(separator: "-")
+        guard bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1].split(separator: "/")[0]), end >= start - 1 else {
+            throw APIError(.badRequest, message: "400 Bad request - Content-Range is invalid")
+        }
+        guard let state = try await environment.store.jobs.traceState(jobID: job.id) else { throw APIError.forbidden }
+        var headers = statusHeaders(job)
+        guard start == state.received else {
+            headers[Self.range] = "0-\(state.received)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        }
+        let body = try await request.body.collect(upTo: 2 << 20)
+        let bytes = Array(body.readableBytesView)
+        // The runner masks first; the server masks again so a runner that masks nothing still leaks nothing into stored traces.
+        var masker = SecretMasker(secrets: try await environment.traceSecrets(for: job))
+        let masked = masker.mask(state.held + bytes)
+        let next = TraceState(received: state.received + Int64(bytes.count), crc: CRC32.update(state.crc, bytes), held: masker.heldBytes, exitCode: nil)
+        guard try await environment.store.jobs.advanceTrace(jobID: job.id, expected: state.received, to: next) else {
+            headers[Self.range] = "0-\(try await environment.store.jobs.traceState(jobID: job.id)?.received ?? 0)"
+            return Response(status: .rangeNotSatisfiable, headers: headers)
+        }
+        try environment.traces.append(jobID: job.id, masked)
+        headers[Self.range] = "0-\(next.received)"
+        return Response(status: .accepted, headers: headers)
+    }
+
+    // MARK: Artifacts
+
+    @Sendable func uploadArtifacts(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("token"))
+        let query = request.uri.queryParameters
+        let type = query.get("artifact_type") ?? "archive"
+        let format = query.get("artifact_format") ?? "zip"
+        guard type == "archive", format == "zip" else { throw APIError(.badRequest, message: "400 Bad request - only zip archives are supported") }
+        var expireAt: Date? = Date().addingTimeInterval(30 * 86400)
+        if let expireIn = query.get("expire_in"), !expireIn.isEmpty {
+            switch CIDuration.expiry(expireIn) {
+            case .never?: expireAt = nil
+            case .after(let seconds)?: expireAt = Date().addingTimeInterval(Double(seconds))
+            case nil: throw APIError.invalid("expire_in")
+            }
+        }
+        guard let contentType = request.headers[.contentType], let boundary = MultipartForm.boundary(contentType: contentType) else {
+            throw APIError(.badRequest, message: "400 Bad request - expected multipart/form-data with a file")
+        }
+        if let length = request.headers[.contentLength].flatMap(Int64.init), length > environment.settings.maxArtifactBytes + 64 * 1024 {
+            throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+        }
+        let temporary = environment.artifacts.temporaryFile()
+        defer { try? FileManager.default.removeItem(at: temporary) }
+        let received: MultipartFileReceiver.Received
+        do {
+            received = try await MultipartFileReceiver(boundary: boundary, limit: environment.settings.maxArtifactBytes).receive(request.body, field: "file", to: temporary)
+        } catch MultipartFileReceiver.Failure.tooLarge {
+            throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+        } catch is MultipartFileReceiver.Failure {
+            throw APIError(.badRequest, message: "400 Bad request - file is missing")
+        }
+        let filename = Self.safeFilename(received.filename ?? "artifacts.zip")
+        let stored = try environment.artifacts.commit(temporary, jobID: job.id, name: filename)
+        if let replaced = try await environment.store.artifacts.save(
+            jobID: job.id, projectID: job.projectID, fileType: type, fileFormat: format, filename: filename, size: received.size, storagePath: stored, expireAt: expireAt)
+        {
+            environment.artifacts.remove(replaced)
+        }
+        return try JSON.response(["id": job.id], status: .created)
+    }
+
+    static func safeFilename(_ name: String) -> String {
+        let base = (name as NSString).lastPathComponent
+        let cleaned = String(base.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
+        return cleaned.isEmpty || cleaned.hasPrefix(".") ? "artifacts.zip" : String(cleaned.prefix(100))
+    }
+
+    /// `GET /jobs/:id/artifacts`: a running job downloads another job's archive with its own token (dependencies).
+    @Sendable func downloadArtifacts(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("job_token") ?? request.uri.queryParameters.get("token")
+        guard let token, case .job(let actor)? = try? await Authenticator(environment: environment).jobActor(token) else { throw APIError.unauthorized }
+        guard let id = context.parameters.get("job_id", as: Int64.self), let owner = try await environment.store.jobs.find(id: id) else {
+            throw APIError.notFound("Job")
+        }
+        let facts = try await environment.projectFacts(String(owner.projectID), for: .job(actor))
+        try await environment.authorize(.job(actor), .readJobArtifacts, facts)
+        guard let archive = try await environment.store.artifacts.archive(jobID: owner.id) else { throw APIError.notFound("Artifact") }
+        return try await ArtifactResponse.file(environment.artifacts.url(archive.storagePath), filename: archive.filename, request: request, context: context)
+    }
+}

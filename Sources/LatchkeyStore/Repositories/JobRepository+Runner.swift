@@ -1,0 +1,128 @@
+import Foundation
+import LatchkeyCore
+import SQLKit
+
+/// Where a running job's trace stands, in the runner's byte offsets.
+public struct TraceState: Sendable, Equatable {
+    /// Bytes received from the runner so far.
+    public var received: Int64
+    /// CRC-32 of those bytes, for the runner's final checksum.
+    public var crc: UInt32
+    /// Raw bytes the server-side masker still holds back (they may begin a secret).
+    public var held: [UInt8]
+    public var exitCode: Int?
+
+    public init(received: Int64, crc: UInt32, held: [UInt8], exitCode: Int?) {
+        self.received = received
+        self.crc = crc
+        self.held = held
+        self.exitCode = exitCode
+    }
+}
+
+/// The runner side of jobs: claiming, token lookup, trace bookkeeping and finishing.
+extension JobRepository {
+    /// Pending jobs, oldest first, for runners to choose from.
+    public func pending(limit: Int = 50) async throws -> [Job] {
+        try await database.read { db in
+            try await db.select().column("*").from("jobs").where("status", .equal, JobStatus.pending.rawValue).orderBy("id").limit(limit)
+                .records(JobRecord.self).map(\.job)
+        }
+    }
+
+    /// Moves a pending job to running for `runnerID` with a new token digest; nil if another runner took it first.
+    /// The compare-and-set on `status` makes this atomic on both databases: exactly one claimant's update matches.
+    public func claim(jobID: Int64, runnerID: Int64, tokenDigest: String, tokenNonce: String) async throws -> Job? {
+        try await database.transaction { db in
+            let now = Date().milliseconds
+            guard
+                let record = try await db.update("jobs")
+                    .set("status", to: JobStatus.running.rawValue).set("runner_id", to: runnerID).set("token_digest", to: tokenDigest).set("token_nonce", to: tokenNonce)
+                    .set("started_at", to: now).set("updated_at", to: now)
+                    .where("id", .equal, jobID).where("status", .equal, JobStatus.pending.rawValue)
+                    .returning("*").first()?.record(JobRecord.self)
+            else { return nil }
+            try await db.delete(from: "job_traces").where("job_id", .equal, jobID).run()
+            try await db.insert(into: "job_traces").columns("job_id", "received", "crc", "held", "exit_code")
+                .values(SQLBind(jobID), SQLBind(Int64(0)), SQLBind(Int64(0)), SQLBind(Data()), SQLBind(Int64?.none)).run()
+            return record.job
+        }
+    }
+
+    /// The job whose live token has this digest (running or canceling), if any.
+    public func find(tokenDigest: String) async throws -> Job? {
+        try await database.read { db in
+            try await db.select().column("*").from("jobs").where("token_digest", .equal, tokenDigest)
+                .where("status", .in, [JobStatus.running.rawValue, JobStatus.canceling.rawValue])
+                .record(JobRecord.self)?.job
+        }
+    }
+
+    public func traceState(jobID: Int64) async throws -> TraceState? {
+        try await database.read { db in
+            guard let row = try await db.select().column("*").from("job_traces").where("job_id", .equal, jobID).first() else { return nil }
+            return TraceState(
+                received: try row.decode(column: "received", as: Int64.self), crc: UInt32(truncatingIfNeeded: try row.decode(column: "crc", as: Int64.self)),
+                held: Array(try row.decode(column: "held", as: Data.self)), exitCode: try row.decode(column: "exit_code", as: Int?.self))
+        }
+    }
+
+    /// The nonce the job's live token was derived from, while the job runs.
+    public func tokenNonce(jobID: Int64) async throws -> String? {
+        try await database.read { db in
+            try await db.select().column("token_nonce").from("jobs").where("id", .equal, jobID)
+                .where("status", .in, [JobStatus.running.rawValue, JobStatus.canceling.rawValue]).first()?.decode(column: "token_nonce", as: String?.self)
+        }
+    }
+
+    /// Records appended trace bytes if the trace still stands at `expected` bytes; false if another request moved it.
+    public func advanceTrace(jobID: Int64, expected: Int64, to state: TraceState) async throws -> Bool {
+        try await database.read { db in
+            let updated = try await db.update("job_traces")
+                .set("received", to: state.received).set("crc", to: Int64(state.crc)).set("held", to: Data(state.held))
+                .where("job_id", .equal, jobID).where("received", .equal, expected)
+                .returning("job_id").first()
+            if updated != nil { try await db.update("jobs").set("updated_at", to: Date().milliseconds).where("id", .equal, jobID).run() }
+            return updated != nil
+        }
+    }
+
+    /// Notes that the runner is still alive for the job.
+    public func touch(jobID: Int64) async throws {
+        try await database.read { db in try await db.update("jobs").set("updated_at", to: Date().milliseconds).where("id", .equal, jobID).run() }
+    }
+
+    /// Ends a running or canceling job (a canceling job always ends canceled) and kills its token at once; nil if it had already ended.
+    public func finish(jobID: Int64, status: JobStatus, failureReason: String?, exitCode: Int?) async throws -> Job? {
+        let finished: Job? = try await database.transaction { db in
+            let now = Date().milliseconds
+            guard
+                let current = try await db.select().column("*").from("jobs").where("id", .equal, jobID)
+                    .where("status", .in, [JobStatus.running.rawValue, JobStatus.canceling.rawValue]).record(JobRecord.self)
+            else { return nil }
+            let final = current.status == JobStatus.canceling.rawValue ? JobStatus.canceled : status
+            let record = try await db.update("jobs")
+                .set("status", to: final.rawValue).set("token_digest", to: SQLLiteral.null).set("token_nonce", to: SQLLiteral.null).set("finished_at", to: now).set("updated_at", to: now)
+                .set("failure_reason", to: SQLBind(final == .failed ? failureReason : nil))
+                .where("id", .equal, jobID).where("status", .equal, current.status)
+                .returning("*").first()?.record(JobRecord.self)
+            if let exitCode { try await db.update("job_traces").set("exit_code", to: exitCode).where("job_id", .equal, jobID).run() }
+            return record?.job
+        }
+        if let finished { try await PipelineRepository(database: database).advance(pipelineID: finished.pipelineID) }
+        return finished
+    }
+
+    /// Running or canceling jobs, for the reaper to check timeouts and silent runners.
+    public func active() async throws -> [Job] {
+        try await database.read { db in
+            try await db.select().column("*").from("jobs").where("status", .in, [JobStatus.running.rawValue, JobStatus.canceling.rawValue]).orderBy("id")
+                .records(JobRecord.self).map(\.job)
+        }
+    }
+
+    /// Jobs of the same pipeline in earlier stages (the default `dependencies`).
+    public func latestJobs(pipelineID: Int64) async throws -> [Job] {
+        try await database.read { db in try await Self.current(pipelineID: pipelineID, db: db) }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import LatchkeyCore
+import SQLKit
+
+struct VariableRecord: Codable, Sendable {
+    var key: String
+    var value: String
+    var variableType: String
+    var masked: Bool
+    var protected: Bool
+    var raw: Bool
+    var environmentScope: String
+    var description: String?
+
+    var variable: ProjectVariable {
+        ProjectVariable(
+            key: key, value: value, variableType: variableType, masked: masked, protected: protected, raw: raw, environmentScope: environmentScope,
+            description: description)
+    }
+}
+
+/// Project CI/CD variables.
+public struct VariableRepository: Sendable {
+    let database: Database
+
+    public func list(projectID: Int64) async throws -> [ProjectVariable] {
+        try await database.read { db in
+            try await db.select().column("*").from("ci_variables").where("project_id", .equal, projectID).orderBy("key").records(VariableRecord.self).map(\.variable)
+        }
+    }
+
+    public func find(projectID: Int64, key: String, environmentScope: String? = nil) async throws -> ProjectVariable? {
+        try await database.read { db in
+            let query = db.select().column("*").from("ci_variables").where("project_id", .equal, projectID).where("key", .equal, key)
+            if let environmentScope { query.where("environment_scope", .equal, environmentScope) }
+            return try await query.record(VariableRecord.self)?.variable
+        }
+    }
+
+    /// Adds a variable; `duplicate("key")` when the key (and scope) exists.
+    public func create(projectID: Int64, _ variable: ProjectVariable) async throws {
+        try await database.read { db in
+            do {
+                try await db.insert(into: "ci_variables")
+                    .columns("project_id", "key", "value", "variable_type", "masked", "protected", "raw", "environment_scope", "description", "created_at")
+                    .values(
+                        SQLBind(projectID), SQLBind(variable.key), SQLBind(variable.value), SQLBind(variable.variableType), SQLBind(variable.masked),
+                        SQLBind(variable.protected), SQLBind(variable.raw), SQLBind(variable.environmentScope), SQLBind(variable.description),
+                        SQLBind(Date().milliseconds)
+                    )
+                    .run()
+            } catch where error.isUniqueViolation {
+                throw StoreError.duplicate("key")
+            }
+        }
+    }
+
+    public func update(projectID: Int64, key: String, environmentScope: String, to variable: ProjectVariable) async throws {
+        try await database.read { db in
+            try await db.update("ci_variables")
+                .set("value", to: variable.value).set("variable_type", to: variable.variableType).set("masked", to: variable.masked)
+                .set("protected", to: variable.protected).set("raw", to: variable.raw).set("environment_scope", to: variable.environmentScope)
+                .set("description", to: SQLBind(variable.description))
+                .where("project_id", .equal, projectID).where("key", .equal, key).where("environment_scope", .equal, environmentScope)
+                .run()
+        }
+    }
+
+    public func delete(projectID: Int64, key: String, environmentScope: String) async throws {
+        try await database.read { db in
+            try await db.delete(from: "ci_variables").where("project_id", .equal, projectID).where("key", .equal, key)
+                .where("environment_scope", .equal, environmentScope).run()
+        }
+    }
+}
