@@ -27,11 +27,12 @@ struct JobTokenLifeTests {
         return id
     }
 
-    func finishedPipeline(_ projectID: Int) async throws -> [String: Any] {
+    /// Waits for the project's newest pipeline to finish and returns its status.
+    func finishedPipeline(_ projectID: Int) async throws -> String {
         try await eventually("pipeline of project \(projectID) to finish") {
             let pipelines = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(projectID)/pipelines", headers: root).array
-            guard let pipeline = pipelines.first, ["success", "failed", "canceled"].contains(pipeline["status"] as? String ?? "") else { return nil }
-            return pipeline
+            guard let status = pipelines.first?["status"] as? String, ["success", "failed", "canceled"].contains(status) else { return nil }
+            return status
         }
     }
 
@@ -51,7 +52,7 @@ struct JobTokenLifeTests {
         let ci = """
             job:
               script:
-                - curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/job"
+                - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/job"'
                 - echo "token=$CI_JOB_TOKEN"
                 - printf '%s' "$CI_JOB_TOKEN" | base64
                 - printf '%s' "$CI_JOB_TOKEN" > \(handoff.path)
@@ -59,11 +60,11 @@ struct JobTokenLifeTests {
                 - echo "after"
             """
         let projectID = try await project("token-life", files: [".gitlab-ci.yml": ci])
-        let pipeline = try await finishedPipeline(projectID)
+        let status = try await finishedPipeline(projectID)
         let job = try #require(try await jobs(projectID).first)
         let jobID = try #require(job["id"] as? Int)
         let log = try await trace(projectID, jobID)
-        #expect(pipeline["status"] as? String == "success", "\(log)")
+        #expect(status == "success", "\(log)")
         #expect(log.replacingOccurrences(of: " ", with: "").contains("\"id\":\(jobID)"), "the job's own id comes back from /job")
         #expect(log.contains("token=[MASKED]"))
         #expect(log.contains("after"))

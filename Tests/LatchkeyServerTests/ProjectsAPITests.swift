@@ -132,6 +132,7 @@ struct ProjectsAPITests {
             #expect(try await ids("?membership=true", alice) == [secret.id, open.id, inner.id, hidden.id])
             #expect(try await ids("?membership=true", server.rootToken) == [])
             #expect(try await ids("?search=inn", bobToken) == [inner.id])
+            #expect(try await ids("?search=team%2Fh", alice) == [hidden.id])
             #expect(try await ids("?search=team", alice) == [inner.id, hidden.id])
             #expect(try await ids("?visibility=internal", bobToken) == [inner.id])
             #expect(try await ids("?visibility=private", bobToken) == [bobs.id])
@@ -140,6 +141,25 @@ struct ProjectsAPITests {
             #expect(try await ids("?membership=true", bobToken) == [bobs.id, hidden.id])
             #expect(try await ids("", bobToken) == [open.id, inner.id, bobs.id, hidden.id])
             #expect(try await client.api(.get, "projects?visibility=nope", token: bobToken).status == .badRequest)
+        }
+    }
+
+    @Test("query parameters are read as requests encodes them: '+' for spaces, percent-encoded keys")
+    func queryEncoding() async throws {
+        try await withTestServer { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let big = try await client.createProject(["name": "Big Data"], token: alice)
+            let small = try await client.createProject(["name": "Small"], token: alice)
+            #expect(try await client.api(.get, "projects?search=big+data", token: alice).ids == [big.id])
+            #expect(try await client.api(.get, "projects?search=big%20data", token: alice).ids == [big.id])
+            #expect(try await client.api(.get, "projects?order%5Fby=name&sort=asc", token: alice).ids == [big.id, small.id])
+            #expect(try await client.api(.get, "projects?order_by=name&sort=desc&per%5Fpage=1", token: alice).ids == [small.id])
+            // Rack's array fields, as form posts send lists.
+            let (user, _) = try await server.makeUser("bob")
+            let minted = try await client.api(
+                .post, "users/\(user.id)/personal_access_tokens", token: server.rootToken, form: "name=ci&scopes%5B%5D=read_api&scopes[]=read_repository")
+            #expect(minted.status == .created)
+            #expect(Set(minted.object["scopes"] as? [String] ?? []) == ["read_api", "read_repository"])
         }
     }
 

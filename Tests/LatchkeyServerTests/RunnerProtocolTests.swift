@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
@@ -89,9 +90,9 @@ struct RunnerProtocolTests {
             let second = try await client.execute(uri: "/api/v4/jobs/\(jobID)/trace", method: .patch, headers: patch, body: .init(bytes: leak[split...])) { $0 }
             #expect(second.status == .accepted)
 
-            let badChecksum = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "output": ["checksum": "crc32:00000000", "bytesize": leak.count]])
+            let badChecksum = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "output": ["checksum": "crc32:00000000", "bytesize": leak.count] as [String: any Sendable]])
             #expect(badChecksum.status == .preconditionFailed)
-            let done = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "exit_code": 0, "output": ["checksum": CRC32.checksum(leak), "bytesize": leak.count]])
+            let done = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "exit_code": 0, "output": ["checksum": CRC32.checksum(leak), "bytesize": leak.count] as [String: any Sendable]])
             #expect(done.status == .ok)
 
             let trace = try await client.api(.get, "projects/\(projectID)/jobs/\(jobID)/trace", token: server.rootToken)

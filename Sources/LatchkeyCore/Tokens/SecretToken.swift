@@ -73,3 +73,9 @@ public struct TokenDigester: Sendable {
         return mac.map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension TokenDigester: CustomStringConvertible, CustomDebugStringConvertible {
+    // Loggers and service descriptions must never print the server secret.
+    public var description: String { "TokenDigester([REDACTED])" }
+    public var debugDescription: String { description }
+}

@@ -10,9 +10,8 @@ public struct APIParameters: Sendable {
     /// Reads the query and, for methods with a body, the body (at most `limit` bytes).
     public static func read(_ request: Request, context: some RequestContext, limit: Int = 1 << 20) async throws -> APIParameters {
         var values: [String: JSONValue] = [:]
-        for (key, value) in request.uri.queryParameters {
-            values[String(key)] = .string(String(value))
-        }
+        // Read the raw query ourselves: Hummingbird leaves keys percent-encoded (`scope%5B%5D`) and `+` undecoded, as requests sends them.
+        for (key, value) in parseForm(request.uri.query ?? "") { add(key, value, to: &values) }
         guard request.method != .get, request.method != .head else { return APIParameters(values: values) }
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         let body: ByteBuffer
@@ -24,11 +23,11 @@ public struct APIParameters: Sendable {
         guard body.readableBytes > 0 else { return APIParameters(values: values) }
         let data = Data(buffer: body)
         if contentType.hasPrefix("application/x-www-form-urlencoded") {
-            for (key, value) in parseForm(String(decoding: data, as: UTF8.self)) { values[key] = .string(value) }
+            for (key, value) in parseForm(String(decoding: data, as: UTF8.self)) { add(key, value, to: &values) }
         } else if contentType.hasPrefix("multipart/form-data") {
             guard let boundary = MultipartForm.boundary(contentType: contentType) else { throw APIError(.badRequest, error: "multipart boundary is missing") }
             for part in MultipartForm.parse(data, boundary: boundary) where part.filename == nil {
-                values[part.name] = .string(String(decoding: part.body, as: UTF8.self))
+                add(part.name, String(decoding: part.body, as: UTF8.self), to: &values)
             }
         } else if contentType.isEmpty || contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") {
             guard let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
@@ -39,6 +38,16 @@ public struct APIParameters: Sendable {
             values.merge(object) { _, body in body }
         }
         return APIParameters(values: values)
+    }
+
+    /// Stores one field; repeated `name[]` fields (Rack's array syntax) gather into an array under `name`.
+    static func add(_ key: String, _ value: String, to values: inout [String: JSONValue]) {
+        guard key.hasSuffix("[]"), key.count > 2 else {
+            values[key] = .string(value)
+            return
+        }
+        let name = String(key.dropLast(2))
+        if case .array(let items)? = values[name] { values[name] = .array(items + [.string(value)]) } else { values[name] = .array([.string(value)]) }
     }
 
     static func parseForm(_ text: String) -> [(String, String)] {

@@ -17,9 +17,10 @@ public func openDatabase(_ settings: ServerSettings, logger: Logger) async throw
 }
 
 /// Runs a `PostgresClient` inside the service group.
-public struct PostgresClientService: Service {
+public struct PostgresClientService: Service, CustomStringConvertible {
     let client: PostgresClient
     public func run() async throws { await client.run() }
+    public var description: String { "PostgresClient" }
 }
 
 /// Builds the server: storage, migrations, first-start bootstrap, routes and background services.

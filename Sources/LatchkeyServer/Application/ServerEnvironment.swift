@@ -25,3 +25,8 @@ public struct ServerEnvironment: Sendable {
         self.logger = logger
     }
 }
+
+extension ServerEnvironment: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { "ServerEnvironment(\(settings))" }
+    public var debugDescription: String { description }
+}

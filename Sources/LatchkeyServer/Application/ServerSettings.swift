@@ -58,3 +58,12 @@ public struct ServerSettings: Sendable {
     public var tracesDirectory: URL { dataDirectory.appendingPathComponent("traces", isDirectory: true) }
     public var artifactsDirectory: URL { dataDirectory.appendingPathComponent("artifacts", isDirectory: true) }
 }
+
+extension ServerSettings: CustomStringConvertible, CustomDebugStringConvertible {
+    // Settings are printed by lifecycle logs; the root credentials and the database password must not be.
+    public var description: String {
+        "ServerSettings(host: \(host), port: \(port), dataDirectory: \(dataDirectory.path), database: \(databaseURL == nil ? "sqlite" : "postgres"), "
+            + "externalURL: \(baseURL), embeddedRunners: \(embeddedRunners))"
+    }
+    public var debugDescription: String { description }
+}

@@ -74,3 +74,7 @@ public struct PipelineCreator: Sendable {
         }
     }
 }
+
+extension PipelineCreator: CustomStringConvertible {
+    public var description: String { "PipelineCreator" }
+}

@@ -50,3 +50,7 @@ struct ScheduleRunner: Service {
         }
     }
 }
+
+extension ScheduleRunner: CustomStringConvertible {
+    public var description: String { "ScheduleRunner" }
+}

@@ -36,3 +36,7 @@ struct JobReaper: Service {
         }
     }
 }
+
+extension JobReaper: CustomStringConvertible {
+    public var description: String { "JobReaper" }
+}
