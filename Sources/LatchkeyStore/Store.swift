@@ -17,6 +17,9 @@ public struct Store: Sendable {
     public let artifacts: ArtifactRepository
     public let jobTokenScope: JobTokenScopeRepository
     public let auditEvents: AuditEventRepository
+    public let pipelineTriggers: PipelineTriggerRepository
+    public let packages: PackageRepository
+    public let releases: ReleaseRepository
 
     public init(database: Database) {
         self.database = database
@@ -34,5 +37,8 @@ public struct Store: Sendable {
         artifacts = ArtifactRepository(database: database)
         jobTokenScope = JobTokenScopeRepository(database: database)
         auditEvents = AuditEventRepository(database: database)
+        pipelineTriggers = PipelineTriggerRepository(database: database)
+        packages = PackageRepository(database: database)
+        releases = ReleaseRepository(database: database)
     }
 }

@@ -14,6 +14,7 @@ struct SettingsOptions: ParsableArguments {
     var databaseURL: String?
     @Option(help: "The URL clients and jobs use to reach this server (LATCHKEY_EXTERNAL_URL).") var externalURL: String?
     @Option(help: "Embedded runners to start; 0 for none (LATCHKEY_RUNNERS).") var runners: Int?
+    @Option(help: "host:port of a container registry configured to trust this server's tokens (LATCHKEY_REGISTRY).") var registry: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (LATCHKEY_LOG_LEVEL).") var logLevel: String?
     @Option(help: "A JSON settings file: {\"latchkey\": {\"port\": 8080, ...}} (LATCHKEY_CONFIG).") var config: String?
 
@@ -32,6 +33,7 @@ struct SettingsOptions: ParsableArguments {
         settings.databaseURL = databaseURL ?? reader.string(forKey: "latchkey.database_url", isSecret: true)
         settings.externalURL = externalURL ?? reader.string(forKey: "latchkey.external_url")
         settings.embeddedRunners = runners ?? reader.int(forKey: "latchkey.runners") ?? settings.embeddedRunners
+        settings.registryAddress = registry ?? reader.string(forKey: "latchkey.registry")
         settings.rootToken = reader.string(forKey: "latchkey.root_token", isSecret: true)
         settings.rootPassword = reader.string(forKey: "latchkey.root_password", isSecret: true)
         if let level = logLevel ?? reader.string(forKey: "latchkey.log_level") {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
@@ -12,10 +15,13 @@ actor LiveServer {
         let rootToken: String
         let dataDirectory: URL
         let logFile: URL
+        /// `host:port` jobs get as `CI_REGISTRY`, when docker-registry and skopeo are installed; the registry starts on `registry()`.
+        let registryAddress: String?
     }
 
     private var handle: Handle?
     private var process: Process?
+    private var registryProcess: Process?
 
     /// The running server, starting it if needed.
     func start() async throws -> Handle {
@@ -31,6 +37,9 @@ actor LiveServer {
         let process = Process()
         process.executableURL = binary
         process.arguments = ["serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2", "--log-level", "debug"]
+        // The registry's address is reserved now (jobs learn it from the server) and the registry itself starts on first use.
+        let registryAddress = RegistryFixture.unavailableReason == nil ? "127.0.0.1:\(try RegistryFixture.freePort())" : nil
+        if let registryAddress { process.arguments! += ["--registry", registryAddress] }
         var environment = ProcessInfo.processInfo.environment
         environment["LATCHKEY_ROOT_TOKEN"] = rootToken
         environment["LATCHKEY_ROOT_PASSWORD"] = "root-password-e2e"
@@ -49,9 +58,38 @@ actor LiveServer {
             guard process.isRunning else { throw LiveServerError.exited(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)) }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let handle = Handle(url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log)
+        let handle = Handle(url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, registryAddress: registryAddress)
         self.handle = handle
         return handle
+    }
+
+    /// The container registry (docker-registry with token auth against this server), started on first use; its `host:port`.
+    func registry() async throws -> String {
+        let handle = try await start()
+        if let reason = RegistryFixture.unavailableReason { throw LiveServerError.unavailable(reason) }
+        guard let address = handle.registryAddress else { throw LiveServerError.unavailable("the server was started without a registry") }
+        if let registryProcess, registryProcess.isRunning { return address }
+        let root = handle.dataDirectory.deletingLastPathComponent()
+        let log = root.appendingPathComponent("registry.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [
+            Self.packageRoot.appendingPathComponent("scripts/registry-fixture.sh").path, String(address.split(separator: ":").last!), handle.url,
+            handle.dataDirectory.path, root.appendingPathComponent("registry").path, String(getpid()),
+        ]
+        let output = try FileHandle(forWritingTo: log)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        registryProcess = process
+        _ = try await eventually("the registry at \(address) to answer", timeout: .seconds(60)) { () -> Bool? in
+            guard process.isRunning else { throw LiveServerError.exited(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)) }
+            // A registry with token auth answers /v2/ with 401 and a Bearer challenge naming our realm.
+            guard let response = try? await HTTP.request("GET", "http://\(address)/v2/") else { return nil }
+            return response.status == 401 ? true : nil
+        }
+        return address
     }
 
     static let packageRoot: URL = {
@@ -68,12 +106,14 @@ enum LiveServerError: Error, CustomStringConvertible {
     case missingBinary(String)
     case exited(String)
     case timeout(String)
+    case unavailable(String)
 
     var description: String {
         switch self {
         case .missingBinary(let path): "no server binary at \(path): run `swift build` first"
         case .exited(let log): "the server exited:\n\(log)"
         case .timeout(let what): "timed out waiting for \(what)"
+        case .unavailable(let why): why
         }
     }
 }
@@ -87,4 +127,38 @@ func eventually<T: Sendable>(_ what: String, timeout: Duration = .seconds(90), _
         try await Task.sleep(for: .milliseconds(200))
     }
     throw LiveServerError.timeout(what)
+}
+
+/// Debian's `docker-registry` and `skopeo`, which the container registry tests need (`.ci/run` installs them).
+enum RegistryFixture {
+    /// Why the registry tests cannot run here, or nil when they can.
+    static let unavailableReason: String? = {
+        let missing = ["docker-registry", "skopeo"].filter { executable($0) == nil }
+        guard !missing.isEmpty else { return nil }
+        let reason = "\(missing.joined(separator: " and ")) not installed (apt-get install -y docker-registry skopeo): container registry tests skipped"
+        print(reason)
+        return reason
+    }()
+
+    static func executable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// A TCP port nobody listens on right now (the kernel picks it).
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw LiveServerError.timeout("a free port") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw LiveServerError.timeout("a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
 }

@@ -25,19 +25,19 @@ actor RecordingRunnerAPI: RunnerAPI {
     private(set) var downloads: [(jobID: Int64, token: String)] = []
     /// Archives served by `GET /jobs/:id/artifacts`.
     var artifacts: [Int64: Data] = [:]
-    /// Sent in `Job-Status` once this many patches have arrived.
-    var jobStatusAfterPatches: (count: Int, status: String)?
-    /// Answered to patches once this many have arrived (403 for an erased job, say).
-    var patchStatusAfter: (count: Int, status: Int)?
-    /// Drops the bytes of the next patch while acknowledging it, as a server that lost data.
+    /// Sent in `Job-Status` once the stored trace contains `marker`.
+    var jobStatusRule: (marker: String, status: String)?
+    /// Answered to every patch after the stored trace contains `marker` (403 for an erased job, say).
+    var patchStatusRule: (marker: String, status: Int)?
+    /// Flips a stored byte before the first final update, so its checksum does not match.
     var corruptOnFirstFinalUpdate = false
     var uploadStatus = 201
     /// Jobs handed out by `requestJob`, in order; then 204s.
     var pendingJobs: [JobPayload] = []
     private(set) var jobRequests = 0
 
-    func setJobStatus(after count: Int, _ status: String) { jobStatusAfterPatches = (count, status) }
-    func setPatchStatus(after count: Int, _ status: Int) { patchStatusAfter = (count, status) }
+    func setJobStatus(_ status: String, onceTraceContains marker: String) { jobStatusRule = (marker, status) }
+    func setPatchStatus(_ status: Int, onceTraceContains marker: String) { patchStatusRule = (marker, status) }
     func setCorruptOnFirstFinalUpdate() { corruptOnFirstFinalUpdate = true }
     func setUploadStatus(_ status: Int) { uploadStatus = status }
     func serveArtifacts(_ data: Data, for jobID: Int64) { artifacts[jobID] = data }
@@ -71,13 +71,13 @@ actor RecordingRunnerAPI: RunnerAPI {
     }
 
     private var currentJobStatus: String? {
-        guard let rule = jobStatusAfterPatches, patches.count >= rule.count else { return "running" }
+        guard let rule = jobStatusRule, traceText.contains(rule.marker) else { return "running" }
         return rule.status
     }
 
     func patchTrace(id: Int64, jobToken: String, offset: Int, bytes: [UInt8]) async throws -> TracePatchResponse {
         patches.append(Patch(offset: offset, bytes: bytes))
-        if let rule = patchStatusAfter, patches.count > rule.count {
+        if let rule = patchStatusRule, traceText.contains(rule.marker) {
             return TracePatchResponse(status: rule.status, remoteSize: nil, jobStatus: nil)
         }
         // GitLab accepts a patch that starts at its current size, or a restart from 0.

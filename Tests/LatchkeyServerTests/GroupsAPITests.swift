@@ -57,7 +57,8 @@ struct GroupsAPITests {
         try await withTestServer(backend) { server, client in
             let (_, token) = try await server.makeUser("alice")
             let parent = try await client.createGroup("inner", visibility: "internal", token: token)
-            let tooOpen = try await client.api(.post, "groups", token: token, json: ["name": "Sub", "path": "sub", "parent_id": parent.id, "visibility": "public"])
+            let tooOpen = try await client.api(
+                .post, "groups", token: token, json: ["name": "Sub", "path": "sub", "parent_id": parent.id, "visibility": "public"])
             #expect(tooOpen.status == .badRequest)
             #expect(tooOpen.problems["visibility_level"] == ["public is not allowed since the parent group has a internal visibility."])
             let same = try await client.createGroup("sub", parent: parent.id, visibility: "internal", token: token)
@@ -78,7 +79,9 @@ struct GroupsAPITests {
             try await client.addMember("groups", parent.id, userID: bob.id, level: Level.developer, token: alice)
             let developer = try await client.api(.post, "groups", token: bobToken, json: body)
             #expect(developer.status == .forbidden)
-            try #require(try await client.api(.put, "groups/\(parent.id)/members/\(bob.id)", token: alice, json: ["access_level": Level.maintainer]).status == .ok)
+            try #require(
+                try await client.api(.put, "groups/\(parent.id)/members/\(bob.id)", token: alice, json: ["access_level": Level.maintainer]).status
+                    == .ok)
             let maintainer = try await client.api(.post, "groups", token: bobToken, json: body)
             #expect(maintainer.status == .created)
             #expect(maintainer.string("full_path") == "team/sub")
@@ -133,12 +136,16 @@ struct GroupsAPITests {
             let access = (seen.object["permissions"] as? [String: Any])?["project_access"] as? [String: Any]
             #expect(access?["access_level"] as? Int == Level.developer)
             #expect(try await client.api(.put, "projects/\(project.id)", token: bobToken, json: ["description": "x"]).status == .forbidden)
-            #expect(try await client.api(.post, "groups", token: bobToken, json: ["name": "Deeper", "path": "deeper", "parent_id": sub.id]).status == .forbidden)
+            #expect(
+                try await client.api(.post, "groups", token: bobToken, json: ["name": "Deeper", "path": "deeper", "parent_id": sub.id]).status
+                    == .forbidden)
 
             // Maintainer on the subgroup beats Developer on the parent.
             try await client.addMember("groups", sub.id, userID: bob.id, level: Level.maintainer, token: alice)
             #expect(try await client.api(.put, "projects/\(project.id)", token: bobToken, json: ["description": "x"]).status == .ok)
-            #expect(try await client.api(.post, "groups", token: bobToken, json: ["name": "Deeper", "path": "deeper", "parent_id": sub.id]).status == .created)
+            #expect(
+                try await client.api(.post, "groups", token: bobToken, json: ["name": "Deeper", "path": "deeper", "parent_id": sub.id]).status
+                    == .created)
             // A lower direct project membership does not lower it.
             try await client.addMember("projects", project.id, userID: bob.id, level: Level.guest, token: alice)
             #expect(try await client.api(.put, "projects/\(project.id)", token: bobToken, json: ["description": "y"]).status == .ok)

@@ -34,7 +34,8 @@ struct MembersAPITests {
             let (carol, _) = try await server.makeUser("carol")
             let id = try await makeTarget(testCase.kind, client: client, token: alice)
 
-            let added = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["user_id": bob.id, "access_level": Level.developer, "expires_at": "2099-12-31"])
+            let added = try await client.api(
+                .post, "\(kind)/\(id)/members", token: alice, json: ["user_id": bob.id, "access_level": Level.developer, "expires_at": "2099-12-31"])
             #expect(added.status == .created)
             #expect(added.id == bob.id)
             #expect(added.string("username") == "bob")
@@ -56,13 +57,17 @@ struct MembersAPITests {
             let changed = try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: alice, json: ["access_level": Level.maintainer])
             #expect(changed.status == .ok)
             #expect(changed.object["access_level"] as? Int == Level.maintainer)
-            #expect(try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: bobToken, json: ["access_level": Level.guest]).status == .forbidden)
+            #expect(
+                try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: bobToken, json: ["access_level": Level.guest]).status
+                    == .forbidden)
 
             let removed = try await client.api(.delete, "\(kind)/\(id)/members/\(carol.id)", token: alice)
             #expect(removed.status == .noContent)
             #expect(try await client.api(.get, "\(kind)/\(id)/members/\(carol.id)", token: alice).status == .notFound)
             #expect(try await client.api(.delete, "\(kind)/\(id)/members/\(carol.id)", token: alice).status == .notFound)
-            #expect(try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: alice, json: ["access_level": Level.guest]).status == .notFound)
+            #expect(
+                try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: alice, json: ["access_level": Level.guest]).status == .notFound
+            )
             // A member may leave by themselves.
             #expect(try await client.api(.delete, "\(kind)/\(id)/members/\(bob.id)", token: bobToken).status == .noContent)
         }
@@ -77,13 +82,16 @@ struct MembersAPITests {
             let id = try await makeTarget(testCase.kind, client: client, token: alice)
             try await client.addMember(kind, id, userID: bob.id, level: Level.reporter, token: alice)
 
-            let duplicate = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["user_id": bob.id, "access_level": Level.developer])
+            let duplicate = try await client.api(
+                .post, "\(kind)/\(id)/members", token: alice, json: ["user_id": bob.id, "access_level": Level.developer])
             #expect(duplicate.status == .conflict)
             #expect(duplicate.string("message") == "Member already exists")
-            let unknown = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["user_id": 999_999, "access_level": Level.developer])
+            let unknown = try await client.api(
+                .post, "\(kind)/\(id)/members", token: alice, json: ["user_id": 999_999, "access_level": Level.developer])
             #expect(unknown.status == .notFound)
             #expect(unknown.string("message") == "404 User Not Found")
-            let unknownName = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["username": "nobody", "access_level": Level.developer])
+            let unknownName = try await client.api(
+                .post, "\(kind)/\(id)/members", token: alice, json: ["username": "nobody", "access_level": Level.developer])
             #expect(unknownName.status == .notFound)
             let badLevels: [any Sendable] = [35, 0, 5, 60, "abc", true]
             for level in badLevels {
@@ -96,7 +104,8 @@ struct MembersAPITests {
             #expect(noLevel.string("error") == "access_level is missing")
             let noUser = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["access_level": Level.guest])
             #expect(noUser.status == .badRequest)
-            let badDay = try await client.api(.post, "\(kind)/\(id)/members", token: alice, json: ["username": "root", "access_level": Level.guest, "expires_at": "tomorrow"])
+            let badDay = try await client.api(
+                .post, "\(kind)/\(id)/members", token: alice, json: ["username": "root", "access_level": Level.guest, "expires_at": "tomorrow"])
             #expect(badDay.status == .badRequest)
             let badLevelUpdate = try await client.api(.put, "\(kind)/\(id)/members/\(bob.id)", token: alice, json: ["access_level": 42])
             #expect(badLevelUpdate.status == .badRequest)
@@ -114,14 +123,21 @@ struct MembersAPITests {
             let id = try await makeTarget(testCase.kind, client: client, token: alice_)
             try await client.addMember(kind, id, userID: maya.id, level: Level.maintainer, token: alice_)
 
-            let owner = try await client.api(.post, "\(kind)/\(id)/members", token: mayaToken, json: ["user_id": bob.id, "access_level": Level.owner])
+            let owner = try await client.api(
+                .post, "\(kind)/\(id)/members", token: mayaToken, json: ["user_id": bob.id, "access_level": Level.owner])
             #expect(owner.status == .forbidden)
             try await client.addMember(kind, id, userID: bob.id, level: Level.developer, token: mayaToken)
-            #expect(try await client.api(.put, "\(kind)/\(id)/members/\(bob.id)", token: mayaToken, json: ["access_level": Level.owner]).status == .forbidden)
-            #expect(try await client.api(.put, "\(kind)/\(id)/members/\(bob.id)", token: mayaToken, json: ["access_level": Level.maintainer]).status == .ok)
+            #expect(
+                try await client.api(.put, "\(kind)/\(id)/members/\(bob.id)", token: mayaToken, json: ["access_level": Level.owner]).status
+                    == .forbidden)
+            #expect(
+                try await client.api(.put, "\(kind)/\(id)/members/\(bob.id)", token: mayaToken, json: ["access_level": Level.maintainer]).status
+                    == .ok)
 
             try await client.addMember(kind, id, userID: carol.id, level: Level.owner, token: alice_)
-            #expect(try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: mayaToken, json: ["access_level": Level.guest]).status == .forbidden)
+            #expect(
+                try await client.api(.put, "\(kind)/\(id)/members/\(carol.id)", token: mayaToken, json: ["access_level": Level.guest]).status
+                    == .forbidden)
             #expect(try await client.api(.delete, "\(kind)/\(id)/members/\(carol.id)", token: mayaToken).status == .forbidden)
             #expect(try await client.api(.delete, "\(kind)/\(id)/members/\(carol.id)", token: alice_).status == .noContent)
             _ = alice
@@ -136,7 +152,8 @@ struct MembersAPITests {
             let group = try await client.createGroup("team", token: aliceToken)
             let removeSelf = try await client.api(.delete, "groups/\(group.id)/members/\(alice.id)", token: aliceToken)
             #expect(removeSelf.status == .forbidden)
-            let demote = try await client.api(.put, "groups/\(group.id)/members/\(alice.id)", token: aliceToken, json: ["access_level": Level.maintainer])
+            let demote = try await client.api(
+                .put, "groups/\(group.id)/members/\(alice.id)", token: aliceToken, json: ["access_level": Level.maintainer])
             #expect(demote.status == .forbidden)
             let byAdmin = try await client.api(.delete, "groups/\(group.id)/members/\(alice.id)", token: server.rootToken)
             #expect(byAdmin.status == .forbidden)

@@ -28,7 +28,8 @@ struct PipelineSchedulesAPITests {
         try await client.addMember("projects", project.id, userID: developer.0.id, level: Level.developer, token: alice)
         try await client.addMember("projects", project.id, userID: maintainer.0.id, level: Level.maintainer, token: alice)
         try await client.addMember("projects", project.id, userID: reporter.0.id, level: Level.reporter, token: alice)
-        try GitFixtures.commit([".gitlab-ci.yml": "nightly:\n  script: echo night\n"], to: server.environment.repositories.path(projectID: project.id))
+        try GitFixtures.commit(
+            [".gitlab-ci.yml": "nightly:\n  script: echo night\n"], to: server.environment.repositories.path(projectID: project.id))
         return Fixture(projectID: project.id, alice: alice, developer: developer, maintainer: maintainer, reporter: reporter)
     }
 
@@ -61,7 +62,8 @@ struct PipelineSchedulesAPITests {
             #expect(shown.status == .ok)
             #expect(shown.object["last_pipeline"] is NSNull || shown.object["last_pipeline"] == nil)
 
-            let updated = try await client.api(.put, "\(f.path)/\(created.id)", token: f.developer.1, json: ["cron": "30 5 * * 1", "active": false, "description": "weekly"])
+            let updated = try await client.api(
+                .put, "\(f.path)/\(created.id)", token: f.developer.1, json: ["cron": "30 5 * * 1", "active": false, "description": "weekly"])
             #expect(updated.status == .ok)
             #expect(updated.string("cron") == "30 5 * * 1")
             #expect(updated.string("description") == "weekly")
@@ -86,13 +88,16 @@ struct PipelineSchedulesAPITests {
             #expect(badCron.problems == ["cron": [" is invalid syntax"]])
             let words = try await client.api(.post, f.path, token: f.developer.1, json: ["description": "x", "ref": "main", "cron": "every day"])
             #expect(words.problems == ["cron": [" is invalid syntax"]])
-            let badZone = try await client.api(.post, f.path, token: f.developer.1, json: ["description": "x", "ref": "main", "cron": "0 1 * * *", "cron_timezone": "Mars/Olympus"])
+            let badZone = try await client.api(
+                .post, f.path, token: f.developer.1, json: ["description": "x", "ref": "main", "cron": "0 1 * * *", "cron_timezone": "Mars/Olympus"])
             #expect(badZone.status == .badRequest)
             #expect(badZone.problems == ["cron_timezone": [" is invalid syntax"]])
             let missing = try await client.api(.post, f.path, token: f.developer.1, json: ["description": "x"])
             #expect(missing.status == .badRequest)
             #expect(missing.string("error") == "ref is missing, cron is missing")
-            #expect(try await client.api(.post, f.path, token: f.reporter.1, json: ["description": "x", "ref": "main", "cron": "0 1 * * *"]).status == .forbidden)
+            #expect(
+                try await client.api(.post, f.path, token: f.reporter.1, json: ["description": "x", "ref": "main", "cron": "0 1 * * *"]).status
+                    == .forbidden)
 
             let created = try await createSchedule(client, f)
             let badUpdate = try await client.api(.put, "\(f.path)/\(created.id)", token: f.developer.1, json: ["cron": "* * *"])
@@ -156,9 +161,12 @@ struct PipelineSchedulesAPITests {
             schedule.nextRunAt = due
             schedule = try await server.store.schedules.save(schedule)
             let inactive = try await server.store.schedules.create(
-                projectID: f.projectID, description: "off", ref: "main", cron: "* * * * *", cronTimezone: "UTC", active: false, ownerID: f.developer.0.id, nextRunAt: due)
+                projectID: f.projectID, description: "off", ref: "main", cron: "* * * * *", cronTimezone: "UTC", active: false,
+                ownerID: f.developer.0.id, nextRunAt: due)
 
-            let runner = ScheduleRunner(environment: server.environment, creator: PipelineCreator(environment: server.environment, queue: JobQueue()), interval: .seconds(3600))
+            let runner = ScheduleRunner(
+                environment: server.environment, creator: PipelineCreator(environment: server.environment, queue: JobQueue()),
+                interval: .seconds(3600))
             let now = Date()
             await runner.runDue(now: now)
             await runner.runDue(now: now)
@@ -166,7 +174,8 @@ struct PipelineSchedulesAPITests {
             await runner.runDue(now: now.addingTimeInterval(1))
             _ = await concurrent
 
-            let pipelines = try await server.store.pipelines.list(projectID: f.projectID, filter: PipelineFilter(source: .schedule), page: PageRequest())
+            let pipelines = try await server.store.pipelines.list(
+                projectID: f.projectID, filter: PipelineFilter(source: .schedule), page: PageRequest())
             #expect(pipelines.items.count == 1)
             #expect(pipelines.items.first?.userID == f.developer.0.id)
             #expect(pipelines.items.first?.scheduleID == schedule.id)

@@ -1,6 +1,6 @@
 import Foundation
-import HummingbirdTesting
 import HTTPTypes
+import HummingbirdTesting
 import LatchkeyTestSupport
 import Testing
 
@@ -69,7 +69,9 @@ struct ProjectsAPITests {
             let reporter = try await client.api(.post, "projects", token: bobToken, json: ["name": "mine", "namespace_id": group.id])
             #expect(reporter.status == .badRequest)
             #expect(reporter.problems["namespace"] == ["is not valid"])
-            try #require(try await client.api(.put, "groups/\(group.id)/members/\(bob.id)", token: alice, json: ["access_level": Level.developer]).status == .ok)
+            try #require(
+                try await client.api(.put, "groups/\(group.id)/members/\(bob.id)", token: alice, json: ["access_level": Level.developer]).status
+                    == .ok)
             let developer = try await client.createProject(["name": "mine", "namespace_id": group.id], token: bobToken)
             #expect(developer.string("path_with_namespace") == "team/mine")
 
@@ -86,7 +88,8 @@ struct ProjectsAPITests {
         try await withTestServer(backend) { server, client in
             let (_, alice) = try await server.makeUser("alice")
             let group = try await client.createGroup("team", visibility: "internal", token: alice)
-            let publicProject = try await client.api(.post, "projects", token: alice, json: ["name": "app", "namespace_id": group.id, "visibility": "public"])
+            let publicProject = try await client.api(
+                .post, "projects", token: alice, json: ["name": "app", "namespace_id": group.id, "visibility": "public"])
             #expect(publicProject.status == .badRequest)
             #expect(publicProject.problems["visibility_level"] == ["public is not allowed in a internal group."])
             let inner = try await client.createProject(["name": "app", "namespace_id": group.id, "visibility": "internal"], token: alice)
@@ -157,7 +160,8 @@ struct ProjectsAPITests {
             // Rack's array fields, as form posts send lists.
             let (user, _) = try await server.makeUser("bob")
             let minted = try await client.api(
-                .post, "users/\(user.id)/personal_access_tokens", token: server.rootToken, form: "name=ci&scopes%5B%5D=read_api&scopes[]=read_repository")
+                .post, "users/\(user.id)/personal_access_tokens", token: server.rootToken,
+                form: "name=ci&scopes%5B%5D=read_api&scopes[]=read_repository")
             #expect(minted.status == .created)
             #expect(Set(minted.object["scopes"] as? [String] ?? []) == ["read_api", "read_repository"])
         }
@@ -255,7 +259,8 @@ struct ProjectsAPITests {
             try await client.addMember("projects", project.id, userID: maintainer.id, level: Level.maintainer, token: alice)
             try await client.addMember("projects", project.id, userID: developer.id, level: Level.developer, token: alice)
 
-            let changed = try await client.api(.put, "projects/\(project.id)", token: maintainerToken, json: ["description": "new words", "name": "App 2"])
+            let changed = try await client.api(
+                .put, "projects/\(project.id)", token: maintainerToken, json: ["description": "new words", "name": "App 2"])
             #expect(changed.status == .ok)
             #expect(changed.string("description") == "new words")
             #expect(changed.string("name") == "App 2")

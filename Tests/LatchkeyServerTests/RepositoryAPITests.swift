@@ -59,7 +59,9 @@ struct RepositoryAPITests {
             let (_, alice) = try await server.makeUser("alice")
             let project = try await client.createProject(["name": "app"], token: alice)
             try GitFixtures.commit(["README.md": "hello\n"], to: server.environment.repositories.path(projectID: project.id))
-            for path in ["..%2F..%2F..%2Fetc%2Fpasswd", "%2E%2E%2Fserver-secret", "docs%2F..%2F..%2FREADME.md", "%2Fetc%2Fpasswd", "..", "..%2Fserver-secret"] {
+            for path in [
+                "..%2F..%2F..%2Fetc%2Fpasswd", "%2E%2E%2Fserver-secret", "docs%2F..%2F..%2FREADME.md", "%2Fetc%2Fpasswd", "..", "..%2Fserver-secret",
+            ] {
                 for suffix in ["/raw", ""] {
                     let response = try await client.api(.get, "projects/\(project.id)/repository/files/\(path)\(suffix)?ref=main", token: alice)
                     #expect(response.status == .badRequest || response.status == .notFound, "\(path)\(suffix): \(response.status)")
@@ -118,7 +120,9 @@ struct RepositoryAPITests {
             let (_, readAPIToken) = try await server.makeUser("reader", scopes: [.readAPI])
             let secret = try await client.createProject(["name": "secret"], token: alice)
             let open = try await client.createProject(["name": "open", "visibility": "public"], token: alice)
-            for project in [secret, open] { try GitFixtures.commit(["README.md": "hi\n"], to: server.environment.repositories.path(projectID: project.id)) }
+            for project in [secret, open] {
+                try GitFixtures.commit(["README.md": "hi\n"], to: server.environment.repositories.path(projectID: project.id))
+            }
             try await client.addMember("projects", secret.id, userID: guest.id, level: Level.guest, token: alice)
             try await client.addMember("projects", secret.id, userID: reporter.id, level: Level.reporter, token: alice)
 

@@ -37,12 +37,14 @@ struct IdentityRepositoryTests {
     @Test("usernames and emails are unique regardless of case, and lookups ignore case", arguments: TestBackend.all)
     func uniqueUsers(backend: TestBackend) async throws {
         try await withStore(backend) { store in
-            let alice = try await store.users.create(NewUser(username: "Alice", name: "Alice", email: "Alice@Example.com", passwordHash: "h", isAdmin: false))
+            let alice = try await store.users.create(
+                NewUser(username: "Alice", name: "Alice", email: "Alice@Example.com", passwordHash: "h", isAdmin: false))
             await #expect(throws: StoreError.duplicate("username")) {
                 try await store.users.create(NewUser(username: "alice", name: "Other", email: "other@example.com", passwordHash: nil, isAdmin: false))
             }
             await #expect(throws: StoreError.duplicate("email")) {
-                try await store.users.create(NewUser(username: "alice2", name: "Other", email: "alice@EXAMPLE.com", passwordHash: nil, isAdmin: false))
+                try await store.users.create(
+                    NewUser(username: "alice2", name: "Other", email: "alice@EXAMPLE.com", passwordHash: nil, isAdmin: false))
             }
             #expect(try await store.users.find(username: "ALICE")?.id == alice.id)
             #expect(try await store.users.credentials(username: "aLiCe")?.1 == "h")
@@ -93,7 +95,8 @@ struct IdentityRepositoryTests {
             #expect(try await store.namespaces.listGroups(parentID: .some(top.id)).map(\.id) == [mid.id])
             await #expect(throws: StoreError.duplicate("path")) { try await store.makeGroup("MID", parent: top, creator: alice) }
             await #expect(throws: StoreError.notFound) {
-                try await store.namespaces.createGroup(NewGroup(name: "x", path: "x", parentID: 987_654, visibility: .private, description: ""), creatorID: alice.id)
+                try await store.namespaces.createGroup(
+                    NewGroup(name: "x", path: "x", parentID: 987_654, visibility: .private, description: ""), creatorID: alice.id)
             }
             // A project's full path is a namespace's too.
             _ = try await store.makeProject("app", namespaceID: top.id, creator: alice)
@@ -107,7 +110,9 @@ struct IdentityRepositoryTests {
         }
     }
 
-    @Test("the effective level on a project is the highest of direct, group, ancestor group and personal-namespace ownership", arguments: TestBackend.all)
+    @Test(
+        "the effective level on a project is the highest of direct, group, ancestor group and personal-namespace ownership",
+        arguments: TestBackend.all)
     func effectiveLevels(backend: TestBackend) async throws {
         try await withStore(backend) { store in
             let alice = try await store.makeUser("alice")
@@ -159,7 +164,9 @@ struct IdentityRepositoryTests {
             #expect(member.membership.expiresAt == "2099-01-01")
             try await store.members.update(.project(project.id), userID: bob.id, level: .reporter, expiresAt: .some(nil))
             #expect(try await store.members.member(.project(project.id), userID: bob.id)?.membership.expiresAt == nil)
-            await #expect(throws: StoreError.notFound) { try await store.members.update(.project(project.id), userID: alice.id, level: .guest, expiresAt: nil) }
+            await #expect(throws: StoreError.notFound) {
+                try await store.members.update(.project(project.id), userID: alice.id, level: .guest, expiresAt: nil)
+            }
             await #expect(throws: StoreError.notFound) { try await store.members.remove(.project(project.id), userID: alice.id) }
             try await store.projects.delete(id: project.id)
             #expect(try await store.members.members(.project(project.id)).isEmpty)

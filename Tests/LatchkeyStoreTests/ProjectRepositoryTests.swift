@@ -35,7 +35,8 @@ struct ProjectRepositoryTests {
             #expect(try await ids(store, ProjectFilter(viewer: .admin)) == [open.id, inner.id, closed.id, deep.id, bobs.id, direct.id])
             #expect(try await ids(store, ProjectFilter(viewer: try await viewer(store, bob))) == [open.id, inner.id, bobs.id])
             #expect(try await ids(store, ProjectFilter(viewer: try await viewer(store, carol))) == [open.id, inner.id, deep.id, direct.id])
-            #expect(try await ids(store, ProjectFilter(viewer: try await viewer(store, alice))) == [open.id, inner.id, closed.id, deep.id, direct.id])
+            #expect(
+                try await ids(store, ProjectFilter(viewer: try await viewer(store, alice))) == [open.id, inner.id, closed.id, deep.id, direct.id])
 
             var membership = ProjectFilter(viewer: try await viewer(store, carol))
             membership.membershipOnly = true

@@ -12,18 +12,21 @@ func withStore<T: Sendable>(_ backend: TestBackend, _ body: @Sendable (Store) as
 extension Store {
     /// A user named `username` with made-up name and email.
     func makeUser(_ username: String, admin: Bool = false) async throws -> User {
-        try await users.create(NewUser(username: username, name: username.capitalized, email: "\(username)@example.com", passwordHash: nil, isAdmin: admin))
+        try await users.create(
+            NewUser(username: username, name: username.capitalized, email: "\(username)@example.com", passwordHash: nil, isAdmin: admin))
     }
 
     /// A group at `path` under `parent`, created by `creator` (who becomes its Owner).
     func makeGroup(_ path: String, parent: Group? = nil, visibility: Visibility = .private, creator: User) async throws -> Group {
-        try await namespaces.createGroup(NewGroup(name: path.capitalized, path: path, parentID: parent?.id, visibility: visibility, description: ""), creatorID: creator.id)
+        try await namespaces.createGroup(
+            NewGroup(name: path.capitalized, path: path, parentID: parent?.id, visibility: visibility, description: ""), creatorID: creator.id)
     }
 
     /// A project at `path` in the namespace with id `namespaceID`.
     func makeProject(_ path: String, namespaceID: Int64, visibility: Visibility = .private, creator: User) async throws -> Project {
         try await projects.create(
-            NewProject(name: path, path: path, namespaceID: namespaceID, visibility: visibility, description: "", defaultBranch: "main"), creatorID: creator.id)
+            NewProject(name: path, path: path, namespaceID: namespaceID, visibility: visibility, description: "", defaultBranch: "main"),
+            creatorID: creator.id)
     }
 
     /// A project in the user's personal namespace.

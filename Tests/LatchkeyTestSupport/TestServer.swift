@@ -40,7 +40,7 @@ public func withTestServer<T: Sendable>(
         try await bootstrapAdministrator(environment: environment)
         let server = TestServer(environment: environment, rootToken: rootToken)
         _ = try RegistrationTokenFile.value(in: directory)
-        let app = Application(router: buildRouter(environment: environment), logger: logger)
+        let app = Application(router: try await buildRouter(environment: environment), logger: logger)
         return try await app.test(.router) { client in try await body(server, client) }
     }
 }

@@ -49,8 +49,9 @@ public enum AccessPolicy {
         guard actor.job.status == .running || actor.job.status == .canceling else { return .denied(.jobNotRunning) }
         let asUser = decide(UserActor(user: actor.user, scopes: nil), visibility: facts.project.visibility, level: facts.memberLevel,
                             open: ability.isOpenOnVisibleProjects, required: ability.minimumLevel, isWrite: ability.isWrite, gitAbility: nil)
-        // What the user cannot even see stays invisible, whatever the scope says.
-        if asUser == .denied(.notFound) { return asUser }
+        // What the user cannot even see stays invisible, whatever the scope says; a blocked user's every credential is refused
+        // before the target is looked at (GitLab answers "Your account has been blocked.").
+        if asUser == .denied(.notFound) || asUser == .denied(.blocked) { return asUser }
         guard ability.isJobTokenAbility else { return .denied(.notAJobTokenAbility(ability)) }
         let sameProject = facts.project.id == actor.project.id
         if ability == .pushCode || ability == .createContainerImage {
@@ -64,7 +65,11 @@ public enum AccessPolicy {
             // The scope restricts only what needs membership: what anyone (or any signed-in user) may read stays readable.
             let openAnyway = facts.project.visibility != .private && ability.isOpenOnVisibleProjects
             if !openAnyway {
-                guard scope.outboundAllows else { return .denied(.jobTokenOutboundScope(source: actor.project.fullPath, target: facts.project.fullPath)) }
+                // The legacy outbound scope guards private targets only (GitLab's Scope#outbound_accessible?; the seed: "If project B
+                // is public or internal, you do not need to add B to the allowlist").
+                guard scope.outboundAllows || facts.project.visibility != .private else {
+                    return .denied(.jobTokenOutboundScope(source: actor.project.fullPath, target: facts.project.fullPath))
+                }
                 if scope.inboundEnabled {
                     guard let grant = scope.grant else { return .denied(.jobTokenScope(source: actor.project.fullPath, target: facts.project.fullPath)) }
                     guard grant.admits(ability.jobTokenPolicy) else { return .denied(.jobTokenPolicyMissing(ability.jobTokenPolicy!)) }

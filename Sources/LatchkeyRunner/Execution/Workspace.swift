@@ -19,7 +19,11 @@ struct Workspace: Sendable {
         if FileKind.of(builds.path) == nil {
             try FileManager.default.createDirectory(at: builds.deletingLastPathComponent(), withIntermediateDirectories: true)
             // 0711: a job user must be able to reach its own workspace, but not list the others.
-            try PrivateFile.makeDirectory(builds.path, mode: jobUser == nil ? 0o700 : 0o711)
+            do {
+                try PrivateFile.makeDirectory(builds.path, mode: jobUser == nil ? 0o700 : 0o711)
+            } catch where FileKind.of(builds.path) == .directory {
+                // Another worker created it first.
+            }
         } else if jobUser != nil {
             _ = chmod(builds.path, 0o711)
         }

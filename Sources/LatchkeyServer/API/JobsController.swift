@@ -22,9 +22,9 @@ struct JobsController {
 
     private var baseURL: String { environment.settings.baseURL }
 
-    private func scopes(_ request: Request) throws -> [JobStatus] {
-        let values = request.uri.queryParameters.getAll("scope[]") + request.uri.queryParameters.getAll("scope")
-        return try values.flatMap { $0.split(separator: ",") }.map {
+    private func scopes(_ parameters: APIParameters) throws -> [JobStatus] {
+        let values = try parameters.stringList("scope") ?? []
+        return try values.map {
             guard let status = JobStatus(rawValue: String($0)) else { throw APIError(.badRequest, error: "scope does not have a valid value") }
             return status
         }
@@ -36,7 +36,7 @@ struct JobsController {
         guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
             pipeline.projectID == facts.project.id
         else { throw APIError.notFound("Pipeline") }
-        let filter = JobFilter(statuses: try scopes(request), includeRetried: try parameters.bool("include_retried") ?? false)
+        let filter = JobFilter(statuses: try scopes(parameters), includeRetried: try parameters.bool("include_retried") ?? false)
         let page = try await environment.store.jobs.jobs(pipelineID: pipeline.id, filter: filter, page: PageRequest(parameters))
         return try await respond(page, project: facts.project, request: request)
     }
@@ -44,7 +44,7 @@ struct JobsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJob, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
-        let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(request), includeRetried: true), page: PageRequest(parameters))
+        let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(parameters), includeRetried: true), page: PageRequest(parameters))
         return try await respond(page, project: facts.project, request: request)
     }
 

@@ -4,7 +4,7 @@ import Hummingbird
 import LatchkeyCore
 import LatchkeyStore
 
-/// Repository reads: files and branches.
+/// Repository reads: files, branches, tags and commits.
 struct RepositoryController {
     let environment: ServerEnvironment
 
@@ -14,6 +14,9 @@ struct RepositoryController {
         routes.get("projects/:id/repository/files/:file_path", use: file)
         routes.get("projects/:id/repository/branches", use: branches)
         routes.get("projects/:id/repository/branches/:branch", use: branch)
+        routes.get("projects/:id/repository/tags", use: tags)
+        routes.get("projects/:id/repository/tags/**", use: tag)
+        routes.get("projects/:id/repository/commits/**", use: commit)
         return routes
     }
 
@@ -79,6 +82,76 @@ struct RepositoryController {
         return try JSON.response(await entity(found.name, sha: found.sha, facts: facts, actor: context.actor))
     }
 
+    @Sendable func tags(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        var tags = try await environment.repositories.tags(projectID: facts.project.id)
+        if let search = try parameters.string("search"), !search.isEmpty {
+            // GitLab: `^term` matches a prefix, `term$` a suffix, anything else a substring.
+            if search.hasPrefix("^") {
+                tags = tags.filter { $0.name.hasPrefix(search.dropFirst()) }
+            } else if search.hasSuffix("$") {
+                tags = tags.filter { $0.name.hasSuffix(search.dropLast()) }
+            } else {
+                tags = tags.filter { $0.name.contains(search) }
+            }
+        }
+        switch try parameters.string("order_by") ?? "updated" {
+        case "name": tags.sort { $0.name < $1.name }
+        case "updated", "version": break
+        default: throw APIError(.badRequest, error: "order_by does not have a valid value")
+        }
+        switch try parameters.string("sort") ?? "desc" {
+        case "asc": tags.reverse()
+        case "desc": break
+        default: throw APIError(.badRequest, error: "sort does not have a valid value")
+        }
+        let pageRequest = try PageRequest(parameters)
+        let slice = Array(tags.dropFirst(pageRequest.offset).prefix(pageRequest.perPage))
+        let releases = try await environment.store.releases.releases(projectID: facts.project.id, tagNames: slice.map(\.name))
+        var entities: [TagEntity] = []
+        for tag in slice { entities.append(await tagEntity(tag, release: releases[tag.name], project: facts.project)) }
+        return try Page(items: entities, total: tags.count, request: pageRequest).response(for: request, baseURL: baseURL)
+    }
+
+    @Sendable func tag(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let name = Self.catchAll(context)
+        guard !name.isEmpty, let tag = try await environment.repositories.tag(projectID: facts.project.id, name: name) else { throw APIError.notFound("Tag") }
+        let release = try await environment.store.releases.find(projectID: facts.project.id, tagName: tag.name)
+        return try JSON.response(await tagEntity(tag, release: release, project: facts.project))
+    }
+
+    @Sendable func commit(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let ref = Self.catchAll(context)
+        guard !ref.isEmpty, let sha = await environment.repositories.resolve(projectID: facts.project.id, ref: ref),
+            let commit = await environment.repositories.commit(projectID: facts.project.id, sha: sha)
+        else { throw APIError.notFound("Commit") }
+        var entity = CommitDetailEntity(RepositoryCommitEntity(commit, webURL: "\(baseURL)/\(facts.project.fullPath)/-/commit/\(sha)"), projectID: facts.project.id)
+        let stats = await environment.repositories.commitStats(projectID: facts.project.id, sha: sha)
+        entity.stats = .init(additions: stats.additions, deletions: stats.deletions, total: stats.additions + stats.deletions)
+        if let pipeline = try await environment.store.pipelines.list(projectID: facts.project.id, filter: PipelineFilter(sha: sha), page: PageRequest(page: 1, perPage: 1)).items.first {
+            entity.lastPipeline = PipelineBasicEntity(pipeline, projectPath: facts.project.fullPath, baseURL: baseURL)
+            entity.status = pipeline.status.rawValue
+        }
+        return try JSON.response(entity)
+    }
+
+    /// The rest of the path after a `**` route, decoded: names with `/` arrive raw or `%2F`-encoded.
+    static func catchAll(_ context: AppRequestContext) -> String {
+        let raw = context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    private func tagEntity(_ tag: GitTag, release: Release?, project: Project) async -> TagEntity {
+        let commit = await environment.repositories.commit(projectID: project.id, sha: tag.commitSHA)
+        return TagEntity(
+            name: tag.name, message: tag.message, target: tag.target,
+            commit: RepositoryCommitEntity(commit, sha: tag.commitSHA, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(tag.commitSHA)"),
+            release: release.map { TagEntity.ReleaseRef(tagName: $0.tagName, description: $0.description) }, protected: false, createdAt: tag.createdAt)
+    }
+
     private func entity(_ name: String, sha: String, facts: ProjectAccessFacts, actor: Actor) async -> BranchEntity {
         let commit = await environment.repositories.commit(projectID: facts.project.id, sha: sha)
         let canPush = AccessPolicy.decide(actor, .pushCode, on: facts).isAllowed
@@ -130,4 +203,88 @@ struct BranchEntity: Encodable, Sendable {
     var developersCanMerge: Bool
     var canPush: Bool
     var webUrl: String
+}
+
+/// GitLab's `Commit` entity, as the repository API shows it.
+struct RepositoryCommitEntity: Encodable, Sendable {
+    var id: String
+    var shortId: String
+    var createdAt: String
+    var parentIds: [String]
+    var title: String
+    var message: String
+    var authorName: String
+    var authorEmail: String
+    var authoredDate: String
+    var committerName: String
+    var committerEmail: String
+    var committedDate: String
+    var trailers: [String: String] = [:]
+    var extendedTrailers: [String: [String]] = [:]
+    var webUrl: String
+
+    init(_ commit: GitCommit?, sha: String, webURL: String) {
+        id = sha
+        shortId = String(sha.prefix(8))
+        createdAt = commit?.committedDate ?? ""
+        parentIds = commit?.parentIDs ?? []
+        title = commit?.title ?? ""
+        message = commit?.message ?? ""
+        authorName = commit?.authorName ?? ""
+        authorEmail = commit?.authorEmail ?? ""
+        authoredDate = commit?.authoredDate ?? ""
+        committerName = commit?.committerName ?? ""
+        committerEmail = commit?.committerEmail ?? ""
+        committedDate = commit?.committedDate ?? ""
+        webUrl = webURL
+    }
+
+    init(_ commit: GitCommit, webURL: String) { self.init(commit, sha: commit.sha, webURL: webURL) }
+}
+
+/// GitLab's `CommitDetail`: the commit with its stats, status and last pipeline.
+struct CommitDetailEntity: Encodable, Sendable {
+    struct Stats: Encodable, Sendable {
+        var additions: Int
+        var deletions: Int
+        var total: Int
+    }
+
+    var commit: RepositoryCommitEntity
+    var stats = Stats(additions: 0, deletions: 0, total: 0)
+    var status: String?
+    var projectId: Int64
+    var lastPipeline: PipelineBasicEntity?
+
+    init(_ commit: RepositoryCommitEntity, projectID: Int64) {
+        self.commit = commit
+        projectId = projectID
+    }
+
+    private enum Keys: String, CodingKey { case stats, status, projectId, lastPipeline }
+
+    func encode(to encoder: any Encoder) throws {
+        try commit.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(stats, forKey: .stats)
+        try container.encode(status, forKey: .status)
+        try container.encode(projectId, forKey: .projectId)
+        try container.encode(lastPipeline, forKey: .lastPipeline)
+    }
+}
+
+/// GitLab's `Tag` entity.
+struct TagEntity: Encodable, Sendable {
+    struct ReleaseRef: Encodable, Sendable {
+        var tagName: String
+        var description: String
+    }
+
+    var name: String
+    var message: String
+    var target: String
+    var commit: RepositoryCommitEntity
+    @Nullable var release: ReleaseRef?
+    var protected: Bool
+    @Nullable var createdAt: String?
 }

@@ -35,7 +35,7 @@ public func buildApplication(
     let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
     let queue = JobQueue()
     let creator = PipelineCreator(environment: environment, queue: queue)
-    let router = buildRouter(environment: environment, creator: creator, queue: queue)
+    let router = try await buildRouter(environment: environment, creator: creator, queue: queue)
     var services: [any Service] = []
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
@@ -81,23 +81,33 @@ public func makeEnvironment(settings: ServerSettings, database: Database, logger
 }
 
 /// Every route, behind the error mapping and authentication.
-public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator? = nil, queue: JobQueue = JobQueue()) -> Router<AppRequestContext> {
+public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator? = nil, queue: JobQueue = JobQueue()) async throws -> Router<AppRequestContext> {
+    let registry = try await RegistryTokenController(environment: environment, registryKeys: RegistryKeys.load(in: environment.settings.dataDirectory))
     let creator = creator ?? PipelineCreator(environment: environment, queue: queue)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: GitMiddleware(git: GitHTTPController(environment: environment, pipelines: creator)))
     router.get("-/readiness") { _, _ in try JSON.response(["status": "ok"]) }
+    router.get("jwt/auth", use: registry.token)
     router.get("-/liveness") { _, _ in try JSON.response(["status": "ok"]) }
     // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
     let runnerAPI = router.group("api/v4")
     runnerAPI.addRoutes(RunnersController(environment: environment, registration: RegistrationToken(file: environment.settings.dataDirectory.appendingPathComponent("registration-token"))).endpoints)
     runnerAPI.addRoutes(RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll).endpoints)
     let authenticator = Authenticator(environment: environment)
+    // GitLab serves GraphQL beside v4, at /api/graphql, authenticated by personal access token.
+    router.group("api").add(middleware: GraphQLAuthenticationMiddleware(authenticator: authenticator)).addRoutes(GraphQLController(environment: environment).endpoints)
     let api = router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     // Routes a CI/CD job token may call (gitlab-compat.md §3); everywhere else a job token is ignored.
     let jobTokenAPI = api.group().add(middleware: JobTokenMiddleware(authenticator: authenticator))
     jobTokenAPI.addRoutes(CurrentJobController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(RepositoryController(environment: environment).endpoints)
+    jobTokenAPI.addRoutes(JobArtifactsController(environment: environment).endpoints)
+    let triggers = PipelineTriggerController(environment: environment, creator: creator)
+    jobTokenAPI.addRoutes(triggers.endpoints)
+    api.addRoutes(triggers.managementEndpoints)
+    jobTokenAPI.addRoutes(GenericPackagesController(environment: environment).endpoints)
+    jobTokenAPI.addRoutes(ReleasesController(environment: environment).endpoints)
     api.addRoutes(VariablesController(environment: environment).endpoints)
     api.addRoutes(ApplicationSettingsController(environment: environment).endpoints)
     api.addRoutes(JobTokenScopeController(environment: environment, scope: JobTokenScopeService(environment: environment)).endpoints)
@@ -109,6 +119,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     api.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     api.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
     api.get("version") { _, _ in try JSON.response(["version": "17.11.0-latchkey", "revision": "latchkey"]) }
+    // The web pages answer what no route matched: added last, this middleware wraps only the router's not-found answer.
+    router.add(middleware: WebMiddleware(environment: environment, queue: queue))
     return router
 }
 

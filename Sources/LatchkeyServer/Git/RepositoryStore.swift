@@ -117,3 +117,88 @@ extension RepositoryStore {
         _ = try await Git.run(["-C", repository, "update-ref", "refs/heads/\(project.defaultBranch)", commit])
     }
 }
+
+/// A tag as git reports it.
+public struct GitTag: Sendable, Equatable {
+    public var name: String
+    /// The tag object for an annotated tag, the commit for a lightweight one (GitLab's `target`).
+    public var target: String
+    /// The commit the tag points at.
+    public var commitSHA: String
+    /// The annotation's message; empty for a lightweight tag.
+    public var message: String
+    /// When the annotated tag was made; nil for a lightweight tag.
+    public var createdAt: String?
+}
+
+/// Why a tag could not be made.
+enum TagCreationError: Error, Equatable {
+    case invalidName
+    case exists
+    case unknownRef
+}
+
+extension RepositoryStore {
+    /// Every tag, newest commit first as GitLab lists them by default (`order_by=updated`).
+    public func tags(projectID: Int64) async throws -> [GitTag] {
+        let format = "%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(creatordate:iso-strict)%00%(contents)%1e"
+        let output = try await Git.run(["-C", path(projectID: projectID).path, "for-each-ref", "--sort=-creatordate", "--format=\(format)", "refs/tags"])
+        return output.split(separator: "\u{1e}").compactMap { record in
+            let fields = record.drop(while: \.isNewline).components(separatedBy: "\0")
+            guard fields.count >= 6, !fields[0].isEmpty else { return nil }
+            let annotated = fields[2] == "tag"
+            return GitTag(
+                name: fields[0], target: fields[1], commitSHA: annotated ? fields[3] : fields[1],
+                message: annotated ? fields[5].trimmingCharacters(in: .newlines) : "", createdAt: annotated ? fields[4] : nil)
+        }
+    }
+
+    /// One tag by name.
+    public func tag(projectID: Int64, name: String) async throws -> GitTag? {
+        try await tags(projectID: projectID).first { $0.name == name }
+    }
+
+    /// Whether `name` is a valid tag name by git's rules.
+    static func isValidTagName(_ name: String) async -> Bool {
+        guard Git.isSafeRef(name), !name.hasPrefix("refs/") else { return false }
+        return (try? await Git.run(["check-ref-format", "refs/tags/\(name)"])) != nil
+    }
+
+    /// Makes a tag at `ref` (annotated when `message` is given) as `tagger`; answers the tag.
+    func createTag(projectID: Int64, name: String, ref: String, message: String?, tagger: User?) async throws -> GitTag {
+        guard await Self.isValidTagName(name) else { throw TagCreationError.invalidName }
+        guard await resolve(projectID: projectID, ref: "refs/tags/\(name)") == nil else { throw TagCreationError.exists }
+        guard let sha = await resolve(projectID: projectID, ref: ref) else { throw TagCreationError.unknownRef }
+        let repository = path(projectID: projectID).path
+        if let message, !message.isEmpty {
+            let identity = [
+                "GIT_COMMITTER_NAME": tagger?.name ?? "Latchkey", "GIT_COMMITTER_EMAIL": tagger?.email ?? "latchkey@localhost",
+                "GIT_AUTHOR_NAME": tagger?.name ?? "Latchkey", "GIT_AUTHOR_EMAIL": tagger?.email ?? "latchkey@localhost",
+            ]
+            _ = try await Git.run(["-C", repository, "tag", "-a", "-m", message, name, sha], environment: identity)
+        } else {
+            // `update-ref` with the zero old value refuses to move a tag another request made meanwhile.
+            _ = try await Git.run(["-C", repository, "update-ref", "refs/tags/\(name)", sha, String(repeating: "0", count: 40)])
+        }
+        guard let tag = try await tag(projectID: projectID, name: name) else { throw TagCreationError.unknownRef }
+        return tag
+    }
+}
+
+extension RepositoryStore {
+    /// Lines added and removed by a commit (GitLab's `stats`).
+    public func commitStats(projectID: Int64, sha: String) async -> (additions: Int, deletions: Int) {
+        guard Git.isSafeRef(sha), let output = try? await Git.run(["-C", path(projectID: projectID).path, "show", "--numstat", "--format=", sha]) else {
+            return (0, 0)
+        }
+        var additions = 0
+        var deletions = 0
+        for line in output.split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            guard fields.count >= 2 else { continue }
+            additions += Int(fields[0]) ?? 0
+            deletions += Int(fields[1]) ?? 0
+        }
+        return (additions, deletions)
+    }
+}

@@ -33,7 +33,9 @@ struct JobTokenScopeController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let project = try await project(context)
-        return try JSON.response(["inbound_enabled": project.jobTokenInboundEnabled, "outbound_enabled": project.jobTokenOutboundEnabled])
+        // GitLab 18: the instance-wide enforcement shows as `inbound_enabled: true` whatever the project's own switch says.
+        let enforced = try await environment.store.settings.value(JobTokenScopeRepository.enforcementSetting) == "true"
+        return try JSON.response(["inbound_enabled": project.jobTokenInboundEnabled || enforced, "outbound_enabled": project.jobTokenOutboundEnabled])
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -79,6 +79,12 @@ struct JobPayloadBuilder {
             JobVariable(key: "CI_COMMIT_REF_NAME", value: pipeline.ref, public: true),
             JobVariable(key: "CI_COMMIT_REF_SLUG", value: Self.slug(pipeline.ref), public: true),
         ]
+        if let registry = environment.settings.registryAddress {
+            variables += [
+                JobVariable(key: "CI_REGISTRY", value: registry, public: true),
+                JobVariable(key: "CI_REGISTRY_IMAGE", value: "\(registry)/\(project.fullPath)", public: true),
+            ]
+        }
         variables.append(
             pipeline.isTag
                 ? JobVariable(key: "CI_COMMIT_TAG", value: pipeline.ref, public: true)

@@ -6,6 +6,7 @@ public enum Schema {
         Migration(version: 1, name: "identities, projects, pipelines and jobs", apply: createFoundation),
         Migration(version: 2, name: "runners, traces, variables and artifacts", apply: createRunnerProtocol),
         Migration(version: 3, name: "job token scope, authentication log and audit events", apply: createJobTokenScope),
+        Migration(version: 4, name: "pipeline triggers, generic packages and releases", apply: createJobTokenResources),
     ]
 
     static let boolean = SQLDataType.custom(SQLRaw("BOOLEAN"))
@@ -249,5 +250,59 @@ public enum Schema {
             .column("created_at", type: .bigint, .notNull)
             .run()
         try await db.create(index: "audit_events_by_entity").on("audit_events").column("entity_type").column("entity_id").run()
+    }
+
+    private static func createJobTokenResources(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // Trigger tokens are kept only as keyed digests; `token_hint` is the few leading characters GitLab shows to others.
+        try await db.create(table: "pipeline_triggers")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("owner_id", type: .bigint, .references("users", "id", onDelete: .setNull))
+            .column("description", type: .text, .notNull)
+            .column("token_digest", type: .text, .notNull, .unique)
+            .column("token_hint", type: .text, .notNull)
+            .column("created_at", type: .bigint, .notNull)
+            .column("updated_at", type: .bigint, .notNull)
+            .column("last_used_at", type: .bigint)
+            .run()
+        try await db.create(index: "pipeline_triggers_by_project").on("pipeline_triggers").column("project_id").run()
+
+        try await db.create(table: "packages")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("name", type: .text, .notNull)
+            .column("version", type: .text, .notNull)
+            .column("package_type", type: .text, .notNull)
+            .column("status", type: .text, .notNull)
+            .column("creator_id", type: .bigint, .references("users", "id", onDelete: .setNull))
+            .column("created_at", type: .bigint, .notNull)
+            .column("updated_at", type: .bigint, .notNull)
+            .unique("project_id", "package_type", "name", "version")
+            .run()
+        // GitLab keeps every upload of a file name; downloads serve the newest.
+        try await db.create(table: "package_files")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("package_id", type: .bigint, .notNull, .references("packages", "id", onDelete: .cascade))
+            .column("file_name", type: .text, .notNull)
+            .column("size", type: .bigint, .notNull)
+            .column("file_sha256", type: .text, .notNull)
+            .column("storage_path", type: .text, .notNull)
+            .column("job_id", type: .bigint)
+            .column("created_at", type: .bigint, .notNull)
+            .run()
+        try await db.create(index: "package_files_by_package").on("package_files").column("package_id").column("file_name").run()
+
+        try await db.create(table: "releases")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("project_id", type: .bigint, .notNull, .references("projects", "id", onDelete: .cascade))
+            .column("tag_name", type: .text, .notNull)
+            .column("name", type: .text, .notNull)
+            .column("description", type: .text, .notNull)
+            .column("sha", type: .text, .notNull)
+            .column("author_id", type: .bigint, .references("users", "id", onDelete: .setNull))
+            .column("released_at", type: .bigint, .notNull)
+            .column("created_at", type: .bigint, .notNull)
+            .unique("project_id", "tag_name")
+            .run()
     }
 }

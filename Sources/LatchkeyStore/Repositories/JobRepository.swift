@@ -141,6 +141,14 @@ public struct JobRepository: Sendable {
                 let old = try await db.update("jobs").set("retried", to: true).where("id", .equal, jobID).where("status", .in, finished)
                     .where("retried", .equal, false).returning("*").first()?.record(JobRecord.self).job
             else { return nil }
+            // Jobs the failure skipped get another chance, as in GitLab: later stages and jobs that need this one go back to created.
+            let later = try await Self.current(pipelineID: old.pipelineID, db: db).filter { job in
+                job.status == .skipped && (job.stageIndex > old.stageIndex || (job.definition.needs ?? []).contains(old.name))
+            }
+            if !later.isEmpty {
+                try await db.update("jobs").set("status", to: JobStatus.created.rawValue).set("finished_at", to: SQLLiteral.null)
+                    .where("id", .in, later.map(\.id)).run()
+            }
             return try await Self.insert(old.definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
         }
         guard let newID else { return nil }

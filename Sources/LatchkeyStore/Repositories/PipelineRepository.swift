@@ -138,12 +138,12 @@ public struct PipelineRepository: Sendable {
     /// Applies GitLab's progression rules until nothing changes, then stores the pipeline's composite status.
     public func advance(pipelineID: Int64) async throws {
         try await database.transaction { db in
-            guard let pipeline = try await db.select().column("*").from("pipelines").where("id", .equal, pipelineID).record(PipelineRecord.self)?.pipeline
-            else { return }
             if database.kind == .postgres {
-                // Serialise concurrent progressions of one pipeline (two jobs finishing at once).
+                // Serialise concurrent progressions of one pipeline (two jobs finishing at once) before reading its state.
                 try await db.raw("SELECT id FROM pipelines WHERE id = \(bind: pipelineID) FOR UPDATE").run()
             }
+            guard let pipeline = try await db.select().column("*").from("pipelines").where("id", .equal, pipelineID).record(PipelineRecord.self)?.pipeline
+            else { return }
             guard pipeline.yamlErrors == nil else { return }
             var jobs = try await JobRepository.current(pipelineID: pipelineID, db: db)
             let now = Date().milliseconds

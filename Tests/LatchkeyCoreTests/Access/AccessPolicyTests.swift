@@ -97,7 +97,8 @@ struct AccessPolicyTests {
         }
     }
 
-    static let user = User(id: 7, username: "u", name: "U", email: "u@example.com", isAdmin: false, isBlocked: false, createdAt: Date(timeIntervalSince1970: 0))
+    static let user = User(
+        id: 7, username: "u", name: "U", email: "u@example.com", isAdmin: false, isBlocked: false, createdAt: Date(timeIntervalSince1970: 0))
 
     static func project(_ visibility: Visibility) -> Project {
         let namespace = Namespace(id: 3, kind: .group, name: "G", path: "g", fullPath: "g", groupID: 3, ownerID: nil)
@@ -106,7 +107,9 @@ struct AccessPolicyTests {
             createdAt: Date(timeIntervalSince1970: 0), lastActivityAt: Date(timeIntervalSince1970: 0))
     }
 
-    static let scopeSets: [Set<TokenScope>?] = [nil, [.api], [.readAPI], [.readRepository], [.writeRepository], [.readUser], [.readAPI, .writeRepository]]
+    static let scopeSets: [Set<TokenScope>?] = [
+        nil, [.api], [.readAPI], [.readRepository], [.writeRepository], [.readUser], [.readAPI, .writeRepository],
+    ]
 
     @Test("every actor × visibility × level × ability × credential decides as the reference model says")
     func decisionTable() {
@@ -115,7 +118,10 @@ struct AccessPolicyTests {
         for level in [nil] + AccessLevel.allCases.map(Optional.some) {
             whos.append(.user(level, admin: false, blocked: false))
         }
-        whos += [.user(nil, admin: true, blocked: false), .user(.developer, admin: true, blocked: false), .user(.owner, admin: false, blocked: true), .user(nil, admin: true, blocked: true)]
+        whos += [
+            .user(nil, admin: true, blocked: false), .user(.developer, admin: true, blocked: false), .user(.owner, admin: false, blocked: true),
+            .user(nil, admin: true, blocked: true),
+        ]
         var cases = 0
         var mismatches: [String] = []
         for who in whos {
@@ -136,10 +142,13 @@ struct AccessPolicyTests {
                             actor = .user(UserActor(user: user, scopes: scopes))
                             level = memberLevel
                         }
-                        let decision = AccessPolicy.decide(actor, ability, on: ProjectAccessFacts(project: Self.project(visibility), memberLevel: level))
+                        let decision = AccessPolicy.decide(
+                            actor, ability, on: ProjectAccessFacts(project: Self.project(visibility), memberLevel: level))
                         let expected = Self.model(who, scopes: scopes, visibility: visibility, ability: ability)
                         if Self.outcome(decision) != expected {
-                            mismatches.append("\(who), \(visibility), \(ability.rawValue), scopes \(scopes.map { $0.map(\.rawValue).sorted() } ?? ["password"]): got \(decision), want \(expected)")
+                            mismatches.append(
+                                "\(who), \(visibility), \(ability.rawValue), scopes \(scopes.map { $0.map(\.rawValue).sorted() } ?? ["password"]): got \(decision), want \(expected)"
+                            )
                         }
                     }
                 }
@@ -182,7 +191,9 @@ struct AccessPolicyTests {
         let reader = UserActor(user: Self.user, scopes: [.readAPI])
         #expect(AccessPolicy.mayUseAPI(reader, write: false) == .allowed)
         #expect(AccessPolicy.mayUseAPI(reader, write: true) == .denied(.insufficientScope(required: .api)))
-        #expect(AccessPolicy.mayUseAPI(UserActor(user: Self.user, scopes: [.readRepository]), write: false) == .denied(.insufficientScope(required: .readAPI)))
+        #expect(
+            AccessPolicy.mayUseAPI(UserActor(user: Self.user, scopes: [.readRepository]), write: false)
+                == .denied(.insufficientScope(required: .readAPI)))
         #expect(AccessPolicy.mayUseAPI(UserActor(user: Self.user, scopes: nil), write: true) == .allowed)
     }
 
@@ -201,12 +212,16 @@ struct AccessPolicyTests {
 
     @Test("groups: private ones are hidden from outsiders, visible through a visible descendant, and administered by role")
     func groups() {
-        let group = Group(id: 3, name: "G", path: "g", fullPath: "g", fullName: "G", parentID: nil, visibility: .private, description: "", createdAt: Date())
+        let group = Group(
+            id: 3, name: "G", path: "g", fullPath: "g", fullName: "G", parentID: nil, visibility: .private, description: "", createdAt: Date())
         let outsider = Actor.user(UserActor(user: Self.user, scopes: nil))
         #expect(AccessPolicy.decide(outsider, .readGroup, on: GroupAccessFacts(group: group, memberLevel: nil)) == .denied(.notFound))
         #expect(AccessPolicy.decide(.anonymous, .readGroup, on: GroupAccessFacts(group: group, memberLevel: nil)) == .denied(.notFound))
-        #expect(AccessPolicy.decide(outsider, .readGroup, on: GroupAccessFacts(group: group, memberLevel: nil, hasVisibleDescendant: true)) == .allowed)
-        #expect(AccessPolicy.decide(outsider, .createSubgroup, on: GroupAccessFacts(group: group, memberLevel: nil, hasVisibleDescendant: true)) != .allowed)
+        #expect(
+            AccessPolicy.decide(outsider, .readGroup, on: GroupAccessFacts(group: group, memberLevel: nil, hasVisibleDescendant: true)) == .allowed)
+        #expect(
+            AccessPolicy.decide(outsider, .createSubgroup, on: GroupAccessFacts(group: group, memberLevel: nil, hasVisibleDescendant: true))
+                != .allowed)
         for level in AccessLevel.allCases where level >= .guest {
             let facts = GroupAccessFacts(group: group, memberLevel: level)
             for ability in GroupAbility.allCases {

@@ -1,0 +1,70 @@
+import Foundation
+import LatchkeyCore
+
+/// How dates, durations and statuses read on the pages.
+enum WebFormat {
+    static func date(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        return String(format: "%04d-%02d-%02d %02d:%02d UTC", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0, c.minute ?? 0)
+    }
+
+    static func ago(_ date: Date, now: Date = Date()) -> String {
+        let seconds = Int(now.timeIntervalSince(date))
+        switch seconds {
+        case ..<60: return "just now"
+        case ..<3600: return plural(seconds / 60, "minute") + " ago"
+        case ..<86400: return plural(seconds / 3600, "hour") + " ago"
+        case ..<(86400 * 30): return plural(seconds / 86400, "day") + " ago"
+        default: return self.date(date)
+        }
+    }
+
+    static func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
+
+    static func duration(_ seconds: Double?) -> String? {
+        guard let seconds else { return nil }
+        let total = Int(seconds.rounded())
+        if total < 60 { return "\(total)s" }
+        if total < 3600 { return String(format: "%dm %02ds", total / 60, total % 60) }
+        return String(format: "%dh %02dm", total / 3600, (total % 3600) / 60)
+    }
+
+    static func statusLabel(_ raw: String) -> String {
+        switch raw {
+        case "success": "passed"
+        case "manual": "manual"
+        default: raw
+        }
+    }
+
+    static func size(_ bytes: Int64) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        if bytes < 1024 * 1024 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
+        return String(format: "%.1f MiB", Double(bytes) / 1024 / 1024)
+    }
+
+    /// A trace as text for a `<pre>`: ANSI colours and GitLab's section markers removed, carriage-return rewrites applied.
+    static func trace(_ data: Data) -> String {
+        var text = String(decoding: data, as: UTF8.self)
+        text = text.replacingOccurrences(of: "section_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\\[[^\\]]*\\])?\r?", with: "", options: .regularExpression)
+        text = text.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            // A progress bar rewrites its line with \r; show what the terminal would.
+            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
+            return trimmed.split(separator: "\r", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+        }.joined(separator: "\n")
+    }
+}
+
+/// A status badge.
+struct StatusView {
+    var status: String
+    var label: String
+
+    init(_ raw: String) {
+        status = raw
+        label = WebFormat.statusLabel(raw)
+    }
+}

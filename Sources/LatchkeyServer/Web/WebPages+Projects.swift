@@ -1,0 +1,308 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+extension WebPages {
+    struct ProjectRow {
+        var name: String
+        var fullPath: String
+        var namespace: String
+        var description: String?
+        var visibility: String
+        var lastActivity: String
+        var initial: String
+    }
+
+    struct DashboardView {
+        var projects: [ProjectRow]
+        var total: Int
+        var hasProjects: Bool
+    }
+
+    struct PipelineRow {
+        var id: Int64
+        var iid: Int64
+        var url: String
+        var status: StatusView
+        var ref: String
+        var shortSHA: String
+        var source: String
+        var user: String?
+        var created: String
+        var createdAt: String
+        var duration: String?
+    }
+
+    struct ProjectView {
+        var name: String
+        var initial: String
+        var fullPath: String
+        var description: String?
+        var visibility: String
+        var cloneURL: String
+        var defaultBranch: String
+        var pipelines: [PipelineRow]
+        var pipelinesURL: String
+        var settingsURL: String?
+        var hasPipelines: Bool
+    }
+
+    struct PipelinesView {
+        var projectName: String
+        var pipelines: [PipelineRow]
+        var page: Int
+        var previousURL: String?
+        var nextURL: String?
+        var hasPipelines: Bool
+    }
+
+    struct JobRow {
+        var id: Int64
+        var name: String
+        var url: String
+        var status: StatusView
+        var duration: String?
+        var allowFailure: Bool
+    }
+
+    struct StageView {
+        var name: String
+        var status: StatusView
+        var jobs: [JobRow]
+    }
+
+    struct PipelineView {
+        var pipeline: PipelineRow
+        var stages: [StageView]
+        var yamlErrors: String?
+        var hasStages: Bool
+    }
+
+    struct JobView {
+        var id: Int64
+        var name: String
+        var stage: String
+        var status: StatusView
+        var pipelineURL: String
+        var pipelineID: Int64
+        var ref: String
+        var shortSHA: String
+        var user: String?
+        var runner: String?
+        var duration: String?
+        var started: String?
+        var finished: String?
+        var failureReason: String?
+        var trace: String
+        var hasTrace: Bool
+        var traceTruncated: Bool
+        var rawURL: String
+        var active: Bool
+        var artifactsURL: String?
+        var artifactsSize: String?
+        var artifactsExpire: String?
+        var actionBase: String
+        var csrf: String
+        var canPlay: Bool
+        var canCancel: Bool
+        var canRetry: Bool
+    }
+
+    func dashboard(_ web: inout WebRequest) async throws -> Response {
+        guard web.user != nil else { throw WebError.signInRequired(returnTo: "/") }
+        var filter = ProjectFilter(viewer: try await environment.projectViewer(web.actor))
+        filter.membershipOnly = true
+        filter.orderBy = "last_activity_at"
+        let page = try await environment.store.projects.list(filter, page: PageRequest(page: 1, perPage: 100))
+        let rows = page.items.map { project in
+            ProjectRow(
+                name: project.name, fullPath: project.fullPath, namespace: project.namespace.name, description: project.description.isEmpty ? nil : project.description,
+                visibility: project.visibility.rawValue, lastActivity: WebFormat.ago(project.lastActivityAt), initial: String(project.name.prefix(1)).uppercased())
+        }
+        return self.page(&web, "dashboard", title: "Projects", view: DashboardView(projects: rows, total: page.total, hasProjects: !rows.isEmpty))
+    }
+
+    func pipelineRows(_ pipelines: [Pipeline], project: Project) async throws -> [PipelineRow] {
+        var users: [Int64: String] = [:]
+        var rows: [PipelineRow] = []
+        for pipeline in pipelines {
+            if let id = pipeline.userID, users[id] == nil { users[id] = try await environment.store.users.find(id: id)?.username }
+            rows.append(pipelineRow(pipeline, project: project, user: pipeline.userID.flatMap { users[$0] }))
+        }
+        return rows
+    }
+
+    func pipelineRow(_ pipeline: Pipeline, project: Project, user: String?) -> PipelineRow {
+        PipelineRow(
+            id: pipeline.id, iid: pipeline.iid, url: "/\(project.fullPath)/-/pipelines/\(pipeline.id)", status: StatusView(pipeline.status.rawValue),
+            ref: pipeline.ref, shortSHA: String(pipeline.sha.prefix(8)), source: pipeline.source.rawValue, user: user, created: WebFormat.ago(pipeline.createdAt),
+            createdAt: WebFormat.date(pipeline.createdAt), duration: WebFormat.duration(pipeline.duration))
+    }
+
+    func projectPage(_ web: inout WebRequest, _ path: String) async throws -> Response {
+        let facts = try await project(web, path, .readProject)
+        let project = facts.project
+        var pipelines: [PipelineRow] = []
+        if may(web, .readPipeline, facts) {
+            let page = try await environment.store.pipelines.list(projectID: project.id, filter: PipelineFilter(), page: PageRequest(page: 1, perPage: 5))
+            pipelines = try await pipelineRows(page.items, project: project)
+        }
+        let view = ProjectView(
+            name: project.name, initial: String(project.name.prefix(1)).uppercased(), fullPath: project.fullPath, description: project.description.isEmpty ? nil : project.description, visibility: project.visibility.rawValue,
+            cloneURL: "\(environment.settings.baseURL)/\(project.fullPath).git", defaultBranch: project.defaultBranch, pipelines: pipelines,
+            pipelinesURL: "/\(project.fullPath)/-/pipelines", settingsURL: may(web, .adminJobTokenScope, facts) ? "/\(project.fullPath)/-/settings/ci_cd" : nil, hasPipelines: !pipelines.isEmpty)
+        return page(&web, "project", title: project.name, view: view, project: navigation(web, facts, active: \.overview), crumbs: crumbs(project))
+    }
+
+    func pipelinesPage(_ web: inout WebRequest, _ path: String) async throws -> Response {
+        let facts = try await project(web, path, .readPipeline)
+        let project = facts.project
+        let number = max(1, web.request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
+        let page = try await environment.store.pipelines.list(projectID: project.id, filter: PipelineFilter(), page: PageRequest(page: number, perPage: 20))
+        let base = "/\(project.fullPath)/-/pipelines"
+        let view = PipelinesView(
+            projectName: project.name, pipelines: try await pipelineRows(page.items, project: project), page: number,
+            previousURL: number > 1 ? "\(base)?page=\(number - 1)" : nil, nextURL: number * 20 < page.total ? "\(base)?page=\(number + 1)" : nil, hasPipelines: !page.items.isEmpty)
+        return self.page(
+            &web, "pipelines", title: "Pipelines · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
+            crumbs: crumbs(project, Crumb(title: "Pipelines", url: base)))
+    }
+
+    func pipelinePage(_ web: inout WebRequest, _ path: String, id: Int64) async throws -> Response {
+        let facts = try await project(web, path, .readPipeline)
+        let project = facts.project
+        guard let pipeline = try await environment.store.pipelines.find(id: id), pipeline.projectID == project.id else { throw WebError.notFound }
+        var stages: [StageView] = []
+        if may(web, .readJob, facts) {
+            let jobs = try await environment.store.jobs.jobs(pipelineID: pipeline.id).items.sorted { ($0.stageIndex, $0.id) < ($1.stageIndex, $1.id) }
+            for job in jobs {
+                let row = JobRow(
+                    id: job.id, name: job.name, url: "/\(project.fullPath)/-/jobs/\(job.id)", status: StatusView(job.status.rawValue),
+                    duration: WebFormat.duration(job.duration), allowFailure: job.definition.allowFailure)
+                if let last = stages.indices.last, stages[last].name == job.stage {
+                    stages[last].jobs.append(row)
+                } else {
+                    stages.append(StageView(name: job.stage, status: StatusView("created"), jobs: [row]))
+                }
+            }
+            for index in stages.indices { stages[index].status = StatusView(Self.stageStatus(stages[index].jobs.map(\.status.status))) }
+        }
+        let user = try await pipeline.userID.asyncFlatMap { try await environment.store.users.find(id: $0)?.username }
+        let view = PipelineView(pipeline: pipelineRow(pipeline, project: project, user: user), stages: stages, yamlErrors: pipeline.yamlErrors, hasStages: !stages.isEmpty)
+        let active = [PipelineStatus.created, .pending, .running, .canceling].contains(pipeline.status)
+        return page(
+            &web, "pipeline", title: "Pipeline #\(pipeline.id) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
+            refresh: active ? "5" : nil,
+            crumbs: crumbs(project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(pipeline.id)", url: nil)))
+    }
+
+    /// A stage reads as its most telling job status.
+    static func stageStatus(_ all: [String]) -> String {
+        // Manual jobs wait for a person; they do not hold back the stage's result (as in GitLab).
+        let statuses = all.contains { $0 != "manual" } ? all.filter { $0 != "manual" } : all
+        for status in ["running", "canceling", "pending", "failed", "canceled", "manual", "created", "success", "skipped"] where statuses.contains(status) {
+            if status == "success", statuses.contains(where: { $0 != "success" && $0 != "skipped" }) { continue }
+            return status
+        }
+        return "created"
+    }
+
+    /// The job of the project at `path`, when the visitor may use `ability` on it.
+    func job(_ web: WebRequest, _ path: String, id: Int64, _ ability: ProjectAbility) async throws -> (Job, ProjectAccessFacts) {
+        let facts = try await project(web, path, ability)
+        guard let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id else { throw WebError.notFound }
+        return (job, facts)
+    }
+
+    /// How much of a trace the page shows; the raw log has all of it.
+    static let traceLimit = 512 * 1024
+
+    func jobPage(_ web: inout WebRequest, _ path: String, id: Int64) async throws -> Response {
+        let (job, facts) = try await self.job(web, path, id: id, .readJob)
+        let project = facts.project
+        let pipeline = try await environment.store.pipelines.find(id: job.pipelineID)
+        let data = environment.traces.read(jobID: job.id)
+        let truncated = data.count > Self.traceLimit
+        let trace = WebFormat.trace(truncated ? data.suffix(Self.traceLimit) : data)
+        var artifactsURL: String?
+        var artifactsSize: String?
+        var artifactsExpire: String?
+        if may(web, .readJobArtifacts, facts), let archive = try await environment.store.artifacts.archive(jobID: job.id) {
+            artifactsURL = "/\(project.fullPath)/-/jobs/\(job.id)/artifacts/download"
+            artifactsSize = WebFormat.size(archive.size)
+            artifactsExpire = archive.expireAt.map(WebFormat.date)
+        }
+        let canUpdate = may(web, .updateJob, facts)
+        let user = try await job.userID.asyncFlatMap { try await environment.store.users.find(id: $0)?.username }
+        let runner = try await job.runnerID.asyncFlatMap { id in try await environment.store.runners.find(id: id).map { "#\($0.id) \($0.description)" } }
+        let view = JobView(
+            id: job.id, name: job.name, stage: job.stage, status: StatusView(job.status.rawValue), pipelineURL: "/\(project.fullPath)/-/pipelines/\(job.pipelineID)",
+            pipelineID: job.pipelineID, ref: pipeline?.ref ?? "", shortSHA: String(pipeline?.sha.prefix(8) ?? ""), user: user, runner: runner,
+            duration: WebFormat.duration(job.duration), started: job.startedAt.map(WebFormat.date), finished: job.finishedAt.map(WebFormat.date),
+            failureReason: job.failureReason, trace: trace, hasTrace: !trace.isEmpty, traceTruncated: truncated, rawURL: "/\(project.fullPath)/-/jobs/\(job.id)/raw",
+            active: job.status.isActive, artifactsURL: artifactsURL, artifactsSize: artifactsSize, artifactsExpire: artifactsExpire,
+            actionBase: "/\(project.fullPath)/-/jobs/\(job.id)", csrf: web.session.csrf,
+            canPlay: canUpdate && job.status == .manual, canCancel: canUpdate && !job.status.isFinished && job.status != .canceling,
+            canRetry: canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status))
+        // Following a running job needs no JavaScript: the page reloads itself until the job ends.
+        return page(
+            &web, "job", title: "\(job.name) (#\(job.id)) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
+            refresh: job.status.isActive || job.status == .created ? "3" : nil,
+            crumbs: crumbs(
+                project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(job.pipelineID)", url: view.pipelineURL),
+                Crumb(title: job.name, url: nil)))
+    }
+
+    func jobRaw(_ web: inout WebRequest, _ path: String, id: Int64) async throws -> Response {
+        let (job, _) = try await self.job(web, path, id: id, .readJob)
+        var headers = Self.securityHeaders
+        headers[.contentType] = "text/plain; charset=utf-8"
+        var response = Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: environment.traces.read(jobID: job.id))))
+        finish(&response, web)
+        return response
+    }
+
+    /// Play, cancel and retry: what `JobsController` does, behind the same `update_build` decision.
+    func jobAction(_ web: inout WebRequest, _ path: String, id: Int64, action: String) async throws -> Response {
+        let (job, facts) = try await self.job(web, path, id: id, .updateJob)
+        guard let user = web.user else { throw refusal(web) }
+        let base = "/\(facts.project.fullPath)/-/jobs"
+        switch action {
+        case "play":
+            guard let played = try await environment.store.jobs.play(jobID: job.id, userID: user.id) else {
+                return redirect(&web, to: "\(base)/\(job.id)", alert: "This job is not waiting to be played.")
+            }
+            await queue.notify()
+            return redirect(&web, to: "\(base)/\(played.id)", notice: "The job was started.")
+        case "cancel":
+            guard try await environment.store.jobs.cancel(jobID: job.id) != nil else {
+                return redirect(&web, to: "\(base)/\(job.id)", alert: "This job has already finished.")
+            }
+            return redirect(&web, to: "\(base)/\(job.id)", notice: "The job was canceled.")
+        default:
+            guard let retried = try await environment.store.jobs.retry(jobID: job.id, userID: user.id) else {
+                return redirect(&web, to: "\(base)/\(job.id)", alert: "This job cannot be retried.")
+            }
+            await queue.notify()
+            return redirect(&web, to: "\(base)/\(retried.id)", notice: "The job was retried as #\(retried.id).")
+        }
+    }
+
+    func jobArtifacts(_ web: inout WebRequest, _ path: String, id: Int64) async throws -> Response {
+        let (job, _) = try await self.job(web, path, id: id, .readJobArtifacts)
+        guard let archive = try await environment.store.artifacts.archive(jobID: job.id) else { throw WebError.notFound }
+        var response = try await ArtifactResponse.file(
+            environment.artifacts.url(archive.storagePath), filename: archive.filename, request: web.request, context: web.context)
+        finish(&response, web)
+        return response
+    }
+}
+
+fileprivate extension Optional {
+    /// `flatMap` with an async transform.
+    func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}
