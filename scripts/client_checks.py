@@ -107,7 +107,7 @@ def _():
             handle.write(
                 "job:\n"
                 "  script:\n"
-                "    - curl -sf -H \"JOB-TOKEN: $CI_JOB_TOKEN\" \"$CI_API_V4_URL/job\"\n"
+                "    - 'curl -sf -H \"JOB-TOKEN: $CI_JOB_TOKEN\" \"$CI_API_V4_URL/job\"'\n"
                 "    - echo \"token $CI_JOB_TOKEN\"\n"
                 "    - printf '%s' \"$CI_JOB_TOKEN\" | base64\n"
             )
@@ -118,6 +118,7 @@ def _():
     pipelines = project.pipelines.list(get_all=True)
     assert len(pipelines) == 1 and pipelines[0].user["username"] == "alice", pipelines
     pipeline = project.pipelines.get(pipelines[0].id)
+    assert not pipeline.yaml_errors, pipeline.yaml_errors
     wait_for(lambda: project.pipelines.get(pipeline.id).status in ("success", "failed"), what="pipeline to finish")
     job = pipeline.jobs.list(get_all=True)[0]
     full = project.jobs.get(job.id)
@@ -136,6 +137,175 @@ def _():
     assert [s.id for s in project.pipelineschedules.list(get_all=True)] == [schedule.id]
     schedule.play()
     wait_for(lambda: any(p.source == "schedule" for p in project.pipelines.list(get_all=True)), what="scheduled pipeline")
+
+
+# The job token scope, as python-gitlab's own functional tests drive it (tests/functional/api/test_job_token_scope.py).
+@check("job_token_scope.get() shows the scope on for a new project")
+def _():
+    project = gl.projects.create({"name": "scoped"})
+    state["scoped"] = project
+    scope = project.job_token_scope.get()
+    assert scope.inbound_enabled is True and scope.outbound_enabled is False, scope.attributes
+
+
+@check("scope.enabled = False; scope.save(); scope.refresh() turns the scope off, and back on")
+def _():
+    scope = state["scoped"].job_token_scope.get()
+    scope.enabled = False
+    scope.save()
+    scope.refresh()
+    assert not scope.inbound_enabled
+    scope.enabled = True
+    scope.save()
+    scope.refresh()
+    assert scope.inbound_enabled
+
+
+@check("scope.allowlist.create/list/delete manage the project allowlist")
+def _():
+    project = state["scoped"]
+    scope = project.job_token_scope.get()
+    project_to_add = gl.projects.create({"name": "Ci_Cd_token_add_proj"})
+    resp = scope.allowlist.create({"target_project_id": project_to_add.id})
+    assert resp.source_project_id == project.id
+    assert resp.target_project_id == project_to_add.id
+    scope.refresh()
+    listed = scope.allowlist.list(get_all=True)
+    assert any(allowed.name == "Ci_Cd_token_add_proj" for allowed in listed), [p.name for p in listed]
+    assert any(allowed.id == project.id for allowed in listed), "the project itself is always on its allowlist"
+    scope.allowlist.delete(project_to_add.id)
+    scope.refresh()
+    assert not any(allowed.id == project_to_add.id for allowed in scope.allowlist.list(get_all=True))
+    try:
+        scope.allowlist.delete(project_to_add.id)
+        raise AssertionError("deleting an unlisted project succeeded")
+    except gitlab.exceptions.GitlabDeleteError as error:
+        assert error.response_code == 404, error
+
+
+@check("scope.groups_allowlist.create/list/delete manage the group allowlist")
+def _():
+    project = state["scoped"]
+    scope = project.job_token_scope.get()
+    group_to_add = gl.groups.create({"name": "list_group", "path": "allowlisted-add-and-list-test"})
+    resp = scope.groups_allowlist.create({"target_group_id": group_to_add.id})
+    assert resp.source_project_id == project.id
+    assert resp.target_group_id == group_to_add.id
+    scope.refresh()
+    assert any(allowed.name == "list_group" for allowed in scope.groups_allowlist.list(get_all=True))
+    scope.groups_allowlist.delete(group_to_add.id)
+    scope.refresh()
+    assert not any(allowed.name == group_to_add.name for allowed in scope.groups_allowlist.list(get_all=True))
+
+
+@check("a duplicate allowlist entry is refused with 400")
+def _():
+    scope = state["scoped"].job_token_scope.get()
+    target = gl.projects.create({"name": "Ci_Cd_token_dup_proj"})
+    state["duplicate"] = target
+    scope.allowlist.create({"target_project_id": target.id})
+    try:
+        scope.allowlist.create({"target_project_id": target.id})
+        raise AssertionError("a duplicate entry was accepted")
+    except gitlab.exceptions.GitlabCreateError as error:
+        assert error.response_code == 400, error
+
+
+@check("GraphQL: project(fullPath) shows the allowlist, and ciJobTokenScopeAddGroupOrProject adds to it")
+def _():
+    project = state["scoped"]
+    query = "query($p: ID!) { project(fullPath: $p) { ciJobTokenScope { inboundAllowlist { nodes { fullPath } } inboundAllowlistCount } } }"
+    answer = gl.http_post(URL + "/api/graphql", post_data={"query": query, "variables": {"p": project.path_with_namespace}})
+    paths = [node["fullPath"] for node in answer["data"]["project"]["ciJobTokenScope"]["inboundAllowlist"]["nodes"]]
+    assert paths[0] == project.path_with_namespace and state["duplicate"].path_with_namespace in paths, paths
+    mutation = ("mutation($p: ID!, $t: ID!) { ciJobTokenScopeAddGroupOrProject(input: {projectPath: $p, targetPath: $t, "
+                "jobTokenPolicies: [READ_JOBS]}) { errors ciJobTokenScope { groupsAllowlistCount } } }")
+    group = gl.groups.create({"name": "graphql_group", "path": "graphql-allowlisted"})
+    result = gl.http_post(URL + "/api/graphql", post_data={"query": mutation, "variables": {"p": project.path_with_namespace, "t": group.full_path}})
+    payload = result["data"]["ciJobTokenScopeAddGroupOrProject"]
+    assert payload["errors"] == [] and payload["ciJobTokenScope"]["groupsAllowlistCount"] == 1, result
+
+
+# --- job_token: what a running job's CI_JOB_TOKEN opens, driven through python-gitlab's `job_token=` ---
+
+
+def push_project(name, files):
+    """Creates a private project as root, pushes `files` to main, and returns the project."""
+    project = gl.projects.create({"name": name, "visibility": "private"})
+    with tempfile.TemporaryDirectory() as work:
+        git("init", "-q", "-b", "main", work)
+        for path, content in files.items():
+            with open(os.path.join(work, path), "w") as handle:
+                handle.write(content)
+        git("add", ".", cwd=work)
+        git("commit", "-qm", "ci", cwd=work)
+        git("push", "-q", URL.replace("://", f"://root:{ROOT_TOKEN}@") + f"/root/{name}.git", "main", cwd=work)
+    return project
+
+
+@check("job_token: a producer pipeline keeps artifacts, and a holder job hands over its live token")
+def _():
+    producer = push_project("jt-producer", {".gitlab-ci.yml": "test:\n  script:\n    - mkdir -p dist && echo built > dist/out.txt\n  artifacts:\n    paths: [dist/]\n"})
+    wait_for(lambda: producer.pipelines.list(get_all=True) and producer.pipelines.list(get_all=True)[0].status in ("success", "failed"), what="producer pipeline")
+    assert producer.pipelines.list(get_all=True)[0].status == "success"
+    handoff = os.path.join(tempfile.gettempdir(), f"latchkey-jt-{os.getpid()}")
+    holder = push_project("jt-holder", {".gitlab-ci.yml": f"hold:\n  script:\n    - printf '%s' \"$CI_JOB_TOKEN\" > {handoff}\n    - sleep 300\n"})
+    producer.job_token_scope.get().allowlist.create({"target_project_id": holder.id})
+    token = wait_for(lambda: os.path.exists(handoff) and open(handoff).read().startswith("glcbt-") and open(handoff).read(), what="job token handoff")
+    os.remove(handoff)
+    state["jt_producer"], state["jt_holder"], state["jt_token"] = producer, holder, token
+    state["jt"] = gitlab.Gitlab(URL, job_token=token)
+
+
+@check("job_token: project.artifacts.download(ref_name=, job=) and jobs.get(id, lazy=True).artifacts() return the zip")
+def _():
+    import io
+    import zipfile
+    project = state["jt"].projects.get(state["jt_producer"].id, lazy=True)
+    archive = project.artifacts.download(ref_name="main", job="test")
+    assert zipfile.ZipFile(io.BytesIO(archive)).read("dist/out.txt") == b"built\n"
+    job_id = state["jt_producer"].jobs.list(get_all=True)[0].id
+    assert project.jobs.get(job_id, lazy=True).artifacts() == archive
+    assert project.artifacts.raw("main", "dist/out.txt", "test") == b"built\n"
+
+
+@check("job_token: generic_packages.upload and .download round-trip a file")
+def _():
+    project = state["jt"].projects.get(state["jt_producer"].id, lazy=True)
+    project.generic_packages.upload(package_name="tool", package_version="1.0.0", file_name="tool.txt", data=b"tool bytes")
+    assert project.generic_packages.download(package_name="tool", package_version="1.0.0", file_name="tool.txt") == b"tool bytes"
+    assert [p.name for p in state["jt_producer"].packages.list(get_all=True)] == ["tool"]
+
+
+@check("job_token: trigger_pipeline(ref, token=CI_JOB_TOKEN) starts a pipeline with source 'pipeline'")
+def _():
+    project = state["jt"].projects.get(state["jt_producer"].id, lazy=True)
+    pipeline = project.trigger_pipeline("main", state["jt_token"], variables={"FROM": "holder"})
+    assert pipeline.source == "pipeline", pipeline.source
+    assert state["jt_producer"].pipelines.get(pipeline.id).source == "pipeline"
+
+
+@check("job_token: releases.create makes the release and its tag")
+def _():
+    project = state["jt"].projects.get(state["jt_producer"].id, lazy=True)
+    release = project.releases.create({"tag_name": "v1.0-jt", "ref": "main", "description": "made by a job"})
+    assert release.tag_name == "v1.0-jt"
+    assert [t.name for t in state["jt_producer"].tags.list(get_all=True)] == ["v1.0-jt"]
+    assert state["jt_producer"].releases.get("v1.0-jt").description == "made by a job"
+
+
+@check("job_token: canceling the holder job kills its token (401)")
+def _():
+    holder = state["jt_holder"]
+    job = holder.jobs.list(get_all=True)[0]
+    holder.jobs.get(job.id).cancel()
+    wait_for(lambda: holder.jobs.get(job.id).status == "canceled", what="holder job to be canceled")
+    try:
+        state["jt"].projects.get(state["jt_producer"].id, lazy=True).artifacts.download(ref_name="main", job="test")
+    except gitlab.exceptions.GitlabGetError as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a canceled job's token still worked")
 
 
 failed = [name for name, error in results if error]

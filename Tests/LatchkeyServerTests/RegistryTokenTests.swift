@@ -148,6 +148,28 @@ struct RegistryTokenTests {
         }
     }
 
+    @Test("the signing key is made once with mode 0600, and a lost certificate is derived again from the same key")
+    func keyFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("registry-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try RegistryKeys.load(in: directory)
+        let keyFile = directory.appendingPathComponent("registry-key.pem")
+        let certificateFile = directory.appendingPathComponent("registry-cert.pem")
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: keyFile.path)[.posixPermissions] as? NSNumber).intValue
+        #expect(mode & 0o077 == 0, "the private key is readable by its owner only")
+        #expect(first.certificatePEM.hasPrefix("-----BEGIN CERTIFICATE-----"))
+        #expect(try RegistryKeys.load(in: directory).keyID == first.keyID)
+
+        try FileManager.default.removeItem(at: certificateFile)
+        let healed = try RegistryKeys.load(in: directory)
+        #expect(healed.keyID == first.keyID)
+        #expect(healed.privateKeyPEM == first.privateKeyPEM)
+        let publicKey = try Insecure.RSA.PublicKey(certificatePEM: try String(contentsOf: certificateFile, encoding: .utf8))
+        #expect(try publicKey.getKeyPrimitives().modulus == (try Insecure.RSA.PrivateKey(pem: first.privateKeyPEM).publicKey.getKeyPrimitives().modulus))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["registry-cert.pem", "registry-key.pem"], "no temporary files left")
+    }
+
     @Test("a job token pulls its own and allowlisted projects, pushes only its own, and gets nothing elsewhere", arguments: TestBackend.all)
     func jobTokenAccess(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

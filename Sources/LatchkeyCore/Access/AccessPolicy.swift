@@ -114,12 +114,15 @@ public enum AccessPolicy {
         return .allowed
     }
 
-    private enum GitScope { case read, write }
+    /// Abilities whose token scopes are not the API's: git and the container registry.
+    private enum GitScope { case read, write, registryRead, registryWrite }
 
     private static func gitScope(for ability: ProjectAbility) -> GitScope? {
         switch ability {
         case .downloadCode: .read
         case .pushCode: .write
+        case .readContainerImage: .registryRead
+        case .createContainerImage: .registryWrite
         default: nil
         }
     }
@@ -140,6 +143,12 @@ public enum AccessPolicy {
                 guard scopes.allowsGitRead || scopes.allowsAPI(write: false) else { return .denied(.insufficientScope(required: .readRepository)) }
             case .write?:
                 guard scopes.allowsGitWrite else { return .denied(.insufficientScope(required: .writeRepository)) }
+            case .registryRead?:
+                guard scopes.contains(.readRegistry) || scopes.contains(.writeRegistry) || scopes.allowsAPI(write: false) else {
+                    return .denied(.insufficientScope(required: .readRegistry))
+                }
+            case .registryWrite?:
+                guard scopes.contains(.writeRegistry) || scopes.contains(.api) else { return .denied(.insufficientScope(required: .writeRegistry)) }
             case nil:
                 guard scopes.allowsAPI(write: isWrite) else { return .denied(.insufficientScope(required: isWrite ? .api : .readAPI)) }
             }

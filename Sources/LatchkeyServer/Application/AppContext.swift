@@ -1,14 +1,18 @@
 import Hummingbird
+import NIOCore
 import LatchkeyCore
 
 /// The request context every route sees: Hummingbird's core storage plus who is asking.
-public struct AppRequestContext: RequestContext {
+public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The peer's address (sign-in throttling keys on it).
+    public let remoteAddress: SocketAddress?
     /// Set by `AuthenticationMiddleware`; anonymous until then.
     public var actor: Actor = .anonymous
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
     }
 
     // Uploads (artifacts, packages, git pushes) stream; JSON bodies are collected explicitly with their own limit.

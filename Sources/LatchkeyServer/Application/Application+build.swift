@@ -16,6 +16,16 @@ public func openDatabase(_ settings: ServerSettings, logger: Logger) async throw
     return (try await Database.sqlite(path: settings.dataDirectory.appendingPathComponent("latchkey.sqlite3").path, logger: logger), nil)
 }
 
+/// Closes the database when the server shuts down (SQLite's connection must be closed before it is released).
+public struct DatabaseLifecycle: Service, CustomStringConvertible {
+    let database: Database
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try await database.close()
+    }
+    public var description: String { "Database" }
+}
+
 /// Runs a `PostgresClient` inside the service group.
 public struct PostgresClientService: Service, CustomStringConvertible {
     let client: PostgresClient
@@ -36,7 +46,8 @@ public func buildApplication(
     let queue = JobQueue()
     let creator = PipelineCreator(environment: environment, queue: queue)
     let router = try await buildRouter(environment: environment, creator: creator, queue: queue)
-    var services: [any Service] = []
+    // Services stop in reverse order: the database goes first in the list so it closes last, after every request has ended.
+    var services: [any Service] = [DatabaseLifecycle(database: database)]
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
     services.append(JobReaper(environment: environment, queue: queue))

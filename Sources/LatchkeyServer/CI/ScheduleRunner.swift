@@ -11,10 +11,12 @@ struct ScheduleRunner: Service {
     let interval: Duration
 
     func run() async throws {
-        // Sleep first: migrations run as the server starts, alongside this service.
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: interval) } catch { return }
-            await runDue(now: Date())
+        // Sleep first: migrations run as the server starts, alongside this service. A graceful shutdown ends the loop.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                await runDue(now: Date())
+            }
         }
     }
 

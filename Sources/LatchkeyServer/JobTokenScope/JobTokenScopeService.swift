@@ -32,7 +32,9 @@ struct JobTokenScopeService: Sendable {
     }
 
     func setPushAllowed(_ allowed: Bool, project: Project, by actor: Actor) async throws {
+        guard allowed != project.jobTokenPushAllowed else { return }
         _ = try await store.projects.update(id: project.id, ProjectChanges(jobTokenPushAllowed: allowed))
+        await audit(allowed ? "secure_ci_job_token_push_enabled" : "secure_ci_job_token_push_disabled", project: project, actor: actor, details: [:])
     }
 
     /// The project to list, if the actor may name it: it must exist and, unless public, the actor needs a role on it.

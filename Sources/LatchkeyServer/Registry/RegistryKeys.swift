@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JWTKit
 import SwiftASN1
 import X509
@@ -17,11 +20,21 @@ public struct RegistryKeys: Sendable {
     public static func load(in directory: URL) throws -> RegistryKeys {
         let keyFile = directory.appendingPathComponent("registry-key.pem")
         let certificateFile = directory.appendingPathComponent("registry-cert.pem")
-        if let key = try? String(contentsOf: keyFile, encoding: .utf8), let certificate = try? String(contentsOf: certificateFile, encoding: .utf8) {
-            let rsa = try _RSA.Signing.PrivateKey(pemRepresentation: key)
-            return RegistryKeys(privateKeyPEM: key, certificatePEM: certificate, keyID: try libtrustKeyID(rsa.publicKey.derRepresentation))
+        if (try? String(contentsOf: keyFile, encoding: .utf8)) == nil {
+            // Instances sharing a data directory may start together: the first key linked into place wins, the others read it.
+            _ = try publish(try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation, to: keyFile, mode: 0o600)
         }
-        let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let keyPEM = try String(contentsOf: keyFile, encoding: .utf8)
+        let rsa = try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM)
+        // A certificate is derived from the key, so a start interrupted between the two files heals on the next one.
+        if (try? String(contentsOf: certificateFile, encoding: .utf8)) == nil {
+            _ = try publish(try selfSignedCertificate(rsa), to: certificateFile, mode: 0o644)
+        }
+        let certificatePEM = try String(contentsOf: certificateFile, encoding: .utf8)
+        return RegistryKeys(privateKeyPEM: keyPEM, certificatePEM: certificatePEM, keyID: try libtrustKeyID(rsa.publicKey.derRepresentation))
+    }
+
+    private static func selfSignedCertificate(_ rsa: _RSA.Signing.PrivateKey) throws -> String {
         let name = try DistinguishedName { CommonName("Latchkey registry token signer") }
         let now = Date()
         let certificate = try Certificate(
@@ -29,17 +42,19 @@ public struct RegistryKeys: Sendable {
             notValidAfter: now.addingTimeInterval(10 * 365 * 86400), issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
             extensions: try Certificate.Extensions { Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil)) },
             issuerPrivateKey: .init(rsa))
-        let certificatePEM = try certificate.serializeAsPEM().pemString
-        let keyPEM = rsa.pemRepresentation
-        try write(keyPEM, to: keyFile, mode: 0o600)
-        try write(certificatePEM, to: certificateFile, mode: 0o644)
-        return RegistryKeys(privateKeyPEM: keyPEM, certificatePEM: certificatePEM, keyID: try libtrustKeyID(rsa.publicKey.derRepresentation))
+        return try certificate.serializeAsPEM().pemString
     }
 
-    private static func write(_ text: String, to url: URL, mode: Int) throws {
+    /// Writes `text` under a temporary name and links it into place; false when the file already exists (never overwritten).
+    private static func publish(_ text: String, to url: URL, mode: Int) throws -> Bool {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent)-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
-        try FileManager.default.moveItem(at: temporary, to: url)
+        guard FileManager.default.createFile(atPath: temporary.path, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
+        defer { unlink(temporary.path) }
+        if link(temporary.path, url.path) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
     }
 
     /// libtrust's key id: SHA-256 of the DER public key, first 240 bits, base32 without padding, in groups of four joined by ':'.

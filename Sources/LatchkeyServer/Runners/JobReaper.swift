@@ -9,9 +9,11 @@ struct JobReaper: Service {
     let queue: JobQueue
 
     func run() async throws {
-        while !Task.isCancelled {
-            do { try await Task.sleep(for: environment.settings.reaperInterval) } catch { return }
-            await reap(now: Date())
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: environment.settings.reaperInterval)
+                await reap(now: Date())
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import Hummingbird
 import LatchkeyCore
 import LatchkeyStore
 import Logging
+import ServiceLifecycle
 
 /// The runner's side of jobs: `POST /jobs/request`, `PUT /jobs/:id`, `PATCH /jobs/:id/trace`, artifacts up and down.
 struct RunnerJobsController {
@@ -36,7 +37,8 @@ struct RunnerJobsController {
         while true {
             if let response = try await claimNext(for: runner) { return response }
             let remaining = deadline - ContinuousClock.now
-            guard remaining > .zero else { break }
+            // A server shutting down answers at once, so it never waits out a long poll.
+            guard remaining > .zero, !Task.isShuttingDownGracefully else { break }
             // Wake early when this process queues a job; poll at least every second for jobs other instances queue.
             await queue.wait(timeout: min(remaining, .seconds(1)))
         }
