@@ -29,7 +29,7 @@ git init -q -b main "$work/repo"
 printf 'test:\n  script: echo bench\n' >"$work/repo/.gitlab-ci.yml"
 git -C "$work/repo" add . && git -C "$work/repo" -c user.name=bench -c user.email=bench@example.com commit -qm ci
 git -C "$work/repo" push -q "${url/:\/\//://root:$token@}/root/bench.git" main
-runner=$(curl -sf -X POST -H 'Content-Type: application/json' -d "{\"token\":\"$(cat "$work/data/registration-token")\"}" "$url/api/v4/runners" | json "['token']")
+runner=$(curl -sf -X POST -H 'Content-Type: application/json' -d "{\"token\":\"$("$binary" admin registration-token --data-dir "$work/data")\"}" "$url/api/v4/runners" | json "['token']")
 
 claim() { curl -sf -X POST -H 'Content-Type: application/json' -d "{\"token\":\"$runner\"}" "$url/api/v4/jobs/request"; }
 job_json=$(claim)

@@ -21,7 +21,7 @@ struct BrowserTests {
         try BrowserFixture.push(["README.md": "# Storefront\n"], to: "\(server.url)/root/storefront.git", token: server.rootToken)
         let output = BrowserFixture.screenshotDirectory
 
-        let steps = try BrowserFixture.drive(server.url, password: BrowserFixture.rootPassword, target: "root/storefront", source: "root/release-tools", output: output)
+        let steps = try await offThePool { try BrowserFixture.drive(server.url, password: BrowserFixture.rootPassword, target: "root/storefront", source: "root/release-tools", output: output) }
         #expect(steps.map(\.name) == ["01-sign-in", "02-projects", "03-token-access", "04-allowlist-added", "05-scope-toggled"])
         #expect(steps.first { $0.name == "02-projects" }?.text.contains("storefront") == true)
         #expect(steps.first { $0.name == "04-allowlist-added" }?.text.contains("root/release-tools was added to the allowlist.") == true)
@@ -51,12 +51,12 @@ struct BrowserTests {
         let log = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(target)/job_token_scope/authentication_log", headers: root).array
         #expect(log.contains { ($0["origin_project"] as? [String: Any])?["full_path"] as? String == "root/release-tools" })
 
-        let pages = try BrowserFixture.drive(
+        let pages = try await offThePool { try BrowserFixture.drive(
             server.url, password: BrowserFixture.rootPassword, target: "-", source: "-", output: output,
             pages: [
                 "06-pipeline": "/root/release-tools/-/pipelines/\(pipelineID)", "07-job": "/root/release-tools/-/jobs/\(job)",
                 "08-authentication-log": "/root/storefront/-/settings/ci_cd#authentication-log", "09-project": "/root/storefront", "10-admin": "/admin",
-            ])
+            ]) }
         #expect(pages.first { $0.name == "07-job" }?.text.contains("reached root/storefront") == true)
         #expect(pages.first { $0.name == "08-authentication-log" }?.text.contains("root/release-tools") == true)
         for name in ["01-sign-in", "03-token-access", "04-allowlist-added", "05-scope-toggled", "06-pipeline", "07-job", "08-authentication-log"] {

@@ -57,3 +57,12 @@ public struct GitFailure: Error, CustomStringConvertible {
     public var output: String
     public var description: String { "git \(arguments.joined(separator: " ")) failed: \(output)" }
 }
+
+/// Runs blocking work (a child process waited on synchronously) on a plain thread, so it never holds one of the few
+/// threads Swift concurrency runs every test's tasks on.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.start()
+    }
+}
