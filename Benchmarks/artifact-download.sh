@@ -3,10 +3,10 @@
 # Starts a fresh `latchkey serve` (no embedded runner), plays the runner's part with curl (claim a job, upload a stored zip
 # of SIZE_MB megabytes, report success), then downloads the archive three ways (whole, by ref with a job token, a Range)
 # while sampling the server's VmRSS every 100 ms. Prints the baseline and peak RSS and fails if the peak grows past LIMIT_MB.
-# Usage: Benchmarks/artifact-download.sh [size_mb=1024] [limit_mb=50]   (run `swift build` first; BINARY= to pick another build)
+# Usage: Benchmarks/artifact-download.sh [size_mb=1000: 1000 MiB, just under the default 1 GiB artifact limit] [limit_mb=50]   (run `swift build` first; BINARY= to pick another build)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-size_mb="${1:-1024}"
+size_mb="${1:-1000}"
 limit_mb="${2:-50}"
 binary="${BINARY:-$root/.build/debug/latchkey}"
 work="$(mktemp -d)"
