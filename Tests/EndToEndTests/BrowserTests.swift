@@ -92,7 +92,8 @@ enum BrowserFixture {
     /// `docs/screenshots` (the README shows them), or `LATCHKEY_SCREENSHOTS_DIR`.
     static var screenshotDirectory: URL {
         if let directory = ProcessInfo.processInfo.environment["LATCHKEY_SCREENSHOTS_DIR"], !directory.isEmpty { return URL(fileURLWithPath: directory) }
-        return LiveServer.packageRoot.appendingPathComponent("docs/screenshots", isDirectory: true)
+        // Tests leave the tree alone; refresh the README's pictures with LATCHKEY_SCREENSHOTS_DIR=docs/screenshots.
+        return FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-screenshots", isDirectory: true)
     }
 
     /// Runs the driver: the Token Access steps (or, with `target` "-", only sign-in and `pages`), returning what each step showed.
