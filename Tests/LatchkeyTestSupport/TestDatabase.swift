@@ -41,22 +41,28 @@ public func withTestDatabase<T: Sendable>(_ backend: TestBackend, _ body: @Senda
         try await withPostgres(url: adminURL, logger: logger) { database in
             try await database.read { db in try await db.raw("CREATE DATABASE \(ident: name)").run() }
         }
-        defer {
-            // Best effort: a leftover test database is harmless, and CI's server is thrown away.
-            let logger = logger
-            Task { try? await withPostgres(url: adminURL, logger: logger) { database in try await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() } } }
-        }
         let url = replaceDatabase(in: adminURL, with: name)
-        return try await withPostgres(url: url, logger: logger) { database in
-            try await Migrator().migrate(database)
-            return try await body(database, directory)
+        let outcome: Result<T, any Error>
+        do {
+            outcome = .success(try await withPostgres(url: url, logger: logger) { database in
+                try await Migrator().migrate(database)
+                return try await body(database, directory)
+            })
+        } catch {
+            outcome = .failure(error)
         }
+        // Dropped before returning, so parallel tests never pile up databases or connections.
+        try? await withPostgres(url: adminURL, logger: logger) { database in
+            try await database.read { db in try await db.raw("DROP DATABASE IF EXISTS \(ident: name) WITH (FORCE)").run() }
+        }
+        return try outcome.get()
     }
 }
 
 /// Runs a `PostgresClient` for the length of `body`.
 func withPostgres<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (Database) async throws -> T) async throws -> T {
-    let client = try Database.postgresClient(url: url, logger: logger)
+    // A few connections per test are plenty, and keep parallel tests under the server's connection limit.
+    let client = try Database.postgresClient(url: url, logger: logger, maximumConnections: 3)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             await client.run()

@@ -60,7 +60,7 @@ public func buildApplication(
         logger: logger)
     let readyLogger = logger
     let runnerServices = EmbeddedRunners()
-    if let runnerFactory {
+    if runnerFactory != nil {
         app.addServices(runnerServices)
     }
     app.beforeServerStarts {

@@ -13,7 +13,7 @@ enum Bootstrap {
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
         let temporary = directory.appendingPathComponent(".server-secret-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: temporary.path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createPrivateFile(at: temporary, contents: Data(bytes))
         try FileManager.default.moveItem(at: temporary, to: file)
         return bytes
     }

@@ -23,7 +23,7 @@ struct MultipartFileReceiver {
     /// Reads `body`, writes the part named `field` to `destination`, and skips every other part.
     func receive(_ body: RequestBody, field: String, to destination: URL) async throws -> Received {
         let delimiter = Array(("\r\n--" + boundary).utf8)
-        FileManager.default.createFile(atPath: destination.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createPrivateFile(at: destination)
         let handle = try FileHandle(forWritingTo: destination)
         defer { try? handle.close() }
         // The stream is read as if preceded by CRLF, so the first delimiter looks like every other one.

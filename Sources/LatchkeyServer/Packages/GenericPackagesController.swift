@@ -57,7 +57,7 @@ struct GenericPackagesController {
 
     /// Streams the raw body to `destination` with its SHA-256; never more than the limit.
     private func receive(_ body: RequestBody, to destination: URL) async throws -> (Int64, String) {
-        FileManager.default.createFile(atPath: destination.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createPrivateFile(at: destination)
         let handle = try FileHandle(forWritingTo: destination)
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -13,7 +13,7 @@ struct RegistrationToken: Sendable {
         }
         let token = SecretToken.mint(.registration).value
         let temporary = file.deletingLastPathComponent().appendingPathComponent(".registration-token-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: temporary.path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        try FileManager.default.createPrivateFile(at: temporary, contents: Data(token.utf8))
         try FileManager.default.moveItem(at: temporary, to: file)
         return token
     }

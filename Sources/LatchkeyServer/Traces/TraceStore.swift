@@ -16,7 +16,7 @@ public struct TraceStore: Sendable {
         guard !bytes.isEmpty else { return }
         let url = url(jobID: jobID)
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            try FileManager.default.createPrivateFile(at: url)
         }
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }

@@ -38,7 +38,7 @@ public final class Database: Sendable {
     }
 
     /// Builds a `PostgresClient` from a `postgres://user:pass@host:port/db` URL.
-    public static func postgresClient(url: String, logger: Logger) throws -> PostgresClient {
+    public static func postgresClient(url: String, logger: Logger, maximumConnections: Int = 20) throws -> PostgresClient {
         guard let configuration = try? SQLPostgresConfiguration(url: url) else {
             throw StoreError.invalidConfiguration("not a PostgreSQL URL")
         }
@@ -58,7 +58,7 @@ public final class Database: Sendable {
         } else {
             throw StoreError.invalidConfiguration("PostgreSQL URL names no host")
         }
-        clientConfiguration.options.maximumConnections = 20
+        clientConfiguration.options.maximumConnections = maximumConnections
         return PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
