@@ -156,7 +156,7 @@ struct RepositoryController {
         let commit = await environment.repositories.commit(projectID: facts.project.id, sha: sha)
         let canPush = AccessPolicy.decide(actor, .pushCode, on: facts).isAllowed
         return BranchEntity(
-            name: name, commit: BranchEntity.Commit(commit, sha: sha), merged: false, protected: false, default: name == facts.project.defaultBranch,
+            name: name, commit: RepositoryCommitEntity(commit, sha: sha, webURL: "\(baseURL)/\(facts.project.fullPath)/-/commit/\(sha)"), merged: false, protected: false, default: name == facts.project.defaultBranch,
             developersCanPush: true, developersCanMerge: true, canPush: canPush,
             webUrl: "\(baseURL)/\(facts.project.fullPath)/-/tree/\(name)")
     }
@@ -164,38 +164,9 @@ struct RepositoryController {
 
 /// GitLab's `Branch` entity.
 struct BranchEntity: Encodable, Sendable {
-    struct Commit: Encodable, Sendable {
-        var id: String
-        var shortId: String
-        var title: String
-        var message: String
-        var authorName: String
-        var authorEmail: String
-        var authoredDate: String
-        var committerName: String
-        var committerEmail: String
-        var committedDate: String
-        var createdAt: String
-        var parentIds: [String]
-
-        init(_ commit: GitCommit?, sha: String) {
-            id = sha
-            shortId = String(sha.prefix(8))
-            title = commit?.title ?? ""
-            message = commit?.message ?? ""
-            authorName = commit?.authorName ?? ""
-            authorEmail = commit?.authorEmail ?? ""
-            authoredDate = commit?.authoredDate ?? ""
-            committerName = commit?.committerName ?? ""
-            committerEmail = commit?.committerEmail ?? ""
-            committedDate = commit?.committedDate ?? ""
-            createdAt = commit?.committedDate ?? ""
-            parentIds = commit?.parentIDs ?? []
-        }
-    }
-
     var name: String
-    var commit: Commit
+    // GitLab embeds the same commit entity the repository API shows.
+    var commit: RepositoryCommitEntity
     var merged: Bool
     var protected: Bool
     var `default`: Bool
