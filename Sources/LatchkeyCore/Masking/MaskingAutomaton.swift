@@ -23,20 +23,40 @@ final class MaskingAutomaton: Sendable {
     let matchLength: [UInt32]
     /// Per special state: whether a token prefix ends here.
     let endsPrefix: [Bool]
+    /// Per special state: the most characters of a partly covered encoded group that may follow a pattern ending here (0 if none).
+    let tailCharacters: [UInt8]
+    /// Per special state: 1 if `=` padding may fill the rest of that group.
+    let tailPadding: [UInt8]
+    /// The row offset of the stop state: every state goes there on a byte in `stopBytes`, so the hot loop leaves on it.
+    let stopOffset: UInt32
     let stateCount: Int
     /// The longest pattern or prefix, a bound on the bytes ever held back.
     let longestPattern: Int
 
-    init(patterns: [[UInt8]], prefixes: [[UInt8]]) {
+    /// Compiles `patterns` (with per-pattern encoded-group tails, parallel to `patterns`) and `prefixes`.
+    ///
+    /// `stopBytes` must occur in no pattern or prefix; every transition on them leads to one special stop state.
+    init(patterns: [[UInt8]], tails: [(characters: UInt8, padding: UInt8)], prefixes: [[UInt8]], stopBytes: [UInt8]) {
+        precondition(tails.count == patterns.count, "one tail per pattern")
         var used = [Bool](repeating: false, count: 256)
         for pattern in patterns + prefixes {
             for byte in pattern { used[Int(byte)] = true }
         }
-        let usedCount = used.lazy.filter { $0 }.count
+        var isStop = [Bool](repeating: false, count: 256)
+        for byte in stopBytes {
+            precondition(!used[Int(byte)], "a stop byte occurs in a pattern")
+            isStop[Int(byte)] = true
+        }
+        let usedCount = used.lazy.filter { $0 }.count + isStop.lazy.filter { $0 }.count
         var byteClass = [UInt8](repeating: 0, count: 256)
-        // Class 0 is for bytes in no pattern; when every byte value is used none is needed.
+        // Class 0 is for bytes in no pattern; when every byte value is used none is needed. Stop bytes take the last classes.
         var nextClass = usedCount < 256 ? 1 : 0
         for byte in 0..<256 where used[byte] {
+            byteClass[byte] = UInt8(truncatingIfNeeded: nextClass)
+            nextClass += 1
+        }
+        let stopClassStart = nextClass
+        for byte in 0..<256 where isStop[byte] {
             byteClass[byte] = UInt8(truncatingIfNeeded: nextClass)
             nextClass += 1
         }
@@ -49,6 +69,8 @@ final class MaskingAutomaton: Sendable {
         var depth: [UInt32] = [0]
         var matchLength: [UInt32] = [0]
         var endsPrefix: [Bool] = [false]
+        var tailCharacters: [UInt8] = [0]
+        var tailPadding: [UInt8] = [0]
         func child(of node: Int, _ symbol: UInt8) -> Int? {
             var candidate = firstChild[node]
             while candidate >= 0 {
@@ -57,7 +79,7 @@ final class MaskingAutomaton: Sendable {
             }
             return nil
         }
-        func insert(_ pattern: [UInt8], isPrefix: Bool) {
+        func insert(_ pattern: [UInt8], isPrefix: Bool, tail: (characters: UInt8, padding: UInt8) = (0, 0)) {
             var node = 0
             for byte in pattern {
                 let symbol = byteClass[Int(byte)]
@@ -72,13 +94,31 @@ final class MaskingAutomaton: Sendable {
                 depth.append(depth[node] + 1)
                 matchLength.append(0)
                 endsPrefix.append(false)
+                tailCharacters.append(0)
+                tailPadding.append(0)
                 firstChild[node] = Int32(next)
                 node = next
             }
-            if isPrefix { endsPrefix[node] = true } else { matchLength[node] = UInt32(pattern.count) }
+            if isPrefix {
+                endsPrefix[node] = true
+            } else {
+                matchLength[node] = UInt32(pattern.count)
+                tailCharacters[node] = max(tailCharacters[node], tail.characters)
+                tailPadding[node] = max(tailPadding[node], tail.padding)
+            }
         }
-        for pattern in patterns { insert(pattern, isPrefix: false) }
+        for (pattern, tail) in zip(patterns, tails) { insert(pattern, isPrefix: false, tail: tail) }
         for prefix in prefixes { insert(prefix, isPrefix: true) }
+        // The stop state: a childless node outside the trie, special so the hot loop breaks on it.
+        let stopNode = depth.count
+        firstChild.append(-1)
+        nextSibling.append(-1)
+        symbolOf.append(0)
+        depth.append(0)
+        matchLength.append(0)
+        endsPrefix.append(false)
+        tailCharacters.append(0)
+        tailPadding.append(0)
         let count = depth.count
         precondition(count * width < Int(UInt32.max), "masking automaton too large")
 
@@ -110,12 +150,15 @@ final class MaskingAutomaton: Sendable {
                 // Every pattern that is a suffix of this one also ends here; the longest covers them all.
                 matchLength[childNode] = max(matchLength[childNode], matchLength[target])
                 endsPrefix[childNode] = endsPrefix[childNode] || endsPrefix[target]
+                tailCharacters[childNode] = max(tailCharacters[childNode], tailCharacters[target])
+                tailPadding[childNode] = max(tailPadding[childNode], tailPadding[target])
                 order.append(childNode)
                 next = nextSibling[childNode]
             }
         }
 
-        func isSpecial(_ node: Int) -> Bool { matchLength[node] > 0 || endsPrefix[node] }
+        order.append(stopNode)
+        func isSpecial(_ node: Int) -> Bool { matchLength[node] > 0 || endsPrefix[node] || node == stopNode }
         var renumbered = [UInt32](repeating: 0, count: count)
         var nextID: UInt32 = 0
         for node in order where !isSpecial(node) {
@@ -143,17 +186,22 @@ final class MaskingAutomaton: Sendable {
                     table[row + Int(symbolOf[Int(next)])] = renumbered[Int(next)] * UInt32(width)
                     next = nextSibling[Int(next)]
                 }
+                for symbol in stopClassStart..<width { table[row + symbol] = renumbered[stopNode] * UInt32(width) }
             }
         }
         var finalDepth = [UInt32](repeating: 0, count: count)
         var finalMatchLength = [UInt32](repeating: 0, count: count - Int(firstSpecial))
         var finalEndsPrefix = [Bool](repeating: false, count: count - Int(firstSpecial))
+        var finalTailCharacters = [UInt8](repeating: 0, count: count - Int(firstSpecial))
+        var finalTailPadding = [UInt8](repeating: 0, count: count - Int(firstSpecial))
         for node in 0..<count {
             let id = Int(renumbered[node])
             finalDepth[id] = depth[node]
             if id >= Int(firstSpecial) {
                 finalMatchLength[id - Int(firstSpecial)] = matchLength[node]
                 finalEndsPrefix[id - Int(firstSpecial)] = endsPrefix[node]
+                finalTailCharacters[id - Int(firstSpecial)] = tailCharacters[node]
+                finalTailPadding[id - Int(firstSpecial)] = tailPadding[node]
             }
         }
         self.byteClass = byteClass
@@ -163,6 +211,9 @@ final class MaskingAutomaton: Sendable {
         self.depth = finalDepth
         self.matchLength = finalMatchLength
         self.endsPrefix = finalEndsPrefix
+        self.tailCharacters = finalTailCharacters
+        self.tailPadding = finalTailPadding
+        self.stopOffset = renumbered[stopNode] * UInt32(width)
         self.stateCount = count
         self.longestPattern = (patterns + prefixes).map(\.count).max() ?? 0
     }

@@ -12,15 +12,35 @@ public struct SecretMasker: Sendable {
     static let replacementBytes = Array(replacement.utf8)
 
     /// A range of stream positions to replace; `emitted` once its `[MASKED]` has been written.
-    struct MaskedRange {
+    struct MaskedRange: Equatable {
         var start: Int
         var end: Int
         var emitted: Bool
     }
 
+    /// A run of transparent bytes in the stream, kept while a match in the normalised view may still span it.
+    struct Gap: Equatable {
+        var start: Int
+        var end: Int
+    }
+
+    /// The rest of a partly covered encoded group after a match.
+    struct Tail: Equatable {
+        /// Characters of the group still to swallow.
+        var characters: UInt8
+        /// 0: no padding allowed; 1: `=` may fill the rest of the group; 2: padding has begun, so only `=` may follow.
+        var padding: UInt8
+    }
+
+    /// A transparent run longer than this breaks the normalised view, bounding the bytes held back.
+    static let maximumGap = 4096
+
     private let rules: SecretMaskingRules
-    /// The automaton's current state, as a row offset.
-    private var state: UInt32 = 0
+    /// The automaton's state over the raw bytes, as a row offset; control bytes reset it.
+    private var rawState: UInt32 = 0
+    /// The automaton's state over the normalised view (visible bytes only).
+    private var viewState: UInt32 = 0
+    private var parser = TerminalSequenceParser()
     /// Stream bytes consumed so far.
     private var position = 0
     /// Output has been written for every stream byte before this position.
@@ -29,8 +49,17 @@ public struct SecretMasker: Sendable {
     private var held: [UInt8] = []
     /// Known masked ranges, sorted, disjoint and not touching; the first may be already emitted and still growing.
     private var ranges: [MaskedRange] = []
-    /// A token prefix has been seen and only token characters followed it so far.
-    private var inTokenRun = false
+    /// Transparent runs at or after the start of the view's undecided bytes, in order.
+    private var gaps: [Gap] = []
+    /// A token prefix has been seen in the raw bytes and only token characters followed it.
+    private var rawRun = false
+    /// A token prefix has been seen in the view and only token characters (and escape sequences) followed it.
+    private var viewRun = false
+    /// The end of the view run's masked bytes (the prefix's end before its first character).
+    private var viewRunEnd = 0
+    /// Open encoded-group tails in the view, and the end of the bytes they covered so far.
+    private var tails: [Tail] = []
+    private var tailEnd = 0
 
     /// Creates a masker for one stream.
     public init(rules: SecretMaskingRules) {
@@ -44,6 +73,11 @@ public struct SecretMasker: Sendable {
 
     /// Masks the next chunk of the stream, returning the bytes that are now safe to show.
     public mutating func mask(_ chunk: some Sequence<UInt8>) -> [UInt8] {
+        if !pendingReplay.isEmpty {
+            let replay = pendingReplay + Array(chunk)
+            pendingReplay = []
+            return replay.withUnsafeBufferPointer { process($0) }
+        }
         if let output = chunk.withContiguousStorageIfAvailable({ process($0) }) {
             return output
         }
@@ -52,66 +86,73 @@ public struct SecretMasker: Sendable {
 
     /// Ends the stream, returning the bytes held back; the masker is then ready for a new stream.
     public mutating func finish() -> [UInt8] {
-        var output: [UInt8] = []
+        var output = pendingReplay.isEmpty ? [] : mask([UInt8]())
         let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         flush(upTo: position, chunk: empty, chunkStart: position, into: &output)
-        state = 0
+        rawState = 0
+        viewState = 0
+        parser = TerminalSequenceParser()
         held.removeAll()
         ranges.removeAll()
-        inTokenRun = false
+        gaps.removeAll()
+        rawRun = false
+        viewRun = false
+        tails.removeAll()
         return output
     }
 
     /// Bytes currently held back because they may still turn out to be part of a match.
     var heldByteCount: Int { held.count }
 
-    /// The raw bytes held back because they may still begin a secret; a new masker fed these first resumes the stream (the server keeps them between trace requests).
+    /// The raw bytes held back because they may still begin a secret.
     public var heldBytes: [UInt8] { held }
+
+    /// Bytes given to `init(rules:resumingFrom:)` that must be masked before the next chunk.
+    private var pendingReplay: [UInt8] = []
+
+    private var isConverged: Bool {
+        rawState == viewState && parser.mode == .text && !rawRun && !viewRun && tails.isEmpty
+    }
 
     private mutating func process(_ chunk: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let automaton = rules.automaton
         let chunkStart = position
         let count = chunk.count
-        var current = state
         automaton.table.withUnsafeBufferPointer { table in
             automaton.byteClass.withUnsafeBufferPointer { byteClass in
                 let firstSpecial = automaton.firstSpecialOffset
                 var index = 0
                 while index < count {
-                    if inTokenRun {
-                        // Slow path, one byte at a time, while a token is being swallowed.
-                        let byte = chunk[index]
-                        current = table[Int(current) &+ Int(byteClass[Int(byte)])]
-                        if Self.isTokenByte(byte) {
-                            addRange(start: chunkStart + index, end: chunkStart + index + 1)
-                        } else {
-                            inTokenRun = false
-                        }
-                        if current >= firstSpecial {
-                            handleSpecial(current, end: chunkStart + index + 1)
-                        }
+                    if !isConverged {
+                        step(chunk[index], at: chunkStart + index, table: table, byteClass: byteClass)
                         index += 1
                         continue
                     }
-                    // Hot path: no allocation, no bookkeeping, until a pattern or prefix ends.
+                    // Hot path: both views agree, so one state serves both; leave on a match, a prefix or a control byte.
+                    var current = viewState
                     while index < count {
-                        current = table[Int(current) &+ Int(byteClass[Int(chunk[index])])]
-                        if current >= firstSpecial { break }
+                        let next = table[Int(current) &+ Int(byteClass[Int(chunk[index])])]
+                        if next >= firstSpecial { break }
+                        current = next
                         index += 1
                     }
+                    rawState = current
+                    viewState = current
                     if index < count {
-                        handleSpecial(current, end: chunkStart + index + 1)
+                        step(chunk[index], at: chunkStart + index, table: table, byteClass: byteClass)
                         index += 1
                     }
                 }
             }
         }
-        state = current
         position += count
         var output: [UInt8] = []
         output.reserveCapacity(held.count + count + SecretMasker.replacementBytes.count)
-        let undecided = Int(automaton.depth[Int(current) / automaton.classCount])
-        flush(upTo: position - undecided, chunk: chunk, chunkStart: chunkStart, into: &output)
+        var limit = min(position - Int(automaton.depth[Int(rawState) / automaton.classCount]), viewStart(depth: Int(automaton.depth[Int(viewState) / automaton.classCount])))
+        if viewRun { limit = min(limit, viewRunEnd) }
+        if !tails.isEmpty { limit = min(limit, tailEnd) }
+        if let first = gaps.firstIndex(where: { $0.end > limit }) { gaps.removeFirst(first) } else { gaps.removeAll() }
+        flush(upTo: limit, chunk: chunk, chunkStart: chunkStart, into: &output)
         let heldStart = chunkStart - held.count
         if emitCursor >= chunkStart {
             held.removeAll(keepingCapacity: true)
@@ -123,15 +164,121 @@ public struct SecretMasker: Sendable {
         return output
     }
 
-    private mutating func handleSpecial(_ offset: UInt32, end: Int) {
-        let automaton = rules.automaton
-        let special = Int(offset - automaton.firstSpecialOffset) / automaton.classCount
-        let length = Int(automaton.matchLength[special])
-        if length > 0 {
-            addRange(start: end - length, end: end)
+    /// The stream position of the first of the last `depth` visible bytes (the view's undecided bytes); `position` if none.
+    private func viewStart(depth: Int) -> Int {
+        guard depth > 0 else { return position }
+        return start(ofVisible: depth, endingAt: position)
+    }
+
+    /// The stream position where `count` visible bytes ending at `end` begin, skipping the gaps between them.
+    private func start(ofVisible count: Int, endingAt end: Int) -> Int {
+        var cursor = end
+        var remaining = count
+        var index = gaps.count - 1
+        while index >= 0, gaps[index].start >= cursor { index -= 1 }
+        while index >= 0 {
+            let gap = gaps[index]
+            let visible = cursor - gap.end
+            if remaining <= visible { return cursor - remaining }
+            remaining -= visible
+            cursor = gap.start
+            index -= 1
         }
-        if automaton.endsPrefix[special] {
-            inTokenRun = true
+        return cursor - remaining
+    }
+
+    /// One byte the slow way: the raw view and the normalised view each advance, token runs and tails grow.
+    private mutating func step(_ byte: UInt8, at offset: Int, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
+        let automaton = rules.automaton
+        let firstSpecial = automaton.firstSpecialOffset
+        let symbol = Int(byteClass[Int(byte)])
+        let isToken = Self.isTokenByte(byte)
+
+        // The raw bytes, as GitLab sees them: what hides inside an escape sequence is still matched.
+        if rawRun {
+            if isToken { addRange(start: offset, end: offset + 1) } else { rawRun = false }
+        }
+        if TerminalSequenceParser.isControl(byte) {
+            rawState = 0
+        } else {
+            rawState = table[Int(rawState) &+ symbol]
+            if rawState >= firstSpecial {
+                let special = Int(rawState - firstSpecial) / automaton.classCount
+                let length = Int(automaton.matchLength[special])
+                if length > 0 { addRange(start: offset + 1 - length, end: offset + 1) }
+                if automaton.endsPrefix[special] { rawRun = true }
+            }
+        }
+
+        // The normalised view: transparent bytes are skipped, a secret around them is masked whole.
+        let kind = parser.classify(byte)
+        switch kind {
+        case .transparent, .lineBreak:
+            if let last = gaps.last, last.end == offset {
+                gaps[gaps.count - 1].end = offset + 1
+            } else {
+                gaps.append(Gap(start: offset, end: offset + 1))
+            }
+            if kind == .lineBreak { viewRun = false }
+            if offset + 1 - gaps[gaps.count - 1].start > Self.maximumGap {
+                viewState = 0
+                viewRun = false
+                tails.removeAll()
+            }
+        case .visible:
+            if !tails.isEmpty {
+                var covered = false
+                var index = 0
+                while index < tails.count {
+                    var tail = tails[index]
+                    var alive = false
+                    // The group's remaining characters, or `=` padding for them; after the first `=` only `=`.
+                    if tail.padding < 2, Self.isEncodedCharacter(byte) {
+                        tail.characters -= 1
+                        alive = true
+                    } else if tail.padding > 0, byte == UInt8(ascii: "=") {
+                        tail.characters -= 1
+                        tail.padding = 2
+                        alive = true
+                    }
+                    covered = covered || alive
+                    if alive, tail.characters > 0 {
+                        tails[index] = tail
+                        index += 1
+                    } else {
+                        tails.remove(at: index)
+                    }
+                }
+                if covered {
+                    addRange(start: tailEnd, end: offset + 1)
+                    tailEnd = offset + 1
+                }
+            }
+            if viewRun {
+                if isToken {
+                    addRange(start: viewRunEnd, end: offset + 1)
+                    viewRunEnd = offset + 1
+                } else {
+                    viewRun = false
+                }
+            }
+            viewState = table[Int(viewState) &+ symbol]
+            if viewState >= firstSpecial {
+                let special = Int(viewState - firstSpecial) / automaton.classCount
+                let length = Int(automaton.matchLength[special])
+                if length > 0 {
+                    addRange(start: start(ofVisible: length, endingAt: offset + 1), end: offset + 1)
+                    let tail = Tail(characters: automaton.tailCharacters[special], padding: automaton.tailPadding[special])
+                    if tail.characters > 0 {
+                        tails.append(tail)
+                        tailEnd = offset + 1
+                    }
+                }
+                if automaton.endsPrefix[special] {
+                    viewRun = true
+                    viewRunEnd = offset + 1
+                }
+            }
         }
     }
 
@@ -144,6 +291,7 @@ public struct SecretMasker: Sendable {
         var merged = MaskedRange(start: start, end: end, emitted: false)
         while let last = ranges.last, last.end >= merged.start {
             merged.start = min(merged.start, last.start)
+            merged.end = max(merged.end, last.end)
             merged.emitted = merged.emitted || last.emitted
             ranges.removeLast()
         }
@@ -186,6 +334,17 @@ public struct SecretMasker: Sendable {
         }
     }
 
+    /// The characters of any base64 or base32 alphabet, which an encoded group's tail may consist of.
+    static func isEncodedCharacter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
+    }
+
     /// The characters GitLab's token sanitiser swallows after a prefix: `[0-9A-Za-z._=-]`.
     static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
@@ -197,3 +356,113 @@ public struct SecretMasker: Sendable {
         }
     }
 }
+
+extension SecretMasker {
+    private static let stateMagic: [UInt8] = [0xFF, 0x00, 0x4C, 0x4B, 0x4D, 0x01]
+
+    /// The masker's whole state, to store between trace requests; `init(rules:resumingFrom:)` continues the stream from it.
+    ///
+    /// Besides the held bytes it keeps what they alone cannot tell: that a token run or an encoded group is open,
+    /// the automaton states, an unfinished escape sequence. A masker resumed with the same rules gives exactly the
+    /// output an uninterrupted one would.
+    public var resumeState: [UInt8] {
+        var out = Self.stateMagic
+        func put(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
+        func put(_ value: Int) { put(UInt64(bitPattern: Int64(value))) }
+        put(rules.fingerprint)
+        put(position)
+        put(UInt64(rawState))
+        put(UInt64(viewState))
+        put(UInt64(parser.mode.rawValue))
+        put(parser.length)
+        put(UInt64((rawRun ? 1 : 0) | (viewRun ? 2 : 0)))
+        put(viewRunEnd)
+        put(tailEnd)
+        put(tails.count)
+        for tail in tails { put(UInt64(tail.characters) | UInt64(tail.padding) << 8) }
+        put(gaps.count)
+        for gap in gaps {
+            put(gap.start)
+            put(gap.end)
+        }
+        put(ranges.count)
+        for range in ranges {
+            put(range.start)
+            put(range.end)
+            put(UInt64(range.emitted ? 1 : 0))
+        }
+        put(held.count)
+        out += held
+        return out
+    }
+
+    /// Creates a masker that continues the stream `state` (a `resumeState`, or raw held bytes from older versions) was taken from.
+    ///
+    /// If the rules changed since (a variable was edited during the job), the automaton states cannot be reused;
+    /// the held bytes are then masked whole rather than risk letting half a secret through.
+    public init(rules: SecretMaskingRules, resumingFrom state: [UInt8]) {
+        self.init(rules: rules)
+        guard !state.isEmpty else { return }
+        guard state.starts(with: Self.stateMagic) else {
+            pendingReplay = state
+            return
+        }
+        var cursor = Self.stateMagic.count
+        func get() -> UInt64? {
+            guard cursor + 8 <= state.count else { return nil }
+            var value: UInt64 = 0
+            for index in 0..<8 { value |= UInt64(state[cursor + index]) << UInt64(8 * index) }
+            cursor += 8
+            return value
+        }
+        func getInt(_ range: ClosedRange<Int> = 0...Int.max) -> Int? {
+            guard let raw = get() else { return nil }
+            let value = Int(Int64(bitPattern: raw))
+            return range.contains(value) ? value : nil
+        }
+        let automaton = rules.automaton
+        func isState(_ raw: UInt64) -> Bool {
+            raw < UInt64(automaton.table.count) && raw % UInt64(automaton.classCount) == 0 && raw != UInt64(automaton.stopOffset)
+        }
+        guard let fingerprint = get(), let position = getInt(), let raw = get(), let view = get(), let mode = get(), let length = getInt(),
+            let parser = TerminalSequenceParser(mode: UInt8(truncatingIfNeeded: mode), length: length), mode < 8, let flags = get(),
+            let viewRunEnd = getInt(0...position), let tailEnd = getInt(0...position), let tailCount = getInt(0...64)
+        else { return }
+        var tails: [Tail] = []
+        for _ in 0..<tailCount {
+            guard let raw = get() else { return }
+            tails.append(Tail(characters: UInt8(truncatingIfNeeded: raw), padding: UInt8(truncatingIfNeeded: raw >> 8)))
+        }
+        guard let gapCount = getInt(0...(state.count / 16)) else { return }
+        var gaps: [Gap] = []
+        for _ in 0..<gapCount {
+            guard let start = getInt(0...position), let end = getInt(start...position) else { return }
+            gaps.append(Gap(start: start, end: end))
+        }
+        guard let rangeCount = getInt(0...(state.count / 24)) else { return }
+        var ranges: [MaskedRange] = []
+        for _ in 0..<rangeCount {
+            guard let start = getInt(0...position), let end = getInt(start...Int.max), let emitted = get() else { return }
+            ranges.append(MaskedRange(start: start, end: end, emitted: emitted == 1))
+        }
+        guard let heldCount = getInt(0...position), cursor + heldCount == state.count else { return }
+        self.position = position
+        self.emitCursor = position - heldCount
+        self.held = Array(state[cursor...])
+        self.parser = parser
+        self.rawRun = flags & 1 != 0
+        self.viewRun = flags & 2 != 0
+        self.viewRunEnd = viewRunEnd
+        self.tailEnd = tailEnd
+        self.tails = tails
+        self.gaps = gaps
+        self.ranges = ranges
+        if fingerprint == rules.fingerprint, isState(raw), isState(view) {
+            self.rawState = UInt32(raw)
+            self.viewState = UInt32(view)
+        } else if heldCount > 0 {
+            addRange(start: emitCursor, end: position)
+        }
+    }
+}
+

@@ -4,64 +4,97 @@ extension SecretMaskingRules {
     static let hexLower = Array("0123456789abcdef".utf8)
     static let hexUpper = Array("0123456789ABCDEF".utf8)
 
+    static let base32 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+
+    /// An encoded form of a secret, and the rest of the encoded group that may follow it: that many characters, `=` allowed if `padding` is 1.
+    struct Variant {
+        var bytes: [UInt8]
+        var tail: (characters: UInt8, padding: UInt8) = (0, 0)
+
+        init(_ bytes: [UInt8], tail: (characters: UInt8, padding: UInt8) = (0, 0)) {
+            self.bytes = bytes
+            self.tail = tail
+        }
+    }
+
     /// The encodings under which a secret commonly ends up in a log; duplicates and short ones are filtered by the caller.
-    static func encodedVariants(of secret: [UInt8], isToken: Bool) -> [[UInt8]] {
-        var variants: [[UInt8]] = []
-        variants += base64Cores(of: secret, alphabet: base64Standard)
-        variants += base64Cores(of: secret, alphabet: base64URLSafe)
-        variants.append(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: false))
-        variants.append(percentEncoded(secret, hexDigits: hexLower, spaceAsPlus: false))
+    ///
+    /// Line-wrapped forms (`base64` at 76 columns, `openssl base64` at 64, `xxd -p`) need no variant of their own:
+    /// line breaks are transparent to matching. Neither does UTF-16 of ASCII text: its NUL bytes are transparent too.
+    static func encodedVariants(of secret: [UInt8]) -> [Variant] {
+        var variants: [Variant] = []
+        variants += encodedCores(of: secret, alphabet: base64Standard, bitsPerCharacter: 6)
+        variants += encodedCores(of: secret, alphabet: base64URLSafe, bitsPerCharacter: 6)
+        variants += encodedCores(of: secret, alphabet: base32, bitsPerCharacter: 5)
+        variants.append(Variant(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: false)))
+        variants.append(Variant(percentEncoded(secret, hexDigits: hexLower, spaceAsPlus: false)))
         if secret.contains(0x20) {
             // Form encoding (application/x-www-form-urlencoded) writes a space as `+`.
-            variants.append(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: true))
+            variants.append(Variant(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: true)))
         }
-        variants.append(jsonEscaped(secret, escapingSlash: false))
+        variants.append(Variant(jsonEscaped(secret, escapingSlash: false)))
         // Foundation's JSONEncoder (and PHP's json_encode) write `/` as `\/`.
-        variants.append(jsonEscaped(secret, escapingSlash: true))
+        variants.append(Variant(jsonEscaped(secret, escapingSlash: true)))
         if let asciiOnly = jsonEscapedASCII(secret) {
             // Python's json.dumps escapes every non-ASCII character as \uXXXX by default.
-            variants.append(asciiOnly)
+            variants.append(Variant(asciiOnly))
         }
-        variants.append(hex(secret, digits: hexLower))
-        variants.append(hex(secret, digits: hexUpper))
-        if isToken {
-            // A compromised job printing `secrets | base64 | base64` (tj-actions, 2025) must not
-            // leak the tokens we mint; the inner encoding may sit at any alignment in a larger blob.
-            for inner in base64Cores(of: secret, alphabet: base64Standard) {
-                variants += base64Cores(of: inner, alphabet: base64Standard)
-            }
+        variants.append(Variant(hex(secret, digits: hexLower)))
+        variants.append(Variant(hex(secret, digits: hexUpper)))
+        if let string = String(validating: secret, as: UTF8.self) {
+            // UTF-16 as matching sees it: without the bytes a terminal does not show (for ASCII, that is the secret itself).
+            let units = Array(string.utf16)
+            let littleEndian = units.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
+            let bigEndian = units.flatMap { [UInt8(truncatingIfNeeded: $0 >> 8), UInt8(truncatingIfNeeded: $0)] }
+            variants.append(Variant(TerminalSequenceParser.visibleBytes(of: littleEndian)))
+            variants.append(Variant(TerminalSequenceParser.visibleBytes(of: bigEndian)))
+        }
+        // A compromised job printing `secrets | base64 | base64` (tj-actions, 2025) must not leak any masked value;
+        // the inner encoding may sit at any alignment in a larger blob.
+        for inner in base64Cores(of: secret, alphabet: base64Standard) {
+            variants += encodedCores(of: inner, alphabet: base64Standard, bitsPerCharacter: 6)
         }
         return variants
     }
 
     /// The base64 characters of `bytes` that do not depend on surrounding data, for each of the three byte alignments.
+    static func base64Cores(of bytes: [UInt8], alphabet: [UInt8]) -> [[UInt8]] {
+        encodedCores(of: bytes, alphabet: alphabet, bitsPerCharacter: 6).map(\.bytes)
+    }
+
+    /// The characters of `bytes` in base64 (6 bits a character) or base32 (5) that do not depend on surrounding data, at every byte alignment.
     ///
-    /// Embedded at offset k (mod 3) in a larger stream, the bytes occupy bits [8k, 8(k+n)) of the
-    /// encoded group sequence, and output character c encodes bits [6c, 6c+6). That character is
-    /// fully determined by the secret iff 8k <= 6c and 6c+6 <= 8(k+n). So the first determined
-    /// character is ceil(8k/6) (0, 2, 3 for k = 0, 1, 2: with one leading byte the second
-    /// character still holds two of its bits) and the last one is floor(8(k+n)/6) - 1 (the
+    /// Embedded at offset k in a larger stream, the bytes occupy bits [8k, 8(k+n)) of the
+    /// encoded group sequence, and output character c encodes bits [bc, bc+b). That character is
+    /// fully determined by the secret iff 8k <= bc and bc+b <= 8(k+n). So the first determined
+    /// character is ceil(8k/b) (for base64: 0, 2, 3 for k = 0, 1, 2: with one leading byte the second
+    /// character still holds two of its bits) and the last one is floor(8(k+n)/b) - 1 (the
     /// trailing partial character mixes in the next byte or the zero padding, and `=` padding is
     /// dropped). Encoding k zero bytes followed by the secret and keeping that window gives the core.
-    static func base64Cores(of bytes: [UInt8], alphabet: [UInt8]) -> [[UInt8]] {
-        (0..<3).map { offset in
+    /// The characters left in the core's last group (a group is 24 bits in base64, 40 in base32) still hold
+    /// bits of the secret, so they — or the `=` padding that replaces them — are the variant's tail, masked with it.
+    static func encodedCores(of bytes: [UInt8], alphabet: [UInt8], bitsPerCharacter bits: Int) -> [Variant] {
+        let alignments = bits == 6 ? 3 : 5
+        let groupCharacters = bits == 6 ? 4 : 8
+        return (0..<alignments).map { offset in
             let padded = [UInt8](repeating: 0, count: offset) + bytes
             let bitCount = 8 * padded.count
-            let first = (8 * offset + 5) / 6
-            let end = bitCount / 6
-            guard end > first else { return [] }
+            let first = (8 * offset + bits - 1) / bits
+            let end = bitCount / bits
+            guard end > first else { return Variant([]) }
             var core: [UInt8] = []
             core.reserveCapacity(end - first)
             for character in first..<end {
-                let bit = 6 * character
+                let bit = bits * character
                 let byteIndex = bit / 8
-                // Read 16 bits starting at byteIndex so the 6-bit window is always inside.
+                // Read 16 bits starting at byteIndex so the window is always inside.
                 let high = UInt16(padded[byteIndex]) << 8
                 let low = byteIndex + 1 < padded.count ? UInt16(padded[byteIndex + 1]) : 0
-                let value = Int(((high | low) >> (10 - (bit % 8))) & 0x3F)
+                let value = Int(((high | low) >> (16 - bits - (bit % 8))) & UInt16((1 << bits) - 1))
                 core.append(alphabet[value])
             }
-            return core
+            let rest = (groupCharacters - end % groupCharacters) % groupCharacters
+            return Variant(core, tail: (UInt8(rest), rest > 0 ? 1 : 0))
         }
     }
 

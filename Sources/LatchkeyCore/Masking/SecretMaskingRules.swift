@@ -1,8 +1,8 @@
 /// The compiled set of secrets to mask; immutable, shared by every stream of a job.
 ///
-/// Secrets shorter than `minimumSecretLength` or containing a line break (`\n` or `\r`) are
-/// ignored: a short value turns the log into an oracle ("is X the secret?") and a
-/// multi-line value cannot be matched by a line-oriented reader. The API layer refuses to
+/// Secrets shorter than `minimumSecretLength` or containing a control character (a line break, `ESC`, NUL, ...;
+/// tab is allowed) are ignored: a short value turns the log into an oracle ("is X the secret?"), and control
+/// characters are transparent to matching (see `TerminalSequenceParser`), so such a value could never be found. The API layer refuses to
 /// accept such masked variables, as GitLab does, so ignoring them here is only a safety net.
 public final class SecretMaskingRules: Sendable {
     /// Prefixes of the tokens Latchkey mints; a run of token characters after one is masked.
@@ -13,6 +13,10 @@ public final class SecretMaskingRules: Sendable {
 
     /// Every byte string that is replaced whole: the secrets and their encoded variants.
     let patterns: [[UInt8]]
+    /// Per pattern: how many characters of a partly covered encoded group may follow it, and (1) whether `=` padding may fill them.
+    let tails: [(characters: UInt8, padding: UInt8)]
+    /// A hash of the patterns and prefixes, so a stored masker state is only resumed with the rules it was taken with.
+    let fingerprint: UInt64
     /// Token prefixes after which a run of token characters is replaced, the prefix kept.
     let prefixes: [[UInt8]]
     /// The compiled automaton over `patterns` and `prefixes`.
@@ -22,23 +26,55 @@ public final class SecretMaskingRules: Sendable {
     public init(secrets: [String], prefixes: [String] = SecretMaskingRules.tokenPrefixes, minimumSecretLength: Int = 8) {
         var seen = Set<[UInt8]>()
         var patterns: [[UInt8]] = []
-        func add(_ pattern: [UInt8], minimumLength: Int) {
-            guard pattern.count >= minimumLength, seen.insert(pattern).inserted else { return }
-            patterns.append(pattern)
+        var tails: [(characters: UInt8, padding: UInt8)] = []
+        func add(_ variant: Variant, minimumLength: Int) {
+            guard variant.bytes.count >= minimumLength, !variant.bytes.contains(where: TerminalSequenceParser.isControl) else { return }
+            guard seen.insert(variant.bytes).inserted else {
+                // The same bytes as another variant: keep the longest tail of the two.
+                if let index = patterns.firstIndex(of: variant.bytes) {
+                    tails[index] = (max(tails[index].characters, variant.tail.characters), max(tails[index].padding, variant.tail.padding))
+                }
+                return
+            }
+            patterns.append(variant.bytes)
+            tails.append(variant.tail)
         }
         let prefixBytes = Array(Set(prefixes.map { Array($0.utf8) }.filter { !$0.isEmpty })).sorted { $0.lexicographicallyPrecedes($1) }
         for secret in secrets {
             let bytes = Array(secret.utf8)
-            guard bytes.count >= max(minimumSecretLength, 1), !bytes.contains(0x0A), !bytes.contains(0x0D) else { continue }
-            add(bytes, minimumLength: 1)
-            let isToken = prefixBytes.contains { bytes.starts(with: $0) }
-            for variant in Self.encodedVariants(of: bytes, isToken: isToken) {
+            guard bytes.count >= max(minimumSecretLength, 1), !bytes.contains(where: TerminalSequenceParser.isControl) else { continue }
+            add(Variant(bytes), minimumLength: 1)
+            for variant in Self.encodedVariants(of: bytes) {
                 add(variant, minimumLength: Self.minimumVariantLength)
             }
+            // A job printing `${CI_JOB_TOKEN#glcbt-}` shows the token without its prefix, which the prefix rule cannot see.
+            if let prefix = prefixBytes.first(where: { bytes.starts(with: $0) }), bytes.count - prefix.count >= Self.minimumVariantLength {
+                let body = Array(bytes[prefix.count...])
+                add(Variant(body), minimumLength: Self.minimumVariantLength)
+                for variant in Self.encodedVariants(of: body) {
+                    add(variant, minimumLength: Self.minimumVariantLength)
+                }
+            }
+        }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ byte: UInt8) {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
+        }
+        for (pattern, tail) in zip(patterns, tails) {
+            for byte in pattern { mix(byte) }
+            mix(0xFF)
+            mix(tail.characters)
+            mix(tail.padding)
+        }
+        for prefix in prefixBytes {
+            for byte in prefix { mix(byte) }
+            mix(0xFE)
         }
         self.patterns = patterns
+        self.tails = tails
         self.prefixes = prefixBytes
-        self.automaton = MaskingAutomaton(patterns: patterns, prefixes: prefixBytes)
+        self.fingerprint = hash
+        self.automaton = MaskingAutomaton(patterns: patterns, tails: tails, prefixes: prefixBytes, stopBytes: TerminalSequenceParser.controlBytes)
     }
 
     /// The number of byte strings (secrets and encoded variants) that are masked.

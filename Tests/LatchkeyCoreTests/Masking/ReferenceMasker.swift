@@ -1,22 +1,13 @@
 @testable import LatchkeyCore
 
 /// The specification of masking, written the obvious way: find every occurrence in the whole text, merge, replace.
+///
+/// Two views are matched and their ranges united: the raw bytes (what hides inside an escape sequence is found there)
+/// and the normalised view, the visible bytes only (a secret interrupted by escapes, `\r`, line breaks or NULs is found
+/// there and masked from its first to its last byte). Encoded-group tails and token runs are applied in the view.
 enum ReferenceMasker {
     static func mask(_ text: [UInt8], rules: SecretMaskingRules) -> [UInt8] {
-        var ranges: [(start: Int, end: Int)] = []
-        for pattern in rules.patterns {
-            for start in occurrences(of: pattern, in: text) {
-                ranges.append((start, start + pattern.count))
-            }
-        }
-        for prefix in rules.prefixes {
-            for start in occurrences(of: prefix, in: text) {
-                var end = start + prefix.count
-                let runStart = end
-                while end < text.count, SecretMasker.isTokenByte(text[end]) { end += 1 }
-                if end > runStart { ranges.append((runStart, end)) }
-            }
-        }
+        var ranges = rawRanges(text, rules: rules) + viewRanges(text, rules: rules)
         ranges.sort { $0.start < $1.start }
         var merged: [(start: Int, end: Int)] = []
         for range in ranges {
@@ -35,6 +26,81 @@ enum ReferenceMasker {
         }
         output += text[cursor...]
         return output
+    }
+
+    /// Occurrences in the raw bytes, and GitLab's token runs: the prefix, then contiguous token characters.
+    static func rawRanges(_ text: [UInt8], rules: SecretMaskingRules) -> [(start: Int, end: Int)] {
+        var ranges: [(start: Int, end: Int)] = []
+        for pattern in rules.patterns {
+            for start in occurrences(of: pattern, in: text) {
+                ranges.append((start, start + pattern.count))
+            }
+        }
+        for prefix in rules.prefixes {
+            for start in occurrences(of: prefix, in: text) {
+                var end = start + prefix.count
+                let runStart = end
+                while end < text.count, SecretMasker.isTokenByte(text[end]) { end += 1 }
+                if end > runStart { ranges.append((runStart, end)) }
+            }
+        }
+        return ranges
+    }
+
+    /// Occurrences in the visible bytes, each widened to the raw bytes it spans, its encoded group's tail and token runs.
+    static func viewRanges(_ text: [UInt8], rules: SecretMaskingRules) -> [(start: Int, end: Int)] {
+        var parser = TerminalSequenceParser()
+        var positions: [Int] = []
+        var view: [UInt8] = []
+        // breakBefore[j]: a line break lies between visible bytes j-1 and j.
+        var breakBefore: [Bool] = []
+        var sawBreak = false
+        for (index, byte) in text.enumerated() {
+            switch parser.classify(byte) {
+            case .visible:
+                positions.append(index)
+                view.append(byte)
+                breakBefore.append(sawBreak)
+                sawBreak = false
+            case .lineBreak:
+                sawBreak = true
+            case .transparent:
+                break
+            }
+        }
+        var ranges: [(start: Int, end: Int)] = []
+        var tailAt: [Int: (characters: UInt8, padding: UInt8)] = [:]
+        for (pattern, tail) in zip(rules.patterns, rules.tails) {
+            for start in occurrences(of: pattern, in: view) {
+                let end = start + pattern.count
+                ranges.append((positions[start], positions[end - 1] + 1))
+                let known = tailAt[end] ?? (0, 0)
+                tailAt[end] = (max(known.characters, tail.characters), max(known.padding, tail.padding))
+            }
+        }
+        for (end, tail) in tailAt where tail.characters > 0 {
+            // The rest of the group: encoded characters, then (if allowed) `=` padding for what is left of it.
+            var next = end
+            var characters = tail.characters
+            while characters > 0, next < view.count, SecretMasker.isEncodedCharacter(view[next]) {
+                characters -= 1
+                next += 1
+            }
+            while tail.padding > 0, characters > 0, next < view.count, view[next] == UInt8(ascii: "=") {
+                characters -= 1
+                next += 1
+            }
+            if next > end { ranges.append((positions[end - 1] + 1, positions[next - 1] + 1)) }
+        }
+        for prefix in rules.prefixes {
+            for start in occurrences(of: prefix, in: view) {
+                let runStart = start + prefix.count
+                var end = runStart
+                while end < view.count, SecretMasker.isTokenByte(view[end]), !breakBefore[end] { end += 1 }
+                if end > runStart { ranges.append((positions[runStart - 1] + 1, positions[end - 1] + 1)) }
+            }
+        }
+        return ranges
     }
 
     static func occurrences(of pattern: [UInt8], in text: [UInt8]) -> [Int] {

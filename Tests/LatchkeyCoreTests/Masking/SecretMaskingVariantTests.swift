@@ -64,7 +64,8 @@ struct SecretMaskingVariantTests {
 
     @Test("JSON-escaped secrets are masked, with and without escaped slashes and as ASCII-only escapes")
     func jsonEscaped() throws {
-        let secret = Self.secret + "\t\u{1}/"
+        // A tab is the one control character a secret may hold; the others are transparent to matching, so such secrets are refused.
+        let secret = Self.secret + "\t/"
         for options in [JSONEncoder.OutputFormatting.withoutEscapingSlashes, []] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = options
