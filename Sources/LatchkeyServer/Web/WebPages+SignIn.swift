@@ -13,7 +13,11 @@ extension WebPages {
 
     /// Only a path on this site (never `//host` or a scheme) may be where sign-in leads.
     static func localPath(_ value: String?) -> String {
-        guard let value, value.hasPrefix("/"), !value.hasPrefix("//"), !value.hasPrefix("/\\"), !value.contains("\r"), !value.contains("\n") else { return "/" }
+        // Browsers drop tabs and newlines from a Location and read `\` as `/`, so `/\t/evil.example` or `/\evil.example`
+        // would leave the site: no control character, space or backslash anywhere, and exactly one leading slash.
+        guard let value, value.hasPrefix("/"), !value.hasPrefix("//"),
+            !value.unicodeScalars.contains(where: { $0 == "\\" || $0.properties.generalCategory == .control || $0.properties.isWhitespace })
+        else { return "/" }
         return value
     }
 
