@@ -52,15 +52,18 @@ public struct ProjectVariable: Sendable, Equatable {
     public var raw: Bool
     public var environmentScope: String
     public var description: String?
+    /// GitLab's "masked and hidden": chosen at creation only, implies `masked`, and the value is never shown again.
+    public var hidden: Bool
 
     public init(
         key: String, value: String, variableType: String = "env_var", masked: Bool = false, protected: Bool = false, raw: Bool = false,
-        environmentScope: String = "*", description: String? = nil
+        environmentScope: String = "*", description: String? = nil, hidden: Bool = false
     ) {
         self.key = key
         self.value = value
         self.variableType = variableType
-        self.masked = masked
+        self.masked = masked || hidden
+        self.hidden = hidden
         self.protected = protected
         self.raw = raw
         self.environmentScope = environmentScope

@@ -102,8 +102,8 @@ struct GroupsController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedGroup(try context.parameters.require("id"), .adminGroup, actor: context.actor)
         let projects = try await environment.store.projects.projects(underNamespacePath: facts.group.fullPath)
+        try await environment.removeProjects(projects)
         try await environment.store.namespaces.deleteGroup(id: facts.group.id)
-        for project in projects { try? environment.repositories.delete(projectID: project.id) }
         return try JSON.response(["message": "202 Accepted"], status: .accepted)
     }
 }

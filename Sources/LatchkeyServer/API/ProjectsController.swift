@@ -160,8 +160,7 @@ struct ProjectsController {
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedProject(try context.parameters.require("id"), .removeProject, actor: context.actor)
-        try await environment.store.projects.delete(id: facts.project.id)
-        try environment.repositories.delete(projectID: facts.project.id)
+        try await environment.removeProjects([facts.project])
         return try JSON.response(["message": "202 Accepted"], status: .accepted)
     }
 }

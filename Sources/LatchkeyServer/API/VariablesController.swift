@@ -19,7 +19,8 @@ struct VariablesController {
 
     struct VariableEntity: Encodable {
         var key: String
-        var value: String
+        // GitLab 17.4+: a hidden variable's value is `null` in every answer, creation included.
+        @Nullable var value: String?
         var variableType: String
         var `protected`: Bool
         var masked: Bool
@@ -30,7 +31,8 @@ struct VariablesController {
 
         init(_ variable: ProjectVariable) {
             key = variable.key
-            value = variable.value
+            value = variable.hidden ? nil : variable.value
+            hidden = variable.hidden
             variableType = variable.variableType
             self.protected = variable.protected
             masked = variable.masked
@@ -68,7 +70,18 @@ struct VariablesController {
             guard ["env_var", "file"].contains(type) else { throw APIError(.badRequest, error: "variable_type does not have a valid value") }
             variable.variableType = type
         }
-        if let masked = try parameters.bool("masked") { variable.masked = masked }
+        if let masked = try parameters.bool("masked") {
+            // GitLab: "The visibility setting cannot be changed for masked and hidden variables."
+            guard !variable.hidden || masked else {
+                throw APIError.validation(["masked": ["The visibility setting cannot be changed for masked and hidden variables."]])
+            }
+            variable.masked = masked
+        }
+        // Only at creation, as GitLab's API: `masked_and_hidden` makes the variable masked and its value unreadable from then on.
+        if existing == nil, try parameters.bool("masked_and_hidden") == true {
+            variable.masked = true
+            variable.hidden = true
+        }
         if let isProtected = try parameters.bool("protected") { variable.protected = isProtected }
         if let raw = try parameters.bool("raw") { variable.raw = raw }
         if let scope = try parameters.string("environment_scope"), !scope.isEmpty { variable.environmentScope = scope }

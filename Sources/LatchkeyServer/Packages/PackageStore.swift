@@ -23,4 +23,6 @@ public struct PackageStore: Sendable {
     }
 
     func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
+
+    func remove(_ relative: String) { try? FileManager.default.removeItem(at: url(relative)) }
 }

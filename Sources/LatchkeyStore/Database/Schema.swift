@@ -7,6 +7,15 @@ public enum Schema {
         Migration(version: 2, name: "runners, traces, variables and artifacts", apply: createRunnerProtocol),
         Migration(version: 3, name: "job token scope, authentication log and audit events", apply: createJobTokenScope),
         Migration(version: 4, name: "pipeline triggers, generic packages and releases", apply: createJobTokenResources),
+        Migration(version: 5, name: "ids are never reused on SQLite", rebuildsTables: true, apply: neverReuseIDs),
+        Migration(version: 6, name: "hidden variables", apply: addHiddenVariables),
+    ]
+
+    /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
+    static let tablesWithIDs = [
+        "users", "personal_access_tokens", "namespaces", "projects", "group_members", "project_members", "pipeline_schedules", "pipelines",
+        "jobs", "runners", "ci_variables", "job_artifacts", "job_token_project_links", "job_token_group_links", "job_token_auth_logs",
+        "audit_events", "pipeline_triggers", "packages", "package_files", "releases",
     ]
 
     static let boolean = SQLDataType.custom(SQLRaw("BOOLEAN"))
@@ -304,5 +313,35 @@ public enum Schema {
             .column("created_at", type: .bigint, .notNull)
             .unique("project_id", "tag_name")
             .run()
+    }
+
+    /// SQLite without `AUTOINCREMENT` hands out the highest deleted rowid again: a new project would get a deleted project's id (and its
+    /// job ids, the trace and artifact files named by them). Each table is rebuilt from its own definition with `AUTOINCREMENT`.
+    /// PostgreSQL's identity sequences never go back, so there is nothing to do there.
+    private static func neverReuseIDs(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        guard kind == .sqlite else { return }
+        for table in tablesWithIDs {
+            guard let row = try await db.raw("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = \(bind: table)").first() else { continue }
+            let definition = try row.decode(column: "sql", as: String.self)
+            let primaryKey = "\"id\" INTEGER PRIMARY KEY"
+            guard definition.contains(primaryKey), !definition.contains("AUTOINCREMENT") else { continue }
+            let rebuilt = "\(table)__rebuilt"
+            guard let head = definition.range(of: "\"\(table)\"") else { throw StoreError.corrupt("unexpected definition of \(table)") }
+            var newDefinition = definition.replacingCharacters(in: head, with: "\"\(rebuilt)\"")
+            newDefinition = newDefinition.replacingOccurrences(of: primaryKey, with: primaryKey + " AUTOINCREMENT")
+            let indexes = try await db.raw("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = \(bind: table) AND sql IS NOT NULL")
+                .all().map { try $0.decode(column: "sql", as: String.self) }
+            // The definitions are the schema's own text, read back from sqlite_master, not outside input.
+            try await db.raw("\(unsafeRaw: newDefinition)").run()
+            try await db.raw("INSERT INTO \(ident: rebuilt) SELECT * FROM \(ident: table)").run()
+            try await db.raw("DROP TABLE \(ident: table)").run()
+            try await db.raw("ALTER TABLE \(ident: rebuilt) RENAME TO \(ident: table)").run()
+            for index in indexes { try await db.raw("\(unsafeRaw: index)").run() }
+        }
+    }
+
+    private static func addHiddenVariables(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // GitLab 17.4's "Masked and hidden": set only at creation; the value is never shown again.
+        try await db.alter(table: "ci_variables").column("hidden", type: boolean, .notNull, .default(false)).run()
     }
 }

@@ -124,38 +124,66 @@ public struct MemberRepository: Sendable {
             .first().map { AccessLevel(rawValue: try $0.decode(column: "access_level", as: Int.self)) ?? .guest }
     }
 
-    /// The user's effective level on a group: the highest of its memberships of the group and its ancestors.
-    public func effectiveLevel(userID: Int64, groupFullPath: String) async throws -> AccessLevel? {
-        try await database.read { db in try await Self.inheritedLevel(userID: userID, namespacePath: groupFullPath, db: db) }
+    /// The direct membership's level if it grants anything today (not expired).
+    static func activeDirect(_ source: MemberSource, userID: Int64, db: any SQLDatabase, now: Date) async throws -> AccessLevel? {
+        try await db.select().column("access_level").from(source.table)
+            .where(SQLIdentifier(source.column), .equal, SQLBind(source.id)).where("user_id", .equal, userID)
+            .where(active(table: nil, now: now))
+            .first().map { AccessLevel(rawValue: try $0.decode(column: "access_level", as: Int.self)) ?? .guest }
     }
 
-    /// The user's effective level on a project: the highest of direct, inherited group, and personal-namespace ownership.
-    public func effectiveLevel(userID: Int64, project: Project) async throws -> AccessLevel? {
+    /// `expires_at IS NULL OR expires_at > today`: GitLab's `Member.active`, a membership ends at the start of its expiry day (UTC).
+    static func active(table: String?, now: Date = Date()) -> any SQLExpression {
+        let column: any SQLExpression = table.map { SQLColumn("expires_at", table: $0) } ?? SQLColumn("expires_at")
+        return SQLGroupExpression(
+            SQLBinaryExpression(
+                SQLBinaryExpression(column, .is, SQLLiteral.null), .or, SQLBinaryExpression(column, .greaterThan, SQLBind(day(now)))))
+    }
+
+    /// The UTC calendar day as `expires_at` stores it (`YYYY-MM-DD`, which orders as text).
+    static func day(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: date)
+        return String(format: "%04d-%02d-%02d", parts.year ?? 0, parts.month ?? 0, parts.day ?? 0)
+    }
+
+    /// The user's effective level on a group: the highest of its unexpired memberships of the group and its ancestors.
+    public func effectiveLevel(userID: Int64, groupFullPath: String, now: Date = Date()) async throws -> AccessLevel? {
+        try await database.read { db in try await Self.inheritedLevel(userID: userID, namespacePath: groupFullPath, db: db, now: now) }
+    }
+
+    /// The user's effective level on a project: the highest of unexpired direct and inherited group memberships, and personal-namespace ownership.
+    public func effectiveLevel(userID: Int64, project: Project, now: Date = Date()) async throws -> AccessLevel? {
         if project.namespace.kind == .user, project.namespace.ownerID == userID { return .owner }
         return try await database.read { db in
-            let direct = try await Self.direct(.project(project.id), userID: userID, db: db)
-            let inherited = project.namespace.kind == .group ? try await Self.inheritedLevel(userID: userID, namespacePath: project.namespace.fullPath, db: db) : nil
+            let direct = try await Self.activeDirect(.project(project.id), userID: userID, db: db, now: now)
+            let inherited =
+                project.namespace.kind == .group
+                ? try await Self.inheritedLevel(userID: userID, namespacePath: project.namespace.fullPath, db: db, now: now) : nil
             return [direct, inherited].compactMap { $0 }.max()
         }
     }
 
-    static func inheritedLevel(userID: Int64, namespacePath: String, db: any SQLDatabase) async throws -> AccessLevel? {
+    static func inheritedLevel(userID: Int64, namespacePath: String, db: any SQLDatabase, now: Date = Date()) async throws -> AccessLevel? {
         let prefixes = NamespaceRepository.pathPrefixes(namespacePath)
         return try await db.select().column(SQLColumn("access_level", table: "m")).from(SQLAlias(SQLIdentifier("group_members"), as: SQLIdentifier("m")))
             .join(SQLAlias(SQLIdentifier("namespaces"), as: SQLIdentifier("n")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "n"), .equal, SQLColumn("namespace_id", table: "m"))
             .where(SQLColumn("user_id", table: "m"), .equal, SQLBind(userID))
             .where(SQLColumn("full_path", table: "n"), .in, SQLGroupExpression(prefixes.map { SQLBind($0) }))
+            .where(active(table: "m", now: now))
             .all().compactMap { AccessLevel(rawValue: try $0.decode(column: "access_level", as: Int.self)) }.max()
     }
 }
 
 extension MemberRepository {
-    /// Full paths of the groups the user is a direct member of (their subgroups and projects inherit it).
+    /// Full paths of the groups the user is an unexpired direct member of (their subgroups and projects inherit it).
     public func groupPaths(userID: Int64) async throws -> [String] {
         try await database.read { db in
             try await db.select().column(SQLColumn("full_path", table: "n")).from(SQLAlias(SQLIdentifier("group_members"), as: SQLIdentifier("m")))
                 .join(SQLAlias(SQLIdentifier("namespaces"), as: SQLIdentifier("n")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "n"), .equal, SQLColumn("namespace_id", table: "m"))
                 .where(SQLColumn("user_id", table: "m"), .equal, SQLBind(userID))
+                .where(Self.active(table: "m"))
                 .all().map { try $0.decode(column: "full_path", as: String.self) }
         }
     }

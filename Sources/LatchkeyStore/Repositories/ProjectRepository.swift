@@ -94,6 +94,15 @@ public struct ProjectFilter: Sendable {
     public init(viewer: Viewer) { self.viewer = viewer }
 }
 
+/// The files named by a deleted project's rows: its jobs' traces (by job id), artifact archives and package files.
+public struct ProjectFiles: Sendable, Equatable {
+    public var jobIDs: [Int64] = []
+    public var artifactPaths: [String] = []
+    public var packagePaths: [String] = []
+
+    public init() {}
+}
+
 /// Projects and their settings.
 public struct ProjectRepository: Sendable {
     let database: Database
@@ -177,7 +186,7 @@ public struct ProjectRepository: Sendable {
                                 SQLIdentifier("id"), .in,
                                 SQLGroupExpression(
                                     SQLQueryString(
-                                        "SELECT project_id FROM project_members WHERE user_id = \(bind: owner) AND access_level = \(bind: AccessLevel.owner.rawValue)"))))
+                                        "SELECT project_id FROM project_members WHERE user_id = \(bind: owner) AND access_level = \(bind: AccessLevel.owner.rawValue) AND \(MemberRepository.active(table: nil))"))))
                         for path in ownedGroups { owned.orWhere(Self.startsWith("full_path", path + "/")) }
                         return owned
                     }
@@ -242,8 +251,28 @@ public struct ProjectRepository: Sendable {
         try await database.read { db in try await db.delete(from: "projects").where("id", .equal, id).run() }
     }
 
+    /// Deletes the projects and returns the files their rows named (traces by job id, artifacts, package files), for the caller to
+    /// remove: the rows cascade, the files would otherwise outlive them.
+    public func deleteReturningFiles(ids: [Int64]) async throws -> ProjectFiles {
+        guard !ids.isEmpty else { return ProjectFiles() }
+        return try await database.transaction { db in
+            var files = ProjectFiles()
+            files.jobIDs = try await db.select().column("id").from("jobs").where("project_id", .in, ids).all()
+                .map { try $0.decode(column: "id", as: Int64.self) }
+            files.artifactPaths = try await db.select().column("storage_path").from("job_artifacts").where("project_id", .in, ids).all()
+                .map { try $0.decode(column: "storage_path", as: String.self) }
+            files.packagePaths = try await db.select().column(SQLColumn("storage_path", table: "f"))
+                .from(SQLAlias(SQLIdentifier("package_files"), as: SQLIdentifier("f")))
+                .join(SQLAlias(SQLIdentifier("packages"), as: SQLIdentifier("p")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "p"), .equal, SQLColumn("package_id", table: "f"))
+                .where(SQLColumn("project_id", table: "p"), .in, SQLGroupExpression(ids.map { SQLBind($0) }))
+                .all().map { try $0.decode(column: "storage_path", as: String.self) }
+            try await db.delete(from: "projects").where("id", .in, ids).run()
+            return files
+        }
+    }
+
     private static func memberOf(_ builder: SQLPredicateGroupBuilder, userID: Int64, groupPaths: [String]) {
-        builder.orWhere(SQLBinaryExpression(SQLIdentifier("id"), .in, SQLGroupExpression(SQLQueryString("SELECT project_id FROM project_members WHERE user_id = \(bind: userID)"))))
+        builder.orWhere(SQLBinaryExpression(SQLIdentifier("id"), .in, SQLGroupExpression(SQLQueryString("SELECT project_id FROM project_members WHERE user_id = \(bind: userID) AND \(MemberRepository.active(table: nil))"))))
         builder.orWhere(SQLBinaryExpression(SQLIdentifier("namespace_id"), .in, SQLGroupExpression(SQLQueryString("SELECT id FROM namespaces WHERE kind = 'user' AND owner_id = \(bind: userID)"))))
         for path in groupPaths { builder.orWhere(startsWith("full_path", path + "/")) }
     }
@@ -254,6 +283,7 @@ public struct ProjectRepository: Sendable {
             .join(SQLAlias(SQLIdentifier("namespaces"), as: SQLIdentifier("n")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "n"), .equal, SQLColumn("namespace_id", table: "m"))
             .where(SQLColumn("user_id", table: "m"), .equal, SQLBind(userID))
             .where(SQLColumn("access_level", table: "m"), .equal, SQLBind(AccessLevel.owner.rawValue))
+            .where(MemberRepository.active(table: "m"))
             .all().map { try $0.decode(column: "full_path", as: String.self) }
     }
 

@@ -11,11 +11,12 @@ struct VariableRecord: Codable, Sendable {
     var raw: Bool
     var environmentScope: String
     var description: String?
+    var hidden: Bool
 
     var variable: ProjectVariable {
         ProjectVariable(
             key: key, value: value, variableType: variableType, masked: masked, protected: protected, raw: raw, environmentScope: environmentScope,
-            description: description)
+            description: description, hidden: hidden)
     }
 }
 
@@ -42,11 +43,13 @@ public struct VariableRepository: Sendable {
         try await database.read { db in
             do {
                 try await db.insert(into: "ci_variables")
-                    .columns("project_id", "key", "value", "variable_type", "masked", "protected", "raw", "environment_scope", "description", "created_at")
+                    .columns(
+                        "project_id", "key", "value", "variable_type", "masked", "protected", "raw", "environment_scope", "description", "hidden", "created_at"
+                    )
                     .values(
                         SQLBind(projectID), SQLBind(variable.key), SQLBind(variable.value), SQLBind(variable.variableType), SQLBind(variable.masked),
                         SQLBind(variable.protected), SQLBind(variable.raw), SQLBind(variable.environmentScope), SQLBind(variable.description),
-                        SQLBind(Date().milliseconds)
+                        SQLBind(variable.hidden), SQLBind(Date().milliseconds)
                     )
                     .run()
             } catch where error.isUniqueViolation {
@@ -55,6 +58,7 @@ public struct VariableRepository: Sendable {
         }
     }
 
+    /// Changes a variable; `hidden` is never changed (it is chosen at creation, as in GitLab).
     public func update(projectID: Int64, key: String, environmentScope: String, to variable: ProjectVariable) async throws {
         try await database.read { db in
             try await db.update("ci_variables")
