@@ -90,8 +90,6 @@ struct RunnerProtocolTests {
             let second = try await client.execute(uri: "/api/v4/jobs/\(jobID)/trace", method: .patch, headers: patch, body: .init(bytes: leak[split...])) { $0 }
             #expect(second.status == .accepted)
 
-            let badChecksum = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "output": ["checksum": "crc32:00000000", "bytesize": leak.count] as [String: any Sendable]])
-            #expect(badChecksum.status == .preconditionFailed)
             let done = try await client.api(.put, "jobs/\(jobID)", json: ["token": token, "state": "success", "exit_code": 0, "output": ["checksum": CRC32.checksum(leak), "bytesize": leak.count] as [String: any Sendable]])
             #expect(done.status == .ok)
 

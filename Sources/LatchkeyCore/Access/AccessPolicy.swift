@@ -105,6 +105,30 @@ public enum AccessPolicy {
         return .allowed
     }
 
+    /// Whether the actor may call a route that needs credentials at all; asked before anything is looked up, so an anonymous caller
+    /// learns nothing about what exists (GitLab's `before { authenticate! }`, or `authenticate_non_get!` for writes only).
+    public static func mayCall(_ actor: Actor, authenticatedOnly: Bool) -> Decision {
+        if authenticatedOnly, case .anonymous = actor { return .denied(.unauthenticated) }
+        return .allowed
+    }
+
+    /// Whether the actor may act as another user (`Sudo`): only an administrator's personal access token with the `sudo` scope.
+    /// A job token or a password sign-in is refused like a non-administrator (`insufficientRole`), a token without the scope with
+    /// `insufficientScope(.sudo)`, as GitLab's `sudo!`.
+    public static func maySudo(_ actor: Actor) -> Decision {
+        switch actor {
+        case .anonymous:
+            return .denied(.unauthenticated)
+        case .job:
+            return .denied(.insufficientRole(required: .owner, actual: nil))
+        case .user(let userActor):
+            guard !userActor.user.isBlocked else { return .denied(.blocked) }
+            guard userActor.user.isAdmin, let scopes = userActor.scopes else { return .denied(.insufficientRole(required: .owner, actual: nil)) }
+            guard scopes.contains(.sudo) else { return .denied(.insufficientScope(required: .sudo)) }
+            return .allowed
+        }
+    }
+
     /// Whether a signed-in user may act at all with the credential used for a request of the given kind.
     public static func mayUseAPI(_ actor: UserActor, write: Bool) -> Decision {
         guard !actor.user.isBlocked else { return .denied(.blocked) }

@@ -29,6 +29,16 @@ public enum Denial: Sendable, Equatable, Error {
     /// The job is not running, so its token is dead.
     case jobNotRunning
 
+    /// Whether the refusal came after the actor's user was found able to see the target, so naming the target reveals nothing.
+    /// `AccessPolicy` answers `notFound` before anything else when the target is invisible; the dead-token and blocked refusals come
+    /// before the target is looked at, so they say nothing about it either.
+    public var targetIsVisible: Bool {
+        switch self {
+        case .insufficientRole, .insufficientScope, .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .notAJobTokenAbility: true
+        case .unauthenticated, .notFound, .blocked, .jobNotRunning: false
+        }
+    }
+
     /// A plain-words explanation, safe to show (no secrets).
     public var explanation: String {
         switch self {

@@ -32,6 +32,8 @@ public enum JobTokenPolicy: String, Codable, Sendable, CaseIterable {
     case adminSecureFiles = "admin_secure_files"
     case readTerraformState = "read_terraform_state"
     case adminTerraformState = "admin_terraform_state"
+    /// Registry reads (`pull`); GitLab's name, deprecated there, kept because nothing else expresses registry reads.
+    case readContainers = "read_containers"
 
     /// A write policy implies its read twin, as in GitLab.
     public var implied: Set<JobTokenPolicy> {
@@ -64,6 +66,7 @@ extension ProjectAbility {
         case .createPackage: .adminPackages
         case .readRelease: .readReleases
         case .createRelease: .adminReleases
+        case .readContainerImage: .readContainers
         default: nil
         }
     }

@@ -14,10 +14,18 @@ public enum CIDuration {
         case after(seconds: Int)
     }
 
-    /// Seconds in `text`, or nil when GitLab would not accept it as a duration.
+    /// The longest duration we keep: 1,000 years. Longer ones are clamped to it, so a date computed from a duration
+    /// always fits the store's millisecond timestamps.
+    ///
+    /// GitLab only checks that `expire_in` parses (Ruby's times do not overflow), so refusing `300000000 years` would refuse
+    /// a file GitLab accepts; 1,000 years means the same thing in practice.
+    public static let maximumSeconds = 31_557_600_000
+
+    /// Seconds in `text` (at most `maximumSeconds`), or nil when GitLab would not accept it as a duration.
     public static func seconds(_ text: String) -> Int? {
-        guard let total = parse(text), total >= 1, total < Double(Int.max) else { return nil }
-        return Int(total)
+        // Limits the work on hostile input; no duration anyone writes comes close.
+        guard text.utf8.count <= 1024, let total = parse(text), !total.isNaN, total >= 1 else { return nil }
+        return total >= Double(maximumSeconds) ? maximumSeconds : Int(total)
     }
 
     /// An `artifacts:expire_in` value, or nil when it is neither `never` nor a duration.
@@ -58,8 +66,10 @@ public enum CIDuration {
             // A number followed by another number counts for nothing, as in ChronicDuration.
             var multiplier = 1.0
             if index + 1 < tokens.count {
-                if case .unit(let unit) = tokens[index + 1] { multiplier = unit } else { multiplier = 0 }
+                guard case .unit(let unit) = tokens[index + 1] else { continue }
+                multiplier = unit
             }
+            // Saturates at infinity on absurd input (clamped by `seconds`); never multiplies infinity by zero.
             total += value * multiplier
         }
         return total

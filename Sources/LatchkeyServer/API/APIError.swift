@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import LatchkeyCore
 import LatchkeyStore
+import NIOCore
 
 /// An answer that is not a success, with GitLab's status and JSON body.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -38,6 +39,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public static let forbidden = APIError(.forbidden, message: "403 Forbidden")
     public static func notFound(_ what: String) -> APIError { APIError(.notFound, message: "404 \(what) Not Found") }
     public static let routeNotFound = APIError(.notFound, error: "404 Not Found")
+    public static let contentTooLarge = APIError(.contentTooLarge, message: "413 Request Entity Too Large")
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
@@ -78,11 +80,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .invalidConfiguration, .corrupt: APIError(.internalServerError, message: "500 Internal Server Error")
                 }
             return try mapped.response(from: request, context: context)
+        } catch is NIOTooManyBytesError {
+            // `request.body.collect(upTo:)` anywhere: a body over its route's limit is GitLab's 413, not a 500.
+            return try APIError.contentTooLarge.response(from: request, context: context)
         } catch let error as HTTPError {
             switch error.status {
             case .notFound: return try APIError.routeNotFound.response(from: request, context: context)
             case .methodNotAllowed: return try APIError(.methodNotAllowed, error: "405 Not Allowed").response(from: request, context: context)
-            case .contentTooLarge: return try APIError(.contentTooLarge, message: "413 Request Entity Too Large").response(from: request, context: context)
+            case .contentTooLarge: return try APIError.contentTooLarge.response(from: request, context: context)
             case .badRequest: return try APIError(.badRequest, error: error.body ?? "400 Bad request").response(from: request, context: context)
             default: return try APIError(error.status, message: "\(error.status.code) \(error.status.reasonPhrase)").response(from: request, context: context)
             }

@@ -25,8 +25,14 @@ public struct APIParameters: Sendable {
         if contentType.hasPrefix("application/x-www-form-urlencoded") {
             for (key, value) in parseForm(String(decoding: data, as: UTF8.self)) { add(key, value, to: &values) }
         } else if contentType.hasPrefix("multipart/form-data") {
-            guard let boundary = MultipartForm.boundary(contentType: contentType) else { throw APIError(.badRequest, error: "multipart boundary is missing") }
-            for part in MultipartForm.parse(data, boundary: boundary) where part.filename == nil {
+            guard let boundary = MultipartForm.boundary(contentType: request.headers[.contentType] ?? "") else { throw APIError(.badRequest, error: "multipart boundary is missing") }
+            let parts: [MultipartForm.Part]
+            do {
+                parts = try MultipartForm.parse(data, boundary: boundary)
+            } catch {
+                throw APIError(.badRequest, error: "the multipart body is malformed")
+            }
+            for part in parts where part.filename == nil {
                 add(part.name, String(decoding: part.body, as: UTF8.self), to: &values)
             }
         } else if contentType.isEmpty || contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") {
@@ -59,6 +65,11 @@ public struct APIParameters: Sendable {
         }
     }
 
+    /// A JSON number as a parameter's text: `12` for whole numbers, checked before the conversion so `1e300` cannot trap.
+    static func text(_ number: Double) -> String {
+        number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+    }
+
     public subscript(name: String) -> JSONValue? { values[name] }
 
     public func has(_ name: String) -> Bool { values[name] != nil }
@@ -68,7 +79,7 @@ public struct APIParameters: Sendable {
         switch values[name] {
         case nil, .null?: nil
         case .string(let string)?: string
-        case .number(let number)?: number == number.rounded() ? String(Int64(number)) : String(number)
+        case .number(let number)?: Self.text(number)
         case .bool(let bool)?: bool ? "true" : "false"
         default: throw APIError.invalid(name)
         }
@@ -148,7 +159,7 @@ public struct APIParameters: Sendable {
                 let value: String
                 switch object["value"] {
                 case .string(let string)?: value = string
-                case .number(let number)?: value = number == number.rounded() ? String(Int64(number)) : String(number)
+                case .number(let number)?: value = Self.text(number)
                 case .bool(let bool)?: value = bool ? "true" : "false"
                 default: value = ""
                 }

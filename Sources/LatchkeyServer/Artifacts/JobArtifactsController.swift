@@ -24,7 +24,7 @@ struct JobArtifactsController {
     @Sendable func byRef(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJobArtifacts, actor: context.actor)
         let rest = context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? ""
-        guard let jobName = request.uri.queryParameters.get("job"), !jobName.isEmpty else { throw APIError.missing("job") }
+        guard let jobName = QueryString(request).get("job"), !jobName.isEmpty else { throw APIError.missing("job") }
         if rest.hasSuffix("/download"), let ref = Self.decode(String(rest.dropLast("/download".count))), !ref.isEmpty {
             let job = try await latestSuccessfulJob(facts.project, ref: ref, name: jobName)
             return try await sendArchive(of: job, request: request, context: context)

@@ -56,6 +56,55 @@ public struct Authenticator: Sendable {
         return .anonymous
     }
 
+    /// The user named by `Sudo` (header) or `sudo` (query), if the request names one.
+    static func sudoIdentifier(_ request: Request) -> String? {
+        request.headers[HTTPField.Name("Sudo")!] ?? request.uri.queryParameters.get("sudo").map { String($0) }
+    }
+
+    /// The actor a request acts as once its `Sudo` is applied: the named user, with the administrator's token scopes.
+    /// Refused as GitLab does: 401 without credentials, 403 for anyone but an administrator's token with the `sudo` scope
+    /// (a job token included), 404 for an unknown user. Never ignored.
+    func applyingSudo(_ identifier: String, to actor: Actor, request: Request) async throws -> Actor {
+        var asker = actor
+        if case .anonymous = asker, let job = try? await self.actor(for: request, sources: .jobToken) { asker = job }
+        switch AccessPolicy.maySudo(asker) {
+        case .allowed:
+            break
+        case .denied(.insufficientScope):
+            throw APIError(
+                .forbidden,
+                body: JSON.object([
+                    "error": .string("insufficient_scope"),
+                    "error_description": .string("The request requires higher privileges than provided by the access token."),
+                    "scope": .string("sudo"),
+                ]))
+        case .denied(.insufficientRole):
+            if case .user(let user) = asker, user.user.isAdmin {
+                throw APIError(.forbidden, message: "403 Forbidden - Must be authenticated using an OAuth or Personal Access Token to use sudo")
+            }
+            if case .job = asker {
+                throw APIError(.forbidden, message: "403 Forbidden - Must be authenticated using an OAuth or Personal Access Token to use sudo")
+            }
+            throw APIError(.forbidden, message: "403 Forbidden - Must be admin to use sudo")
+        case .denied(let denial):
+            throw APIError.from(denial)
+        }
+        guard case .user(let administrator) = asker else { throw APIError.unauthorized }
+        let trimmed = identifier.trimmingCharacters(in: .whitespaces)
+        let found: User?
+        if !trimmed.isEmpty, trimmed.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let id = Int64(trimmed) {
+            found = try await environment.store.users.find(id: id)
+        } else if !trimmed.isEmpty, trimmed.count <= 255 {
+            found = try await environment.store.users.find(username: trimmed)
+        } else {
+            found = nil
+        }
+        guard let user = found else {
+            throw APIError(.notFound, message: "404 User with ID or username '\(identifier.prefix(255))' Not Found")
+        }
+        return .user(UserActor(user: user, scopes: administrator.scopes))
+    }
+
     static func basicCredentials(_ request: Request) -> (String, String)? {
         guard let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
             let data = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces))
@@ -111,10 +160,26 @@ struct AuthenticationMiddleware: RouterMiddleware {
         } catch {
             throw APIError.unauthorized
         }
+        if let identifier = Authenticator.sudoIdentifier(request) {
+            context.actor = try await authenticator.applyingSudo(identifier, to: context.actor, request: request)
+        }
         if case .user(let user) = context.actor {
             let write = ![.get, .head, .options].contains(request.method)
             if case .denied(let denial) = AccessPolicy.mayUseAPI(user, write: write) { throw APIError.from(denial) }
         }
+        return try await next(request, context)
+    }
+}
+
+/// Answers 401 to an anonymous request before its route looks anything up, as GitLab's `before { authenticate! }`; with
+/// `writesOnly`, only for methods that change state (`authenticate_non_get!`).
+struct AuthenticationRequiredMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    var writesOnly = false
+
+    func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
+        let applies = !writesOnly || ![.get, .head, .options].contains(request.method)
+        if case .denied(let denial) = AccessPolicy.mayCall(context.actor, authenticatedOnly: applies) { throw APIError.from(denial) }
         return try await next(request, context)
     }
 }

@@ -14,8 +14,9 @@ struct GraphQLConnection<Node: Sendable>: Sendable {
         var end = arguments.before.flatMap(GraphQLCursor.offset) ?? all.count
         start = min(max(start, 0), all.count)
         end = min(max(end, start), all.count)
-        if let first = arguments.first { end = min(end, start + max(first, 0)) }
-        if let last = arguments.last { start = max(start, end - max(last, 0)) }
+        // `first` and `last` come from the client: clamped to the list, so no sum overflows.
+        if let first = arguments.first { end = min(end, start + min(max(first, 0), all.count)) }
+        if let last = arguments.last { start = max(start, end - min(max(last, 0), all.count)) }
         let slice = Array(all[start..<end])
         nodes = slice
         edges = slice.enumerated().map { GraphQLEdge(node: $0.element, cursor: GraphQLCursor.make(start + $0.offset)) }
@@ -54,7 +55,9 @@ enum GraphQLCursor {
         guard let data = Data(base64Encoded: cursor) else { return nil }
         let text = String(decoding: data, as: UTF8.self)
         guard text.hasPrefix("offset:") else { return nil }
-        return Int(text.dropFirst(7))
+        // A cursor is outside input: an offset past any list is refused, so `offset + 1` cannot overflow.
+        guard let offset = Int(text.dropFirst(7)), offset >= 0, offset < 1 << 40 else { return nil }
+        return offset
     }
 }
 

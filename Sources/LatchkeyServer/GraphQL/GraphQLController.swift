@@ -30,7 +30,20 @@ struct GraphQLController {
         } catch let error as GraphQLRequestError {
             return try Self.response(GraphQLResult(errors: [GraphQLError(message: error.message)]), status: .badRequest)
         }
-        if request.method == .get, Self.isMutation(graphQLRequest) {
+        // Limits first: the library's parser and validator recurse and grow with the document, so what they see is bounded.
+        let limits: GraphQLLimits = if case .anonymous = context.actor { .anonymous } else { .authenticated }
+        let document: Document
+        do {
+            try limits.checkBeforeParsing(graphQLRequest.query)
+            document = try GraphQL.parse(source: Source(body: graphQLRequest.query, name: "GraphQL request"))
+            try limits.check(document, operationName: graphQLRequest.operationName)
+        } catch let violation as GraphQLLimits.Violation {
+            return try Self.response(GraphQLResult(errors: [GraphQLError(message: violation.message)]))
+        } catch let error as GraphQLError {
+            // Syntax errors: GitLab answers them like any other GraphQL error.
+            return try Self.response(GraphQLResult(errors: [error]))
+        }
+        if request.method == .get, Self.isMutation(document, operationName: graphQLRequest.operationName) {
             // A GET must never change anything (links and prefetches follow GETs).
             return try Self.response(GraphQLResult(errors: [GraphQLError(message: "Mutations are forbidden in GET requests")]), status: .methodNotAllowed)
         }
@@ -57,7 +70,7 @@ struct GraphQLController {
 
     private static func read(_ request: Request, context: AppRequestContext) async throws -> GraphQLRequest {
         if request.method == .get {
-            let parameters = request.uri.queryParameters
+            let parameters = QueryString(request)
             guard let query = parameters.get("query"), !query.isEmpty else { throw GraphQLRequestError(message: "No query string was present") }
             var variables: [String: Map] = [:]
             if let text = parameters.get("variables"), !text.isEmpty {
@@ -80,10 +93,9 @@ struct GraphQLController {
         return decoded
     }
 
-    private static func isMutation(_ request: GraphQLRequest) -> Bool {
-        guard let document = try? GraphQL.parse(source: Source(body: request.query, name: "GraphQL request")) else { return false }
+    private static func isMutation(_ document: Document, operationName: String?) -> Bool {
         let operations = document.definitions.compactMap { $0 as? OperationDefinition }
-        let chosen = operations.first { $0.name?.value == request.operationName } ?? operations.first
+        let chosen = operations.first { $0.name?.value == operationName } ?? operations.first
         return chosen?.operation == .mutation
     }
 

@@ -3,7 +3,11 @@ import LatchkeyCore
 
 /// The line a job's trace gets when its token is refused: which rule refused what, from where to where, never a secret.
 enum JobTokenDenialNotice {
+    /// What the trace says for a target the job's user cannot see (a job reads its own trace: naming it would tell that it exists).
+    static let invisibleTarget = "a project you cannot see"
+
     static func line(source: String, target: String, ability: ProjectAbility, denial: Denial) -> String {
+        let target = denial.targetIsVisible ? target : invisibleTarget
         let rule: String =
             switch denial {
             case .jobTokenScope:
@@ -13,7 +17,7 @@ enum JobTokenDenialNotice {
             case .jobTokenPolicyMissing(let policy):
                 "the allowlist entry that admits \(source) does not grant \(policy.rawValue)"
             case .notFound:
-                "the job's user cannot see \(target)"
+                "the job's user cannot see it"
             case .insufficientRole(let required, let actual):
                 "the job's user has \(actual?.title ?? "no role") on \(target); \(required.title) is needed"
             case .notAJobTokenAbility:

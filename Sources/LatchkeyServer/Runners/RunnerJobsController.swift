@@ -98,21 +98,29 @@ struct RunnerJobsController {
             return Response(status: .ok, headers: statusHeaders(job))
         case "success", "failed":
             guard var trace = try await environment.store.jobs.traceState(jobID: job.id) else { throw APIError.forbidden }
-            if case .object(let output)? = parameters["output"], case .string(let checksum)? = output["checksum"] {
-                guard checksum == CRC32.format(trace.crc) else {
-                    return Response(status: .preconditionFailed, headers: statusHeaders(job))
+            if case .object(let output)? = parameters["output"] {
+                let checksum: String? = if case .string(let text)? = output["checksum"] { text } else { nil }
+                let bytesize: Double? = if case .number(let number)? = output["bytesize"] { number } else { nil }
+                if checksum.map({ $0 != CRC32.format(trace.crc) }) ?? false || bytesize.map({ $0 != Double(trace.received) }) ?? false {
+                    // GitLab logs a mismatch and still ends the job with a 200: a 412 sends the runner into a resend loop.
+                    environment.logger.warning(
+                        "trace checksum mismatch",
+                        metadata: [
+                            "job": "\(job.id)", "bytesize": "\(trace.received)", "checksum": "\(CRC32.format(trace.crc))",
+                            "runner_bytesize": "\(bytesize.map { String($0) } ?? "none")", "runner_checksum": "\(checksum?.prefix(32) ?? "none")",
+                        ])
                 }
             }
             // Flush what the server-side masker still held, through a masker that knows the end of the stream.
-            var masker = SecretMasker(secrets: try await environment.traceSecrets(for: job))
-            var tail = masker.mask(trace.held)
-            tail += masker.finish()
+            var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: trace.held)
+            let tail = masker.finish()
             try environment.traces.append(jobID: job.id, tail)
             trace.held = []
             _ = try await environment.store.jobs.advanceTrace(jobID: job.id, expected: trace.received, to: trace)
             let reason = try parameters.string("failure_reason").flatMap { Self.failureReasons.contains($0) ? $0 : "unknown_failure" } ?? "script_failure"
             let exitCode = try parameters.int("exit_code").map { Int($0) }
             let finished = try await environment.store.jobs.finish(jobID: job.id, status: state == "success" ? .success : .failed, failureReason: reason, exitCode: exitCode)
+            environment.traceMaskingRules.forget(jobID: job.id)
             await queue.notify()
             environment.logger.info("job finished", metadata: ["job": "\(job.id)", "status": "\(finished?.status.rawValue ?? "unchanged")"])
             return Response(status: .ok, headers: statusHeaders(finished ?? job))
@@ -127,10 +135,12 @@ struct RunnerJobsController {
     ]
 
     @Sendable func appendTrace(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("token"))
+        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("token"))
         guard let rangeText = request.headers[.contentRange] else { throw APIError(.badRequest, message: "400 Bad request - Missing header Content-Range") }
-        let bounds = rangeText.replacingOccurrences(of: "bytes ", with: "").split(separator: "-")
-        guard bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1].split(separator: "/")[0]), end >= start - 1 else {
+        let start: Int64
+        do {
+            start = try ContentRange.parse(rangeText).start
+        } catch {
             throw APIError(.badRequest, message: "400 Bad request - Content-Range is invalid")
         }
         guard let state = try await environment.store.jobs.traceState(jobID: job.id) else { throw APIError.forbidden }
@@ -142,9 +152,10 @@ struct RunnerJobsController {
         let body = try await request.body.collect(upTo: 2 << 20)
         let bytes = Array(body.readableBytesView)
         // The runner masks first; the server masks again so a runner that masks nothing still leaks nothing into stored traces.
-        var masker = SecretMasker(secrets: try await environment.traceSecrets(for: job))
-        let masked = masker.mask(state.held + bytes)
-        let next = TraceState(received: state.received + Int64(bytes.count), crc: CRC32.update(state.crc, bytes), held: masker.heldBytes, exitCode: nil)
+        // Resumed from the whole masker state (held bytes, an open token run, the automaton), not just the held bytes.
+        var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: state.held)
+        let masked = masker.mask(bytes)
+        let next = TraceState(received: state.received + Int64(bytes.count), crc: CRC32.update(state.crc, bytes), held: masker.resumeState, exitCode: nil)
         guard try await environment.store.jobs.advanceTrace(jobID: job.id, expected: state.received, to: next) else {
             headers[Self.range] = "0-\(try await environment.store.jobs.traceState(jobID: job.id)?.received ?? 0)"
             return Response(status: .rangeNotSatisfiable, headers: headers)
@@ -157,8 +168,8 @@ struct RunnerJobsController {
     // MARK: Artifacts
 
     @Sendable func uploadArtifacts(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("token"))
-        let query = request.uri.queryParameters
+        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("token"))
+        let query = QueryString(request)
         let type = query.get("artifact_type") ?? "archive"
         let format = query.get("artifact_format") ?? "zip"
         guard type == "archive", format == "zip" else { throw APIError(.badRequest, message: "400 Bad request - only zip archives are supported") }
@@ -183,6 +194,8 @@ struct RunnerJobsController {
             received = try await MultipartFileReceiver(boundary: boundary, limit: environment.settings.maxArtifactBytes).receive(request.body, field: "file", to: temporary)
         } catch MultipartFileReceiver.Failure.tooLarge {
             throw APIError(.contentTooLarge, message: "413 Request Entity Too Large")
+        } catch MultipartFileReceiver.Failure.malformed {
+            throw APIError(.badRequest, message: "400 Bad request - the multipart body is malformed")
         } catch is MultipartFileReceiver.Failure {
             throw APIError(.badRequest, message: "400 Bad request - file is missing")
         }
@@ -204,7 +217,7 @@ struct RunnerJobsController {
 
     /// `GET /jobs/:id/artifacts`: a running job downloads another job's archive with its own token (dependencies).
     @Sendable func downloadArtifacts(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("job_token") ?? request.uri.queryParameters.get("token")
+        let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("job_token") ?? QueryString(request).get("token")
         guard let token, case .job(let actor)? = try? await Authenticator(environment: environment).jobActor(token) else { throw APIError.unauthorized }
         guard let id = context.parameters.get("job_id", as: Int64.self), let owner = try await environment.store.jobs.find(id: id) else {
             throw APIError.notFound("Job")

@@ -30,8 +30,8 @@ struct JobTokenDecisionTableTests {
         .createPackage: Rule(least: .developer, openOnVisible: false, policy: .adminPackages),
         .readRelease: Rule(least: .reporter, openOnVisible: true, policy: .readReleases),
         .createRelease: Rule(least: .developer, openOnVisible: false, policy: .adminReleases),
-        // The registry's token service is not an API route, so no fine-grained policy applies to it.
-        .readContainerImage: Rule(least: .reporter, openOnVisible: true, policy: nil),
+        // An entry with fine-grained permissions admits registry `pull` only with read_containers (issue 11 #8).
+        .readContainerImage: Rule(least: .reporter, openOnVisible: true, policy: .readContainers),
         .createContainerImage: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),
         // gitlab-compat.md §6: only to the job's own project, only with `ci_push_repository_for_job_token_allowed`, Developer.
         .pushCode: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),

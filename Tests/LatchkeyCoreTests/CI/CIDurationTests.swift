@@ -32,4 +32,30 @@ struct CIDurationTests {
         #expect(CIDuration.expiry("2 days") == .after(seconds: 172_800))
         #expect(CIDuration.expiry("later") == nil)
     }
+
+    @Test(
+        "absurd durations are clamped to 1,000 years, so a date made from one fits the store (issue 10)",
+        arguments: ["300000000 years", "9300000000000000", "9300000000000000 weeks", String(repeating: "9", count: 400), "99999999999:0:0"]
+    )
+    func absurd(_ text: String) {
+        #expect(CIDuration.seconds(text) == CIDuration.maximumSeconds)
+        #expect(CIDuration.expiry(text) == .after(seconds: CIDuration.maximumSeconds))
+    }
+
+    @Test("a number followed by a huge number still counts for nothing, and very long text is refused")
+    func noNaN() {
+        #expect(CIDuration.seconds(String(repeating: "9", count: 400) + " 5 s") == 5)
+        #expect(CIDuration.seconds(String(repeating: "1 s ", count: 1000)) == nil)
+    }
+
+    @Test("random text never traps")
+    func fuzz() {
+        var generator = SplitMix64(seed: 3)
+        let alphabet = Array("0123456789.: yearsmonthweekday".unicodeScalars)
+        for _ in 0..<20_000 {
+            let length = Int(generator.next() % 60)
+            let text = String(String.UnicodeScalarView((0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }))
+            if let seconds = CIDuration.seconds(text) { #expect(seconds >= 1 && seconds <= CIDuration.maximumSeconds) }
+        }
+    }
 }
