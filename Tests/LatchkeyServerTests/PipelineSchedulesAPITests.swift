@@ -129,7 +129,7 @@ struct PipelineSchedulesAPITests {
         }
     }
 
-    @Test("playing a schedule creates a pipeline with source schedule whose user is the schedule's owner", arguments: TestBackend.all)
+    @Test("playing a schedule creates a pipeline with source schedule whose user is the player, not the owner", arguments: TestBackend.all)
     func play(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in
             let f = try await fixture(server, client)
@@ -142,10 +142,11 @@ struct PipelineSchedulesAPITests {
             let pipeline = try #require(pipelines.array.first)
             #expect(pipeline["ref"] as? String == "main")
             let detail = try await client.api(.get, "projects/\(f.projectID)/pipelines/\(pipeline.id)", token: f.alice)
-            #expect((detail.object["user"] as? [String: Any])?["username"] as? String == "dev")
+            // GitLab's PlayService.new(project, current_user): the player's pipeline, with the player's rights (issue 11 #2).
+            #expect((detail.object["user"] as? [String: Any])?["username"] as? String == "maya")
             #expect(detail.string("status") == "pending")
             let jobs = try await client.api(.get, "projects/\(f.projectID)/pipelines/\(pipeline.id)/jobs", token: f.alice)
-            #expect((jobs.array.first?["user"] as? [String: Any])?["username"] as? String == "dev")
+            #expect((jobs.array.first?["user"] as? [String: Any])?["username"] as? String == "maya")
             let shown = try await client.api(.get, "\(f.path)/\(created.id)", token: f.alice)
             #expect(((shown.object["last_pipeline"] as? [String: Any])?["id"] as? NSNumber)?.int64Value == pipeline.id)
         }

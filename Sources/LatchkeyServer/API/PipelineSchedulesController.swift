@@ -123,10 +123,12 @@ struct PipelineSchedulesController {
     }
 
     @Sendable func play(_ request: Request, context: AppRequestContext) async throws -> Response {
+        // GitLab's PlayService.new(project, current_user): a played schedule runs as the player, with the player's rights (only
+        // the cron run uses the owner), so playing someone's schedule never borrows their access.
         let (schedule, facts) = try await schedule(context, .createPipeline)
-        guard let owner = try await environment.store.users.find(id: schedule.ownerID) else { throw APIError.notFound("User") }
+        guard let player = context.actor.signedInUser else { throw APIError.unauthorized }
         do {
-            _ = try await creator.create(project: facts.project, ref: schedule.ref, source: .schedule, user: owner, variables: schedule.variables, scheduleID: schedule.id)
+            _ = try await creator.create(project: facts.project, ref: schedule.ref, source: .schedule, user: player, variables: schedule.variables, scheduleID: schedule.id)
         } catch PipelineCreator.Failure.unknownRef {
             throw APIError.validation(["base": ["Reference not found"]])
         } catch PipelineCreator.Failure.missingConfiguration {

@@ -27,8 +27,10 @@ public struct ServerSettings: Sendable {
     public var maxArtifactBytes: Int64 = 1 << 30
     /// How long `POST /jobs/request` holds a runner's request waiting for a job.
     public var jobRequestLongPoll: Duration = .seconds(30)
-    /// A running job whose runner has sent nothing for this long fails with `runner_system_failure`.
-    public var runnerSilenceLimit: Duration = .seconds(600)
+    /// A running job whose runner has sent nothing for this long fails with `runner_system_failure` and its token dies: four times
+    /// the official runner's keep-alive (it updates a running job at least every 30 seconds), so an orphaned job's token lives
+    /// about two minutes, not ten.
+    public var runnerSilenceLimit: Duration = .seconds(120)
     /// How often the reaper checks running jobs for timeouts and silent runners.
     public var reaperInterval: Duration = .seconds(15)
 
