@@ -13,6 +13,8 @@ public struct ServerEnvironment: Sendable {
     public let traces: TraceStore
     public let artifacts: ArtifactStore
     public let logger: Logger
+    /// Compiled masking rules of running jobs, reused by every trace request.
+    let traceMaskingRules = TraceMaskingRules()
 
     public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
         self.traces = TraceStore(root: settings.tracesDirectory)

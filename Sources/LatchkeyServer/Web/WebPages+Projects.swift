@@ -224,7 +224,10 @@ extension WebPages {
         let pipeline = try await environment.store.pipelines.find(id: job.pipelineID)
         let data = environment.traces.read(jobID: job.id)
         let truncated = data.count > Self.traceLimit
-        let trace = WebFormat.trace(truncated ? data.suffix(Self.traceLimit) : data)
+        // The stored trace is masked, but stripping escapes and section markers can join pieces into a secret: mask the page text again.
+        var masker = SecretMasker(rules: try await environment.traceRules(for: job))
+        let text = WebFormat.trace(truncated ? data.suffix(Self.traceLimit) : data)
+        let trace = String(decoding: masker.mask(Array(text.utf8)) + masker.finish(), as: UTF8.self)
         var artifactsURL: String?
         var artifactsSize: String?
         var artifactsExpire: String?

@@ -1,0 +1,63 @@
+import LatchkeyCore
+import Synchronization
+
+/// Compiled masking rules per job, so a trace request reuses the automaton instead of compiling it again (~20 ms for 100 variables).
+///
+/// An entry is found by job id and used only when its secrets are exactly the job's current secrets (the job token,
+/// the runner token, the masked variables): a changed variable compiles new rules, and no job is ever served rules
+/// compiled for another. In process only; another instance compiles its own once.
+final class TraceMaskingRules: Sendable {
+    private struct Entry {
+        var secrets: [String]
+        var rules: SecretMaskingRules
+        var lastUse: UInt64
+    }
+
+    private struct State {
+        var entries: [Int64: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+
+    /// Jobs whose rules are kept; the least recently used is dropped beyond this.
+    let capacity: Int
+    private let state = Mutex(State())
+
+    init(capacity: Int = 256) {
+        self.capacity = max(capacity, 1)
+    }
+
+    /// The rules for `secrets` of job `jobID`, compiled on first use.
+    func rules(jobID: Int64, secrets: [String]) -> SecretMaskingRules {
+        let cached: SecretMaskingRules? = state.withLock { state in
+            state.clock += 1
+            guard let entry = state.entries[jobID], entry.secrets == secrets else { return nil }
+            state.entries[jobID]?.lastUse = state.clock
+            return entry.rules
+        }
+        if let cached { return cached }
+        // Compiled outside the lock: two requests of one job may both compile, which is harmless.
+        let rules = SecretMaskingRules(secrets: secrets)
+        state.withLock { state in
+            state.entries[jobID] = Entry(secrets: secrets, rules: rules, lastUse: state.clock)
+            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+                state.entries[oldest] = nil
+            }
+        }
+        return rules
+    }
+
+    /// Drops the rules of a finished job.
+    func forget(jobID: Int64) {
+        _ = state.withLock { $0.entries.removeValue(forKey: jobID) }
+    }
+
+    /// How many jobs have rules compiled, for tests.
+    var count: Int { state.withLock { $0.entries.count } }
+}
+
+extension ServerEnvironment {
+    /// The compiled masking rules for a job's trace: its token, its runner's token and its masked variables.
+    func traceRules(for job: Job) async throws -> SecretMaskingRules {
+        traceMaskingRules.rules(jobID: job.id, secrets: try await traceSecrets(for: job))
+    }
+}
