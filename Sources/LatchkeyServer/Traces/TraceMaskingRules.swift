@@ -18,12 +18,15 @@ final class TraceMaskingRules: Sendable {
         var clock: UInt64 = 0
     }
 
-    /// Jobs whose rules are kept; the least recently used is dropped beyond this.
+    /// Jobs whose rules are kept, and the transition-table bytes they may use together (100 masked variables take ~50 MiB);
+    /// the least recently used are dropped beyond either, the newest always kept.
     let capacity: Int
+    let byteBudget: Int
     private let state = Mutex(State())
 
-    init(capacity: Int = 256) {
+    init(capacity: Int = 256, byteBudget: Int = 512 << 20) {
         self.capacity = max(capacity, 1)
+        self.byteBudget = byteBudget
     }
 
     /// The rules for `secrets` of job `jobID`, compiled on first use.
@@ -39,7 +42,10 @@ final class TraceMaskingRules: Sendable {
         let rules = SecretMaskingRules(secrets: secrets)
         state.withLock { state in
             state.entries[jobID] = Entry(secrets: secrets, rules: rules, lastUse: state.clock)
-            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
+            while state.entries.count > 1,
+                state.entries.count > capacity || state.entries.values.reduce(0, { $0 + $1.rules.tableByteCount }) > byteBudget,
+                let oldest = state.entries.filter({ $0.key != jobID }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+            {
                 state.entries[oldest] = nil
             }
         }
