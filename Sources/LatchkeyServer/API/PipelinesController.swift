@@ -49,7 +49,7 @@ struct PipelinesController {
 
     @Sendable func latest(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
-        let ref = request.uri.queryParameters.get("ref") ?? facts.project.defaultBranch
+        let ref = QueryString(request).get("ref") ?? facts.project.defaultBranch
         guard let pipeline = try await environment.store.pipelines.latest(projectID: facts.project.id, ref: ref) else { throw APIError.notFound("Pipeline") }
         return try await respond(pipeline, project: facts.project)
     }

@@ -28,7 +28,7 @@ struct RepositoryController {
         let rawPath = try context.parameters.require("file_path")
         let path = rawPath.removingPercentEncoding ?? rawPath
         guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { throw APIError.invalid("file_path") }
-        let ref = request.uri.queryParameters.get("ref") ?? facts.project.defaultBranch
+        let ref = QueryString(request).get("ref") ?? facts.project.defaultBranch
         guard let sha = await environment.repositories.resolve(projectID: facts.project.id, ref: ref) else { throw APIError.notFound("File") }
         guard let data = await environment.repositories.file(projectID: facts.project.id, sha: sha, path: path) else { throw APIError.notFound("File") }
         return (facts.project, path, sha, data)
@@ -55,7 +55,7 @@ struct RepositoryController {
             var commitId: String
             var lastCommitId: String
         }
-        let ref = request.uri.queryParameters.get("ref") ?? file.project.defaultBranch
+        let ref = QueryString(request).get("ref") ?? file.project.defaultBranch
         return try JSON.response(
             FileEntity(fileName: (file.path as NSString).lastPathComponent, filePath: file.path, size: file.data.count, content: file.data.base64EncodedString(),
                        ref: ref, commitId: file.sha, lastCommitId: file.sha))

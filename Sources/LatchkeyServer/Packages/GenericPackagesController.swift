@@ -33,7 +33,7 @@ struct GenericPackagesController {
     @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createPackage, actor: context.actor)
         let coordinates = try GenericPackageCoordinates.parse(context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? "")
-        if let status = request.uri.queryParameters.get("status"), !["default", "hidden"].contains(status) {
+        if let status = QueryString(request).get("status"), !["default", "hidden"].contains(status) {
             throw APIError(.badRequest, error: "status does not have a valid value")
         }
         if let length = request.headers[.contentLength].flatMap(Int64.init), length > limit {
@@ -49,7 +49,7 @@ struct GenericPackagesController {
         let (_, file) = try await environment.store.packages.addFile(
             projectID: facts.project.id, type: "generic", name: coordinates.name, version: coordinates.version, creatorID: context.actor.user?.id,
             fileName: coordinates.fileName, size: size, sha256: sha256, storagePath: stored, jobID: jobID)
-        if request.uri.queryParameters.get("select") == "package_file" {
+        if QueryString(request).get("select") == "package_file" {
             return try JSON.response(PackageFileEntity(file), status: .created)
         }
         return try JSON.response(["message": "201 Created"], status: .created)
