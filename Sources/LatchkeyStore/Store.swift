@@ -20,6 +20,7 @@ public struct Store: Sendable {
     public let pipelineTriggers: PipelineTriggerRepository
     public let packages: PackageRepository
     public let releases: ReleaseRepository
+    public let webSessions: WebSessionRepository
 
     public init(database: Database) {
         self.database = database
@@ -40,5 +41,6 @@ public struct Store: Sendable {
         pipelineTriggers = PipelineTriggerRepository(database: database)
         packages = PackageRepository(database: database)
         releases = ReleaseRepository(database: database)
+        webSessions = WebSessionRepository(database: database)
     }
 }

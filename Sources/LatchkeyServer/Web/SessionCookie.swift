@@ -5,6 +5,8 @@ import LatchkeyCore
 /// What a browser's session cookie carries: who signed in (nil before sign-in), the form token, and a one-time notice.
 struct WebSession: Codable, Sendable, Equatable {
     var userID: Int64?
+    /// A signed-in session's id, whose keyed digest must be in `web_sessions`: signing out deletes it, so a replayed cookie is nothing.
+    var sessionID: String?
     /// The per-session CSRF token every form posts back as `authenticity_token`.
     var csrf: String
     var issuedAt: Date
@@ -14,7 +16,7 @@ struct WebSession: Codable, Sendable, Equatable {
 
     /// A fresh session with a new CSRF token.
     static func fresh(userID: Int64? = nil) -> WebSession {
-        WebSession(userID: userID, csrf: TokenDigester.nonce(), issuedAt: Date())
+        WebSession(userID: userID, sessionID: userID == nil ? nil : TokenDigester.nonce(), csrf: TokenDigester.nonce(), issuedAt: Date())
     }
 
     /// Whether `presented` is this session's CSRF token, compared in constant time.
@@ -24,7 +26,8 @@ struct WebSession: Codable, Sendable, Equatable {
     }
 }
 
-/// Seals sessions into cookies with AES-GCM, under a key derived from the server secret; nothing is stored server-side.
+/// Seals sessions into cookies with AES-GCM, under a key derived from the server secret; a signed-in session is also recorded
+/// server-side (`web_sessions`), so it can be ended.
 struct SessionCookie: Sendable {
     static let name = "_latchkey_session"
     /// GitLab's default session lifetime (`session_expire_delay`: one week).

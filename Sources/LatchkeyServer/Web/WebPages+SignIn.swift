@@ -58,11 +58,17 @@ extension WebPages {
         await throttle.reset(username: login, address: address)
         // A new session (and CSRF token) at sign-in, so a session planted before it is worth nothing after.
         web.session = .fresh(userID: user.id)
+        if let id = web.session.sessionID {
+            try await environment.store.webSessions.create(
+                digest: environment.digester.digest(id), userID: user.id, expiresAt: Date().addingTimeInterval(SessionCookie.lifetime))
+        }
         web.sessionChanged = true
         return redirect(&web, to: redirectTo, notice: "Signed in successfully.")
     }
 
-    func signOut(_ web: inout WebRequest) -> Response {
+    func signOut(_ web: inout WebRequest) async throws -> Response {
+        // Ends the session on the server too: the old cookie, replayed, is no session at all.
+        if let id = web.session.sessionID { try await environment.store.webSessions.delete(digest: environment.digester.digest(id)) }
         web.session = .fresh()
         web.sessionChanged = true
         return redirect(&web, to: "/users/sign_in", notice: "Signed out successfully.")

@@ -53,7 +53,7 @@ struct WebPages: Sendable {
         case .stylesheet: return stylesheet()
         case .signInForm: return signInForm(&web)
         case .signIn: return try await signIn(&web)
-        case .signOut: return signOut(&web)
+        case .signOut: return try await signOut(&web)
         case .dashboard: return try await dashboard(&web)
         case .admin(let section): return try await admin(&web, section: section)
         case .adminSetEnforcement: return try await setEnforcement(&web)
@@ -76,7 +76,12 @@ struct WebPages: Sendable {
         var changed = false
         var user: User?
         if let userID = session?.userID {
-            user = try await environment.store.users.find(id: userID)
+            // A signed-in cookie is worth something only while its server-side record lives (signing out deletes it).
+            var active = false
+            if let id = session?.sessionID {
+                active = try await environment.store.webSessions.isActive(digest: environment.digester.digest(id), userID: userID)
+            }
+            user = active ? try await environment.store.users.find(id: userID) : nil
             // A blocked or deleted user's session ends at once.
             if user?.isBlocked ?? true {
                 user = nil

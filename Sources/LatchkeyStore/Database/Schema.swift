@@ -9,6 +9,7 @@ public enum Schema {
         Migration(version: 4, name: "pipeline triggers, generic packages and releases", apply: createJobTokenResources),
         Migration(version: 5, name: "ids are never reused on SQLite", rebuildsTables: true, apply: neverReuseIDs),
         Migration(version: 6, name: "hidden variables", apply: addHiddenVariables),
+        Migration(version: 7, name: "server-side web sessions", apply: createWebSessions),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
@@ -343,5 +344,16 @@ public enum Schema {
     private static func addHiddenVariables(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
         // GitLab 17.4's "Masked and hidden": set only at creation; the value is never shown again.
         try await db.alter(table: "ci_variables").column("hidden", type: boolean, .notNull, .default(false)).run()
+    }
+
+    private static func createWebSessions(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // Only the keyed digest of a session's id is kept, as for every other token.
+        try await db.create(table: "web_sessions")
+            .column("digest", type: .text, .primaryKey(autoIncrement: false))
+            .column("user_id", type: .bigint, .notNull, .references("users", "id", onDelete: .cascade))
+            .column("created_at", type: .bigint, .notNull)
+            .column("expires_at", type: .bigint, .notNull)
+            .run()
+        try await db.create(index: "web_sessions_by_user").on("web_sessions").column("user_id").run()
     }
 }
