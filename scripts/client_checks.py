@@ -248,11 +248,19 @@ def _():
     producer = push_project("jt-producer", {".gitlab-ci.yml": "test:\n  script:\n    - mkdir -p dist && echo built > dist/out.txt\n  artifacts:\n    paths: [dist/]\n"})
     wait_for(lambda: producer.pipelines.list(get_all=True) and producer.pipelines.list(get_all=True)[0].status in ("success", "failed"), what="producer pipeline")
     assert producer.pipelines.list(get_all=True)[0].status == "success"
-    handoff = os.path.join(tempfile.gettempdir(), f"latchkey-jt-{os.getpid()}")
-    holder = push_project("jt-holder", {".gitlab-ci.yml": f"hold:\n  script:\n    - printf '%s' \"$CI_JOB_TOKEN\" > {handoff}\n    - sleep 300\n"})
+    # The job is sandboxed: it can write only into its own workspace, which the runner makes under LATCHKEY_BUILDS.
+    holder = push_project("jt-holder", {".gitlab-ci.yml": "hold:\n  script:\n    - printf '%s' \"$CI_JOB_TOKEN\" > \"$CI_PROJECT_DIR/.handoff\"\n    - sleep 300\n"})
     producer.job_token_scope.get().allowlist.create({"target_project_id": holder.id})
-    token = wait_for(lambda: os.path.exists(handoff) and open(handoff).read().startswith("glcbt-") and open(handoff).read(), what="job token handoff")
-    os.remove(handoff)
+    builds = os.environ["LATCHKEY_BUILDS"]
+
+    def handed_over():
+        for name in os.listdir(builds) if os.path.isdir(builds) else []:
+            path = os.path.join(builds, name, ".handoff")
+            if os.path.exists(path) and open(path).read().startswith("glcbt-"):
+                return open(path).read()
+        return None
+
+    token = wait_for(handed_over, what="job token handoff")
     state["jt_producer"], state["jt_holder"], state["jt_token"] = producer, holder, token
     state["jt"] = gitlab.Gitlab(URL, job_token=token)
 

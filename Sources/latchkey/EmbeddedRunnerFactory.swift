@@ -3,12 +3,22 @@ import LatchkeyRunner
 import Logging
 import ServiceLifecycle
 
-/// Makes the runners `serve --runners N` starts: ordinary runners talking to the server over HTTP.
-enum EmbeddedRunnerFactory {
-    @Sendable static func make(url: String, token: String) -> any Service {
-        let configuration = RunnerConfiguration(url: url, token: token, concurrent: 1, name: "embedded")
+/// Makes the runners `serve --runners N` starts: ordinary runners talking to the server over HTTP, sandboxed by default.
+struct EmbeddedRunnerFactory: Sendable {
+    var executor: ExecutorKind = .sandbox
+    var jobUIDRange: JobUIDRange = .default
+    var buildsDirectory: String?
+    /// The server's data directory: never visible to a job, wherever it lies.
+    var dataDirectory: String
+
+    @Sendable func make(url: String, token: String) -> any Service {
+        var configuration = RunnerConfiguration(url: url, token: token, concurrent: 1, name: "embedded", executor: executor, jobUIDRange: jobUIDRange)
+        if let buildsDirectory {
+            // Several embedded runners share the directory; each job's workspace inside it has a name of its own.
+            configuration.buildsDirectory = buildsDirectory
+        }
         do {
-            return try RunnerService(configuration: configuration, logger: Logger(label: "latchkey.runner"))
+            return try RunnerService(configuration: configuration, logger: Logger(label: "latchkey.runner"), hiddenPaths: [dataDirectory])
         } catch {
             return FailedService(error: error)
         }

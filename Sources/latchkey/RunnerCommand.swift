@@ -17,7 +17,10 @@ struct RunnerCommand: AsyncParsableCommand {
         @Option(help: "A description shown to administrators.") var description: String = ProcessInfo.processInfo.hostName
         @Option(help: "Comma-separated tags this runner accepts.") var tagList: String = ""
         @Flag(inversion: .prefixedNo, help: "Whether the runner also takes jobs without tags.") var runUntagged: Bool = true
-        @Option(help: "Where to write the config (mode 0600).") var config: String = "latchkey-runner.json"
+        @Option(help: "Where to write the config (mode 0600).") var config: String = Register.defaultConfig
+
+        /// The config file `register` writes and `run` and `unregister` read unless told otherwise.
+        static let defaultConfig = "latchkey-runner.json"
 
         func run() async throws {
             let tags = tagList.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -35,25 +38,32 @@ struct RunnerCommand: AsyncParsableCommand {
         @Option(help: "The server's URL (instead of --config).") var url: String?
         @Option(help: "The runner token, glrt-… (instead of --config; or LATCHKEY_RUNNER_TOKEN).") var token: String?
         @Option(help: "How many jobs to run at once.") var concurrent: Int?
-        @Option(help: "Where job workspaces are made.") var buildsDir: String?
+        @OptionGroup(title: "Job isolation") var isolation: RunnerExecutorOptions
 
         func run() async throws {
             var configuration: RunnerConfiguration
-            if let config {
-                configuration = try RunnerConfiguration.load(from: config)
+            var configPath = config
+            if configPath == nil, url == nil, FileManager.default.fileExists(atPath: Register.defaultConfig) { configPath = Register.defaultConfig }
+            if let configPath {
+                configuration = try RunnerConfiguration.load(from: configPath)
             } else if let url, let token = token ?? ProcessInfo.processInfo.environment["LATCHKEY_RUNNER_TOKEN"] {
                 configuration = RunnerConfiguration(url: url, token: token)
             } else {
-                throw ValidationError("give --config, or --url with --token (or LATCHKEY_RUNNER_TOKEN)")
+                throw ValidationError("give --config (default \(Register.defaultConfig)), or --url with --token (or LATCHKEY_RUNNER_TOKEN)")
             }
+            CredentialEnvironment.scrub()
             if let concurrent {
                 guard concurrent > 0 else { throw ValidationError("--concurrent must be at least 1") }
                 configuration.concurrent = concurrent
             }
-            if let buildsDir { configuration.buildsDirectory = buildsDir }
+            if let executor = try isolation.resolvedExecutor() { configuration.executor = executor }
+            if let range = try isolation.resolvedJobUIDRange() { configuration.jobUIDRange = range }
+            if let buildsDir = isolation.resolvedBuildsDirectory { configuration.buildsDirectory = buildsDir }
             LoggingSystem.bootstrap(StreamLogHandler.standardError)
             let logger = Logger(label: "latchkey.runner")
-            let service = try RunnerService(configuration: configuration, logger: logger)
+            // The config file holds the runner's token: a job must not find it, wherever it lies.
+            let hidden = configPath.map { [URL(fileURLWithPath: $0).standardizedFileURL.path] } ?? []
+            let service = try RunnerService(configuration: configuration, logger: logger, hiddenPaths: hidden)
             let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             try await group.run()
         }
@@ -62,11 +72,13 @@ struct RunnerCommand: AsyncParsableCommand {
     struct Unregister: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete the runner on the server; its token stops working.")
 
-        @Option(help: "The config file from `runner register`.") var config: String = "latchkey-runner.json"
+        @Option(help: "The config file from `runner register`.") var config: String = Register.defaultConfig
 
         func run() async throws {
             try await RunnerRegistration.unregister(try RunnerConfiguration.load(from: config))
-            print("Runner unregistered.")
+            // The token is dead; the file would only mislead a later `runner run`.
+            try? FileManager.default.removeItem(atPath: config)
+            print("Runner unregistered; \(config) removed.")
         }
     }
 }

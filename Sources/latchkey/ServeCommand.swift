@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Hummingbird
 import LatchkeyServer
 import Logging
@@ -8,16 +9,33 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Latchkey server.")
 
     @OptionGroup var options: SettingsOptions
+    @OptionGroup(title: "Embedded runners") var runnerOptions: RunnerExecutorOptions
 
     func run() async throws {
+        // Everything the server writes (database, keys, traces, repositories) is the server's alone.
+        umask(0o077)
         let settings = try await options.settings()
+        CredentialEnvironment.scrub()
+        var factory = EmbeddedRunnerFactory(dataDirectory: settings.dataDirectory.path)
+        factory.executor = try runnerOptions.resolvedExecutor() ?? .sandbox
+        factory.jobUIDRange = try runnerOptions.resolvedJobUIDRange() ?? .default
+        factory.buildsDirectory = runnerOptions.resolvedBuildsDirectory
+        if let builds = factory.buildsDirectory, Self.isInside(builds, settings.dataDirectory.path) {
+            throw ValidationError("--builds-dir must lie outside the data directory, which jobs must never see")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
             return handler
         }
         ParentWatch.exitWhenParentDies()
-        let app = try await buildApplication(settings: settings, embeddedRunner: EmbeddedRunnerFactory.make)
+        DataDirectoryPermissions.warnIfWide(settings.dataDirectory, logger: Logger(label: "latchkey"))
+        let app = try await buildApplication(settings: settings, embeddedRunner: factory.make)
         try await app.runService()
+    }
+
+    static func isInside(_ path: String, _ directory: String) -> Bool {
+        let path = URL(fileURLWithPath: path).standardizedFileURL.path, directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        return path == directory || path.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/")
     }
 }

@@ -86,14 +86,12 @@ struct GitJobTokenTests {
     func clones() async throws {
         let suffix = String(UUID().uuidString.prefix(6)).lowercased()
         let group = try await group("gitclone-\(suffix)")
-        let handoff = FileManager.default.temporaryDirectory.appendingPathComponent("git-handoff-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: handoff) }
         let base = "http://gitlab-ci-token:$CI_JOB_TOKEN@\(host)/\(group.path)"
         let script = """
             export GIT_TERMINAL_PROMPT=0
             case "$STEP" in
             clone)
-              printf '%s' "$CI_JOB_TOKEN" > "$HANDOFF"
+              [ -z "$HANDOFF" ] || { \(JobHandoff.script("$CI_JOB_TOKEN")); }
               git clone \(base)/source.git own || exit 1
               echo "own says $(cat own/README)"
               git clone "$CI_REPOSITORY_URL" by-url || exit 1
@@ -105,7 +103,7 @@ struct GitJobTokenTests {
               git clone http://gitlab-ci-token:$CI_JOB_TOKEN@\(host)/\(group.path)/no-such-project.git none || echo "missing clone exited $?"
               ;;
             dead)
-              git clone "http://gitlab-ci-token:$(cat "$HANDOFF")@\(host)/\(group.path)/source.git" dead || echo "dead clone exited $?"
+              git clone "http://gitlab-ci-token:$DEAD_TOKEN@\(host)/\(group.path)/source.git" dead || echo "dead clone exited $?"
               ;;
             esac
             """
@@ -120,7 +118,9 @@ struct GitJobTokenTests {
         _ = try await created("POST", "projects/\(refused)/members", ["user_id": dev, "access_level": 20])
         _ = try await created("POST", "projects/\(allowed)/job_token_scope/allowlist", ["target_project_id": source])
 
-        let clone = try await run(source, as: devHeaders, ["STEP": "clone", "HANDOFF": handoff.path])
+        let cloneJob = try await start(source, as: devHeaders, ["STEP": "clone", "HANDOFF": "1"]).job
+        let token = try await JobHandoff.take(from: server.buildsDirectory, jobID: cloneJob)
+        let clone = try await finished(source, job: cloneJob)
         #expect(clone.status == "success", "\(clone.trace)")
         #expect(clone.trace.contains("own says source-content"))
         #expect(clone.trace.contains("by-url says source-content"), "CI_REPOSITORY_URL carries the job token")
@@ -137,12 +137,11 @@ struct GitJobTokenTests {
         #expect(clone.trace.contains("fatal: repository 'http://\(host)/\(group.path)/no-such-project.git/' not found"))
         #expect(clone.trace.contains("hidden clone exited 128"))
         // git strips the credentials from the URLs it prints, and the runner masks the token everywhere else.
-        let token = try String(contentsOf: handoff, encoding: .utf8)
         #expect(token.hasPrefix("glcbt-"))
         #expect(!clone.trace.contains(token) && !clone.trace.contains("glcbt-"))
 
         // The same token once its job has finished.
-        let dead = try await run(source, as: devHeaders, ["STEP": "dead", "HANDOFF": handoff.path])
+        let dead = try await run(source, as: devHeaders, ["STEP": "dead", "DEAD_TOKEN": token])
         #expect(dead.trace.contains("remote: HTTP Basic: Access denied"), "\(dead.trace)")
         #expect(dead.trace.contains("fatal: Authentication failed for 'http://\(host)/\(group.path)/source.git/'"))
         #expect(dead.trace.contains("dead clone exited 128"))
@@ -150,7 +149,7 @@ struct GitJobTokenTests {
 
         // Removing the allowlist entry closes `allowed` to the next job.
         #expect(try await call("DELETE", "projects/\(allowed)/job_token_scope/allowlist/\(source)").status == 204)
-        let after = try await run(source, as: devHeaders, ["STEP": "clone", "HANDOFF": handoff.path])
+        let after = try await run(source, as: devHeaders, ["STEP": "clone", "HANDOFF": ""])
         #expect(after.status == "failed")
         #expect(after.trace.contains("remote: Authentication by CI/CD job token not allowed from \(group.path)/source to \(group.path)/allowed."), "\(after.trace)")
     }
@@ -164,7 +163,7 @@ struct GitJobTokenTests {
             [ -n "$STEP" ] || exit 0
             if [ -n "${GO:-}" ]; then
               # Waits for the test to change the user's role while this job runs.
-              while [ ! -e "$GO" ]; do sleep 1; done
+              \(JobHandoff.script("ready"))
             fi
             git clone -q "$CI_REPOSITORY_URL" work || exit 1
             cd work
@@ -209,11 +208,9 @@ struct GitJobTokenTests {
         #expect(try await pipelineCount(other) == otherPipelines)
 
         // With the user down to Reporter while the job runs, the push is refused again.
-        let go = FileManager.default.temporaryDirectory.appendingPathComponent("git-go-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: go) }
-        let started = try await start(source, as: devHeaders, ["STEP": "reporter", "GO": go.path])
+        let started = try await start(source, as: devHeaders, ["STEP": "reporter", "GO": "1"])
         #expect(try await call("PUT", "projects/\(source)/members/\(dev)", ["access_level": 20]).status == 200)
-        FileManager.default.createFile(atPath: go.path, contents: Data())
+        #expect(try await JobHandoff.take(from: server.buildsDirectory, jobID: started.job) == "ready")
         let reporter = try await finished(source, job: started.job)
         #expect(reporter.status == "success", "\(reporter.trace)")
         #expect(reporter.trace.contains("remote: You are not allowed to upload code."), "\(reporter.trace)")

@@ -46,20 +46,19 @@ struct JobTokenLifeTests {
 
     @Test("a job calls the API with CI_JOB_TOKEN, its trace shows [MASKED] instead, and the token is dead afterwards")
     func jobUsesItsToken() async throws {
-        // The job also hands its token to the test through a file outside its workspace, so the test can try it afterwards.
-        let handoff = FileManager.default.temporaryDirectory.appendingPathComponent("handoff-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: handoff) }
+        // The job also hands its token to the test (through its workspace), so the test can try it afterwards.
         let ci = """
             job:
               script:
                 - 'curl -sf -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/job"'
                 - echo "token=$CI_JOB_TOKEN"
                 - printf '%s' "$CI_JOB_TOKEN" | base64
-                - printf '%s' "$CI_JOB_TOKEN" > \(handoff.path)
+                - '\(JobHandoff.script("$CI_JOB_TOKEN"))'
               after_script:
                 - echo "after"
             """
         let projectID = try await project("token-life", files: [".gitlab-ci.yml": ci])
+        let token = try await JobHandoff.take(from: server.buildsDirectory)
         let status = try await finishedPipeline(projectID)
         let job = try #require(try await jobs(projectID).first)
         let jobID = try #require(job["id"] as? Int)
@@ -68,7 +67,6 @@ struct JobTokenLifeTests {
         #expect(log.replacingOccurrences(of: " ", with: "").contains("\"id\":\(jobID)"), "the job's own id comes back from /job")
         #expect(log.contains("token=[MASKED]"))
         #expect(log.contains("after"))
-        let token = try String(contentsOf: handoff, encoding: .utf8)
         #expect(token.hasPrefix("glcbt-"))
         #expect(!log.contains(token))
         #expect(!log.contains(Data(token.utf8).base64EncodedString().prefix(40)), "the token's base64 must be masked too")
@@ -116,20 +114,15 @@ struct JobTokenLifeTests {
 
     @Test("a job's token is refused once the job is canceled, and a finished job's token gets 401 from the API and git")
     func tokenDiesOnCancel() async throws {
-        // The job hands its token to the test through a file outside its workspace, then waits to be canceled.
-        let handoff = FileManager.default.temporaryDirectory.appendingPathComponent("handoff-\(UUID().uuidString)")
+        // The job hands its token to the test through its workspace, then waits to be canceled.
         let ci = """
             job:
               script:
-                - printf '%s' "$CI_JOB_TOKEN" > \(handoff.path)
+                - '\(JobHandoff.script("$CI_JOB_TOKEN"))'
                 - sleep 120
             """
         let projectID = try await project("cancel-me", files: [".gitlab-ci.yml": ci])
-        defer { try? FileManager.default.removeItem(at: handoff) }
-        let token = try await eventually("job token handoff") { () -> String? in
-            guard let text = try? String(contentsOf: handoff, encoding: .utf8), text.hasPrefix("glcbt-") else { return nil }
-            return text
-        }
+        let token = try await JobHandoff.take(from: server.buildsDirectory)
         let alive = try await HTTP.request("GET", "\(server.url)/api/v4/job", headers: ["JOB-TOKEN": token])
         #expect(alive.status == 200)
         let jobID = try #require(alive.object["id"] as? Int)

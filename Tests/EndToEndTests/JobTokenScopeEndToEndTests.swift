@@ -101,7 +101,9 @@ struct JobTokenScopeEndToEndTests {
         #expect(scope.object["inbound_enabled"] as? Bool == true, "\(scope.text)")
 
         func expectExplained(_ probe: Probe, _ rule: String) {
-            #expect(probe.trace.contains("job token refused: download_code on \(aPath) from \(bPath)"), "\(probe.trace)")
+            // A project the job's user cannot see is never named, not even in the explanation.
+            let target = rule.contains("cannot see") ? "a project you cannot see" : aPath
+            #expect(probe.trace.contains("job token refused: download_code on \(target) from \(bPath)"), "\(probe.trace)")
             #expect(probe.trace.contains(rule), "\(probe.trace)")
             #expect(!probe.trace.contains("glcbt-"), "a job token leaked into the trace")
             #expect(!probe.trace.contains(server.rootToken) && !probe.trace.contains(builder.headers["PRIVATE-TOKEN"]!))
@@ -114,7 +116,8 @@ struct JobTokenScopeEndToEndTests {
         expectExplained(refused, "\(aPath) has \"Limit access to this project\" on")
         let hidden = try await refusedOutsider
         #expect(hidden.code == 404, "a private project stays invisible to a non-member, scope or not")
-        expectExplained(hidden, "cannot see \(aPath)")
+        expectExplained(hidden, "the job's user cannot see it")
+        #expect(!hidden.trace.contains(aPath), "the explanation must not name a project its user cannot see: \(hidden.trace)")
 
         // 2. A adds B.
         #expect(try await created("POST", "projects/\(a)/job_token_scope/allowlist", ["target_project_id": b]).count == 2)

@@ -15,6 +15,10 @@ actor LiveServer {
         let rootToken: String
         let dataDirectory: URL
         let logFile: URL
+        /// Where the embedded runners make job workspaces.
+        let buildsDirectory: URL
+        /// The server process's pid.
+        let pid: Int32
         /// `host:port` jobs get as `CI_REGISTRY`, when docker-registry and skopeo are installed; the registry starts on `registry()`.
         let registryAddress: String?
     }
@@ -36,7 +40,11 @@ actor LiveServer {
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = binary
-        process.arguments = ["serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2", "--log-level", "debug"]
+        let builds = directory.appendingPathComponent("builds", isDirectory: true)
+        process.arguments = [
+            "serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2", "--log-level", "debug",
+            "--builds-dir", builds.path,
+        ]
         // The registry's address is reserved now (jobs learn it from the server) and the registry itself starts on first use.
         let registryAddress = RegistryFixture.unavailableReason == nil ? "127.0.0.1:\(try RegistryFixture.freePort())" : nil
         if let registryAddress { process.arguments! += ["--registry", registryAddress] }
@@ -58,7 +66,9 @@ actor LiveServer {
             guard process.isRunning else { throw LiveServerError.exited(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)) }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let handle = Handle(url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, registryAddress: registryAddress)
+        let handle = Handle(
+            url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, buildsDirectory: builds,
+            pid: process.processIdentifier, registryAddress: registryAddress)
         self.handle = handle
         return handle
     }
@@ -114,6 +124,32 @@ enum LiveServerError: Error, CustomStringConvertible {
         case .exited(let log): "the server exited:\n\(log)"
         case .timeout(let what): "timed out waiting for \(what)"
         case .unavailable(let why): why
+        }
+    }
+}
+
+/// How a sandboxed job hands a value to the test: it writes `$CI_PROJECT_DIR/.handoff` and waits until the test has taken it.
+///
+/// The job sees nothing of the host but its workspace, so the test (root, outside the sandbox) reads the file there, in the
+/// workspace `<builds>/<job id>-…` the runner made, and removes it to let the job go on.
+enum JobHandoff {
+    /// The shell lines that hand `value` over and wait (at most 60 s) for the test to take it.
+    static func script(_ value: String) -> String {
+        // No single quotes: the line is often put inside a single-quoted YAML scalar.
+        "printf \"%s\" \"\(value)\" > \"$CI_PROJECT_DIR/.handoff\"; for i in $(seq 600); do [ -e \"$CI_PROJECT_DIR/.handoff\" ] || break; sleep 0.1; done"
+    }
+
+    /// Waits for a job of `builds` to hand something over; returns it and lets that job continue.
+    static func take(from builds: URL, jobID: Int? = nil, timeout: Duration = .seconds(90)) async throws -> String {
+        try await eventually("a job to hand a value over in \(builds.path)", timeout: timeout) { () -> String? in
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: builds.path)) ?? []
+            for name in names where !name.hasSuffix(".tmp") && !name.hasSuffix(".id") && (jobID.map { name.hasPrefix("\($0)-") } ?? true) {
+                let file = builds.appendingPathComponent(name).appendingPathComponent(".handoff")
+                guard let text = try? String(contentsOf: file, encoding: .utf8), !text.isEmpty else { continue }
+                try? FileManager.default.removeItem(at: file)
+                return text
+            }
+            return nil
         }
     }
 }

@@ -32,9 +32,12 @@ struct JobFixtures {
         RunnerConfiguration(url: "http://localhost:1", token: "glrt-runnertoken0123456789", buildsDirectory: buildsDirectory.path, name: "test-runner")
     }
 
-    func executor(runnerEnvironment: [String: String] = ProcessInfo.processInfo.environment, configuration: RunnerConfiguration? = nil) -> JobExecutor {
+    func executor(
+        runnerEnvironment: [String: String] = ProcessInfo.processInfo.environment, configuration: RunnerConfiguration? = nil, sandbox: JobSandbox? = nil
+    ) -> JobExecutor {
         JobExecutor(
-            configuration: configuration ?? self.configuration, api: api, settings: settings, logger: Logger(label: "test"), runnerEnvironment: runnerEnvironment)
+            configuration: configuration ?? self.configuration, api: api, settings: settings, logger: Logger(label: "test"), runnerEnvironment: runnerEnvironment,
+            sandbox: sandbox)
     }
 
     func cleanUp() {

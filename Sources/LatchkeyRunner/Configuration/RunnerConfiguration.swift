@@ -24,11 +24,16 @@ public struct RunnerConfiguration: Codable, Sendable, Equatable, CustomStringCon
     public var jobUser: String?
     /// Seconds running jobs may take to finish after a graceful shutdown starts, before they are aborted.
     public var shutdownTimeout: Int
+    /// How jobs are isolated: `sandbox` (bubblewrap, the default) or `shell-unsafe`.
+    public var executor: ExecutorKind
+    /// The uids a root runner gives its concurrent jobs, one each (sandbox executor).
+    public var jobUIDRange: JobUIDRange
 
     public init(
         url: String, token: String, id: Int64? = nil, tokenExpiresAt: String? = nil, systemID: String = RunnerConfiguration.makeSystemID(),
-        concurrent: Int = 1, buildsDirectory: String = RunnerConfiguration.defaultBuildsDirectory, shell: String = "sh",
-        name: String = RunnerConfiguration.defaultName, jobUser: String? = nil, shutdownTimeout: Int = 300
+        concurrent: Int = 1, buildsDirectory: String? = nil, shell: String = "sh",
+        name: String = RunnerConfiguration.defaultName, jobUser: String? = nil, shutdownTimeout: Int = 300, executor: ExecutorKind = .sandbox,
+        jobUIDRange: JobUIDRange = .default
     ) {
         self.url = url
         self.token = token
@@ -36,16 +41,19 @@ public struct RunnerConfiguration: Codable, Sendable, Equatable, CustomStringCon
         self.tokenExpiresAt = tokenExpiresAt
         self.systemID = systemID
         self.concurrent = concurrent
-        self.buildsDirectory = buildsDirectory
+        self.buildsDirectory = buildsDirectory ?? RunnerConfiguration.defaultBuildsDirectory(systemID: systemID)
         self.shell = shell
         self.name = name
         self.jobUser = jobUser
         self.shutdownTimeout = shutdownTimeout
+        self.executor = executor
+        self.jobUIDRange = jobUIDRange
     }
 
-    /// `latchkey-builds` under the system's temporary directory.
-    public static var defaultBuildsDirectory: String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-builds", isDirectory: true).path
+    /// `latchkey-builds-<system id>` under the system's temporary directory: one per runner, never shared by two of them,
+    /// and outside any server's data directory.
+    public static func defaultBuildsDirectory(systemID: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-builds-\(systemID)", isDirectory: true).path
     }
 
     /// The host name.
@@ -58,7 +66,7 @@ public struct RunnerConfiguration: Codable, Sendable, Equatable, CustomStringCon
 
     // The token never appears in logs (STYLE 15).
     public var description: String {
-        "RunnerConfiguration(url: \(url), token: \(RunnerConfiguration.redacted(token)), name: \(name), concurrent: \(concurrent))"
+        "RunnerConfiguration(url: \(url), token: \(RunnerConfiguration.redacted(token)), name: \(name), concurrent: \(concurrent), executor: \(executor.rawValue))"
     }
 
     static func redacted(_ token: String) -> String {
@@ -67,24 +75,28 @@ public struct RunnerConfiguration: Codable, Sendable, Equatable, CustomStringCon
     }
 
     private enum CodingKeys: String, CodingKey {
-        case url, token, id, tokenExpiresAt, systemID = "systemId", concurrent, buildsDirectory, shell, name, jobUser, shutdownTimeout
+        case url, token, id, tokenExpiresAt, systemID = "systemId", concurrent, buildsDirectory, shell, name, jobUser, shutdownTimeout, executor
+        case jobUIDRange = "jobUidRange"
     }
 
     // Missing keys take their defaults, so a hand-written file may hold only `url` and `token`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        let systemID = try container.decodeIfPresent(String.self, forKey: .systemID) ?? RunnerConfiguration.makeSystemID()
         self.init(
             url: try container.decode(String.self, forKey: .url),
             token: try container.decode(String.self, forKey: .token),
             id: try container.decodeIfPresent(Int64.self, forKey: .id),
             tokenExpiresAt: try container.decodeIfPresent(String.self, forKey: .tokenExpiresAt),
-            systemID: try container.decodeIfPresent(String.self, forKey: .systemID) ?? RunnerConfiguration.makeSystemID(),
+            systemID: systemID,
             concurrent: try container.decodeIfPresent(Int.self, forKey: .concurrent) ?? 1,
-            buildsDirectory: try container.decodeIfPresent(String.self, forKey: .buildsDirectory) ?? RunnerConfiguration.defaultBuildsDirectory,
+            buildsDirectory: try container.decodeIfPresent(String.self, forKey: .buildsDirectory),
             shell: try container.decodeIfPresent(String.self, forKey: .shell) ?? "sh",
             name: try container.decodeIfPresent(String.self, forKey: .name) ?? RunnerConfiguration.defaultName,
             jobUser: try container.decodeIfPresent(String.self, forKey: .jobUser),
-            shutdownTimeout: try container.decodeIfPresent(Int.self, forKey: .shutdownTimeout) ?? 300
+            shutdownTimeout: try container.decodeIfPresent(Int.self, forKey: .shutdownTimeout) ?? 300,
+            executor: try container.decodeIfPresent(ExecutorKind.self, forKey: .executor) ?? .sandbox,
+            jobUIDRange: try container.decodeIfPresent(JobUIDRange.self, forKey: .jobUIDRange) ?? .default
         )
     }
 }

@@ -9,6 +9,8 @@ import Foundation
 struct ChildProcess {
     let pid: pid_t
     private(set) var output: Int32
+    /// The read end of the pipe whose write end the child has as `infoDescriptor` (bwrap's `--info-fd`), or -1.
+    private(set) var info: Int32 = -1
     private var reaped = false
 
     enum ReadResult: Equatable {
@@ -17,11 +19,26 @@ struct ChildProcess {
         case endOfFile
     }
 
-    /// Starts `arguments[0]` (an absolute path) with exactly `environment`.
-    static func spawn(_ arguments: [String], environment: [String: String]) throws -> ChildProcess {
+    /// Starts `arguments[0]` (an absolute path) with exactly `environment`; with `infoDescriptor`, the child also gets the write end of a second pipe as that descriptor.
+    static func spawn(_ arguments: [String], environment: [String: String], infoDescriptor: Int32? = nil) throws -> ChildProcess {
         precondition(arguments.first?.hasPrefix("/") == true, "the executable must be an absolute path")
         var descriptors: [Int32] = [-1, -1]
         try makePipe(&descriptors)
+        var infoDescriptors: [Int32] = [-1, -1]
+        if let infoDescriptor {
+            do { try makePipe(&infoDescriptors) } catch {
+                close(descriptors[0])
+                close(descriptors[1])
+                throw error
+            }
+            if infoDescriptors[1] == infoDescriptor {
+                // dup2 onto itself would keep close-on-exec; move it out of the way first.
+                let moved = fcntl(infoDescriptors[1], F_DUPFD_CLOEXEC, infoDescriptor + 1)
+                close(infoDescriptors[1])
+                infoDescriptors[1] = moved
+            }
+        }
+        defer { if infoDescriptors[1] >= 0 { close(infoDescriptors[1]) } }
 
         #if os(Linux)
         var actions = posix_spawn_file_actions_t()
@@ -35,6 +52,9 @@ struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, descriptors[1], 1)
         posix_spawn_file_actions_adddup2(&actions, descriptors[1], 2)
+        if let infoDescriptor, infoDescriptors[1] >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, infoDescriptors[1], infoDescriptor)
+        }
 
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -62,11 +82,33 @@ struct ChildProcess {
         close(descriptors[1])
         guard result == 0 else {
             close(descriptors[0])
+            if infoDescriptors[0] >= 0 { close(infoDescriptors[0]) }
             errno = result
             throw PrivateFile.error(arguments[0])
         }
         _ = fcntl(descriptors[0], F_SETFL, fcntl(descriptors[0], F_GETFL) | O_NONBLOCK)
-        return ChildProcess(pid: pid, output: descriptors[0])
+        var child = ChildProcess(pid: pid, output: descriptors[0])
+        if infoDescriptors[0] >= 0 {
+            _ = fcntl(infoDescriptors[0], F_SETFL, fcntl(infoDescriptors[0], F_GETFL) | O_NONBLOCK)
+            child.info = infoDescriptors[0]
+        }
+        return child
+    }
+
+    /// Everything the info pipe holds now (bwrap writes its JSON once the sandbox is set up).
+    func readInfo() -> [UInt8] {
+        guard info >= 0 else { return [] }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Foundation.read(info, $0.baseAddress, $0.count) }
+            if count > 0 {
+                bytes += buffer[0..<count]
+                continue
+            }
+            if count < 0 && errno == EINTR { continue }
+            return bytes
+        }
     }
 
     /// A pipe whose ends are close-on-exec from the start: with `pipe` + `fcntl`, a job spawned
@@ -128,6 +170,10 @@ struct ChildProcess {
         if output >= 0 {
             close(output)
             output = -1
+        }
+        if info >= 0 {
+            close(info)
+            info = -1
         }
     }
 }

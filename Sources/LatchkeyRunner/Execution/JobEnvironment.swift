@@ -9,10 +9,13 @@ struct JobEnvironment: Sendable, Equatable {
     var variables: [String: String]
 
     /// The runner-side base: `PATH`, `HOME`, `LANG`, `SHELL` (and `USER`/`LOGNAME` for a job user).
-    static func base(runnerEnvironment: [String: String], shellPath: String, jobUser: JobUser?) -> [String: String] {
+    ///
+    /// In a sandbox (`sandboxHome` set) `PATH` is the system's and `HOME` the job's private temporary directory: the runner's
+    /// own `PATH` may name tools under a home the sandbox does not show.
+    static func base(runnerEnvironment: [String: String], shellPath: String, jobUser: JobUser?, sandboxHome: String? = nil) -> [String: String] {
         var base = [
-            "PATH": runnerEnvironment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": jobUser?.home ?? runnerEnvironment["HOME"] ?? "/",
+            "PATH": sandboxHome != nil ? JobSandbox.path : runnerEnvironment["PATH"] ?? JobSandbox.path,
+            "HOME": sandboxHome ?? jobUser?.home ?? runnerEnvironment["HOME"] ?? "/",
             "LANG": runnerEnvironment["LANG"] ?? "C.UTF-8",
             "SHELL": shellPath,
         ]
@@ -25,9 +28,9 @@ struct JobEnvironment: Sendable, Equatable {
 
     /// Builds the job's environment, writing `file: true` variables into the workspace's temporary directory (mode 0600).
     static func make(
-        job: JobPayload, workspace: Workspace, shellPath: String, jobUser: JobUser?, runnerEnvironment: [String: String]
+        job: JobPayload, workspace: Workspace, shellPath: String, jobUser: JobUser?, runnerEnvironment: [String: String], sandboxHome: String? = nil
     ) throws -> JobEnvironment {
-        var variables = base(runnerEnvironment: runnerEnvironment, shellPath: shellPath, jobUser: jobUser)
+        var variables = base(runnerEnvironment: runnerEnvironment, shellPath: shellPath, jobUser: jobUser, sandboxHome: sandboxHome)
         for variable in job.variables where isValidName(variable.key) {
             if variable.file {
                 let path = workspace.temporaryDirectory.appendingPathComponent(variable.key).path

@@ -15,12 +15,13 @@ extension JobExecutor {
             await trace.write("Skipping Git repository setup\n")
             return .ok
         }
-        let basePath = runnerEnvironment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let basePath = sandbox != nil ? JobSandbox.path : runnerEnvironment["PATH"] ?? JobSandbox.path
         guard let git = JobEnvironment.resolve("git", path: basePath) else {
             return .failed(await gitFailure("git is not installed on the runner", job: job, trace: trace))
         }
         let remote = Self.splitCredentials(job.gitInfo.repoUrl)
-        var environment = JobEnvironment.base(runnerEnvironment: runnerEnvironment, shellPath: "/bin/sh", jobUser: launcher.jobUser)
+        var environment = JobEnvironment.base(
+            runnerEnvironment: runnerEnvironment, shellPath: "/bin/sh", jobUser: launcher.jobUser, sandboxHome: launcher.sandboxHome)
         environment["GIT_TERMINAL_PROMPT"] = "0"
         if let header = remote.authorizationHeader, let origin = remote.origin {
             environment["GIT_CONFIG_COUNT"] = "1"
@@ -47,7 +48,8 @@ extension JobExecutor {
             let process: ProcessOutcome
             do {
                 process = try await runProcess(
-                    launcher.arguments(command.arguments), environment: environment, deadline: deadline, gracefulStops: true, trace: trace, control: control)
+                    launcher.arguments(command.arguments), environment: environment, deadline: deadline, gracefulStops: true, trace: trace, control: control,
+                    infoDescriptor: launcher.infoDescriptor)
             } catch {
                 return .failed(await gitFailure("cannot run git: \(error)", job: job, trace: trace))
             }

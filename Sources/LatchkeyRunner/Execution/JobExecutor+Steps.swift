@@ -15,16 +15,30 @@ enum PhaseResult: Sendable, Equatable {
     case stopped(JobControl.Stop)
 }
 
-/// What a job step needs about how processes are started.
+/// What a job step needs about how processes are started: in the job's sandbox, or (shell-unsafe) directly as the job user or the runner.
 struct ProcessLauncher: Sendable {
     let jobUser: JobUser?
     let setpriv: String?
+    let sandbox: JobSandbox?
+    let workspace: Workspace
 
-    /// The arguments that run `command` as the job user, or as the runner when there is none.
+    /// The descriptor bwrap reports the sandbox's pid namespace on.
+    static let sandboxInfoDescriptor: Int32 = 3
+
+    /// The arguments that run `command` for the job.
     func arguments(_ command: [String]) -> [String] {
+        if let sandbox {
+            return sandbox.arguments(command, workspace: workspace, user: jobUser, infoDescriptor: Self.sandboxInfoDescriptor)
+        }
         guard let jobUser, let setpriv else { return command }
         return jobUser.wrapping(command, setpriv: setpriv)
     }
+
+    /// The info descriptor to give the process, when it is sandboxed.
+    var infoDescriptor: Int32? { sandbox == nil ? nil : Self.sandboxInfoDescriptor }
+
+    /// The job's `HOME` inside the sandbox: its private temporary directory (nothing of the runner's home is visible).
+    var sandboxHome: String? { sandbox == nil ? nil : workspace.temporaryDirectory.path }
 }
 
 extension JobExecutor {
@@ -33,7 +47,7 @@ extension JobExecutor {
         -> JobOutcome
     {
         let deadline = started + .seconds(max(job.runnerInfo.timeout, 1))
-        let basePath = runnerEnvironment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        let basePath = sandbox != nil ? JobSandbox.path : runnerEnvironment["PATH"] ?? JobSandbox.path
         await trace.write("Running with \(RunnerPlatform.name) \(RunnerPlatform.version)\n  on \(configuration.name)\n")
         func systemFailure(_ message: String) async -> JobOutcome {
             await trace.write("\u{1B}[31;1mERROR: \(message)\u{1B}[0;m\n")
@@ -45,18 +59,25 @@ extension JobExecutor {
             return await systemFailure("shell \(configuration.shell) not found")
         }
         var setpriv: String?
-        if jobUser != nil {
+        if jobUser != nil && sandbox == nil {
             guard let found = JobEnvironment.resolve("setpriv", path: basePath) else { return await systemFailure("setpriv (util-linux) is needed to run jobs as another user") }
             setpriv = found
         }
-        let launcher = ProcessLauncher(jobUser: jobUser, setpriv: setpriv)
-        await section("prepare_executor", "Preparing the \"shell\" executor", job: job, trace: trace) {
-            await trace.write("Using Shell (\(URL(fileURLWithPath: shellPath).lastPathComponent)) executor...\n")
+        let launcher = ProcessLauncher(jobUser: jobUser, setpriv: setpriv, sandbox: sandbox, workspace: workspace)
+        let shellName = URL(fileURLWithPath: shellPath).lastPathComponent
+        await section("prepare_executor", "Preparing the \"\(sandbox == nil ? "shell" : "sandbox")\" executor", job: job, trace: trace) {
+            if sandbox != nil {
+                let who = jobUser.map { "uid \($0.uid)" } ?? "the runner's uid in a user namespace"
+                await trace.write("Using Shell (\(shellName)) in a bubblewrap sandbox as \(who)...\n")
+            } else {
+                await trace.write("Using Shell (\(shellName)) executor without a sandbox (shell-unsafe)...\n")
+            }
             await trace.write("Running on \(ProcessInfo.processInfo.hostName)...\n")
         }
         let environment: JobEnvironment
         do {
-            environment = try JobEnvironment.make(job: job, workspace: workspace, shellPath: shellPath, jobUser: jobUser, runnerEnvironment: runnerEnvironment)
+            environment = try JobEnvironment.make(
+                job: job, workspace: workspace, shellPath: shellPath, jobUser: jobUser, runnerEnvironment: runnerEnvironment, sandboxHome: launcher.sandboxHome)
         } catch {
             return await systemFailure("cannot prepare the job's environment: \(error)")
         }
@@ -178,7 +199,7 @@ extension JobExecutor {
         do {
             let process = try await runProcess(
                 launcher.arguments([shellPath, scriptPath]), environment: environment, deadline: deadline, gracefulStops: gracefulStops, trace: trace,
-                control: control)
+                control: control, infoDescriptor: launcher.infoDescriptor)
             if process.timedOut { await trace.write("\n") }
             return .success(process)
         } catch {
@@ -191,12 +212,26 @@ extension JobExecutor {
     /// On the deadline or a stop request the process group gets SIGTERM, then SIGKILL after
     /// `killGracePeriod`; an abort is SIGKILL at once. When the process exits, whatever it left
     /// running in its group is killed, so background children cannot outlive the step.
+    ///
+    /// A sandboxed process (`infoDescriptor` set) is bwrap: SIGTERM to it would end the sandbox at once, so a graceful
+    /// stop signals the processes inside its PID namespace instead; SIGKILL of bwrap ends them all (`--die-with-parent`).
     func runProcess(
         _ arguments: [String], environment: [String: String], deadline: ContinuousClock.Instant?, gracefulStops: Bool, trace: TraceStream,
-        control: JobControl
+        control: JobControl, infoDescriptor: Int32? = nil
     ) async throws -> ProcessOutcome {
-        var process = try ChildProcess.spawn(arguments, environment: environment)
+        var process = try ChildProcess.spawn(arguments, environment: environment, infoDescriptor: infoDescriptor)
         defer { process.closeOutput() }
+        var sandboxInfo: [UInt8] = []
+        func terminate() {
+            guard infoDescriptor != nil else { return process.signalGroup(SIGTERM) }
+            sandboxInfo += process.readInfo()
+            if let info = SandboxInfo.parse(sandboxInfo) {
+                info.signalMembers(SIGTERM)
+            } else {
+                // Not set up yet: nothing of the job's own runs, so there is nothing to stop gracefully.
+                process.signalGroup(SIGKILL)
+            }
+        }
         let clock = ContinuousClock()
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var outcome = ProcessOutcome(exitCode: -1)
@@ -236,13 +271,13 @@ extension JobExecutor {
                         process.signalGroup(SIGKILL)
                         killed = true
                     } else if terminatedAt == nil {
-                        process.signalGroup(SIGTERM)
+                        terminate()
                         terminatedAt = clock.now
                     }
                 }
                 if terminatedAt == nil, !killed, let deadline, clock.now >= deadline {
                     outcome.timedOut = true
-                    process.signalGroup(SIGTERM)
+                    terminate()
                     terminatedAt = clock.now
                 }
                 if let terminatedAt, !killed, clock.now - terminatedAt >= settings.killGracePeriod {

@@ -11,18 +11,21 @@ struct JobExecutor: Sendable {
     let api: any RunnerAPI
     let settings: ExecutorSettings
     let logger: Logger
-    /// The runner's own environment, of which only `PATH`, `HOME` and `LANG` reach jobs.
+    /// The runner's own environment, of which only `PATH`, `HOME` and `LANG` reach jobs (and with the sandbox, only `LANG`).
     let runnerEnvironment: [String: String]
+    /// How job processes are sandboxed; nil for the `shell-unsafe` executor.
+    let sandbox: JobSandbox?
 
     init(
         configuration: RunnerConfiguration, api: any RunnerAPI, settings: ExecutorSettings = ExecutorSettings(), logger: Logger,
-        runnerEnvironment: [String: String] = ProcessInfo.processInfo.environment
+        runnerEnvironment: [String: String] = ProcessInfo.processInfo.environment, sandbox: JobSandbox? = nil
     ) {
         self.configuration = configuration
         self.api = api
         self.settings = settings
         self.logger = logger
         self.runnerEnvironment = runnerEnvironment
+        self.sandbox = sandbox
     }
 
     /// Runs the job to the end and reports it; never throws, whatever the job or the server does.
@@ -30,17 +33,25 @@ struct JobExecutor: Sendable {
         var logger = logger
         logger[metadataKey: "job"] = "\(job.id)"
         let started = ContinuousClock.now
-        let jobUser: JobUser?
+        var jobUser: JobUser?
         let workspace: Workspace
         let trace: TraceStream
+        // Held until the job's last process is gone: no other job gets this uid meanwhile.
+        let slot: JobSlot?
         do {
-            jobUser = try resolveJobUser()
-            workspace = try Workspace.create(buildsDirectory: configuration.buildsDirectory, jobID: job.id, jobUser: jobUser)
+            let resolved = try resolveJobUser()
+            jobUser = resolved.user
+            slot = resolved.slot
+            workspace = try Workspace.create(buildsDirectory: configuration.buildsDirectory, jobID: job.id, jobUser: jobUser, sandboxed: sandbox != nil)
+            if slot != nil { jobUser?.home = workspace.temporaryDirectory.path }
         } catch {
             logger.error("cannot prepare the job: \(error)")
             return await reportWithoutTrace(job, reason: FailureReason.runnerSystemFailure)
         }
-        defer { workspace.remove() }
+        defer {
+            workspace.remove()
+            withExtendedLifetime(slot) {}
+        }
         do {
             let rules = SecretMaskingRules(
                 secrets: JobEnvironment.secrets(of: job, runnerToken: configuration.token), prefixes: JobEnvironment.maskPrefixes(of: job))
@@ -63,13 +74,21 @@ struct JobExecutor: Sendable {
         return reported
     }
 
-    private func resolveJobUser() throws -> JobUser? {
-        guard let name = configuration.jobUser, !name.isEmpty else { return nil }
+    /// Who job processes run as: with the sandbox and a root runner, a uid of the job uid range of its own; else `job_user`, if any.
+    private func resolveJobUser() throws -> (user: JobUser?, slot: JobSlot?) {
+        if sandbox != nil {
+            guard geteuid() == 0 else { return (nil, nil) }
+            guard let slot = try JobSlot.acquire(in: configuration.jobUIDRange) else {
+                throw RunnerError.invalidConfiguration("every uid of the job uid range \(configuration.jobUIDRange) is in use")
+            }
+            return (slot.user(home: "/tmp"), slot)
+        }
+        guard let name = configuration.jobUser, !name.isEmpty else { return (nil, nil) }
         guard geteuid() == 0 else {
             logger.warning("job_user \(name) is ignored: the runner is not running as root")
-            return nil
+            return (nil, nil)
         }
-        return try JobUser.lookup(name)
+        return (try JobUser.lookup(name), nil)
     }
 
     // MARK: Trace watcher

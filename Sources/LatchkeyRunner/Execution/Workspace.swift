@@ -12,9 +12,11 @@ struct Workspace: Sendable {
     /// Under the system temporary directory, owned by the runner.
     let runnerDirectory: URL
     let buildsDirectory: URL
+    /// `<builds>/<job id>-<random>.id`: the sandbox's `/etc/passwd` and `/etc/group`, owned by the runner and read-only to the job.
+    let identityDirectory: URL
 
     /// Creates the directories; the builds directory is created too when missing.
-    static func create(buildsDirectory: String, jobID: Int64, jobUser: JobUser?) throws -> Workspace {
+    static func create(buildsDirectory: String, jobID: Int64, jobUser: JobUser?, sandboxed: Bool = false) throws -> Workspace {
         let builds = URL(fileURLWithPath: buildsDirectory, isDirectory: true).standardizedFileURL
         if FileKind.of(builds.path) == nil {
             try FileManager.default.createDirectory(at: builds.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -31,11 +33,22 @@ struct Workspace: Sendable {
         let project = builds.appendingPathComponent(name, isDirectory: true)
         let temporary = builds.appendingPathComponent(name + ".tmp", isDirectory: true)
         let runner = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-runner-\(name)", isDirectory: true)
-        let workspace = Workspace(projectDirectory: project, temporaryDirectory: temporary, runnerDirectory: runner, buildsDirectory: builds)
+        let identity = builds.appendingPathComponent(name + ".id", isDirectory: true)
+        let workspace = Workspace(
+            projectDirectory: project, temporaryDirectory: temporary, runnerDirectory: runner, buildsDirectory: builds, identityDirectory: identity)
         do {
             try PrivateFile.makeDirectory(project.path)
             try PrivateFile.makeDirectory(temporary.path)
             try PrivateFile.makeDirectory(runner.path)
+            if sandboxed {
+                // 0755 and the runner's: the job's uid reads these (bwrap binds them as that uid) but cannot change them.
+                try PrivateFile.makeDirectory(identity.path, mode: 0o755)
+                let files = JobSandbox.identityFiles(for: jobUser, home: temporary.path)
+                try PrivateFile.write(Array(files.passwd.utf8), to: identity.appendingPathComponent("passwd").path, mode: 0o644)
+                try PrivateFile.write(Array(files.group.utf8), to: identity.appendingPathComponent("group").path, mode: 0o644)
+                try PrivateFile.write([], to: identity.appendingPathComponent("empty").path, mode: 0o644)
+                for file in ["passwd", "group", "empty"] { _ = chmod(identity.appendingPathComponent(file).path, 0o644) }
+            }
             if let jobUser {
                 try workspace.handOver(to: jobUser)
             }
@@ -57,7 +70,7 @@ struct Workspace: Sendable {
 
     /// Removes all three directories, whatever the job left in them.
     func remove() {
-        for directory in [projectDirectory, temporaryDirectory, runnerDirectory] where FileKind.of(directory.path) != nil {
+        for directory in [projectDirectory, temporaryDirectory, runnerDirectory, identityDirectory] where FileKind.of(directory.path) != nil {
             if (try? FileManager.default.removeItem(at: directory)) == nil {
                 // Read-only directories (a Go module cache, say) stop removal; make them writable and retry.
                 try? Self.walk(directory.path) { path in

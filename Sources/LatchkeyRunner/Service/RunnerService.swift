@@ -13,26 +13,43 @@ public struct RunnerService: Service {
     let api: any RunnerAPI
     let settings: ExecutorSettings
     let logger: Logger
+    /// The sandbox every job runs in; nil for the `shell-unsafe` executor.
+    let sandbox: JobSandbox?
     /// Between job requests, at least (a server that does not long-poll must not be hammered).
     var minimumRequestInterval: Duration = .seconds(1)
     var maximumBackoff: Duration = .seconds(30)
 
     /// A service for `configuration`, talking to its server with `httpClient`.
-    public init(configuration: RunnerConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "latchkey.runner")) throws {
-        self.init(configuration: configuration, api: try HTTPRunnerAPI(url: configuration.url, client: httpClient), logger: logger)
+    ///
+    /// With the sandbox executor it throws when bubblewrap is missing. `hiddenPaths` (the server's data directory,
+    /// the runner's config file) stay invisible to jobs even if they lie under a system directory the sandbox shows.
+    public init(
+        configuration: RunnerConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "latchkey.runner"), hiddenPaths: [String] = []
+    ) throws {
+        let sandbox = configuration.executor == .sandbox ? try JobSandbox.locate(hiddenPaths: hiddenPaths) : nil
+        self.init(configuration: configuration, api: try HTTPRunnerAPI(url: configuration.url, client: httpClient), logger: logger, sandbox: sandbox)
     }
 
-    init(configuration: RunnerConfiguration, api: any RunnerAPI, settings: ExecutorSettings = ExecutorSettings(), logger: Logger) {
+    init(configuration: RunnerConfiguration, api: any RunnerAPI, settings: ExecutorSettings = ExecutorSettings(), logger: Logger, sandbox: JobSandbox? = nil) {
         self.configuration = configuration
         self.api = api
         self.settings = settings
         self.logger = logger
+        self.sandbox = sandbox
     }
 
     public func run() async throws {
         let jobs = RunningJobs()
         let grace = Duration.seconds(max(configuration.shutdownTimeout, 0))
-        logger.info("runner started", metadata: ["name": "\(configuration.name)", "url": "\(configuration.url)", "concurrent": "\(configuration.concurrent)"])
+        logger.info(
+            "runner started",
+            metadata: [
+                "name": "\(configuration.name)", "url": "\(configuration.url)", "concurrent": "\(configuration.concurrent)",
+                "executor": "\(configuration.executor.rawValue)",
+            ])
+        if sandbox == nil {
+            logger.warning("jobs run WITHOUT a sandbox (shell-unsafe): a job can read and signal everything this runner's user can")
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 // The watchdog: once shutdown starts, running jobs get `grace` to finish.
@@ -58,7 +75,7 @@ public struct RunnerService: Service {
     func work(_ index: Int, jobs: RunningJobs) async {
         var logger = logger
         logger[metadataKey: "worker"] = "\(index)"
-        let executor = JobExecutor(configuration: configuration, api: api, settings: settings, logger: logger)
+        let executor = JobExecutor(configuration: configuration, api: api, settings: settings, logger: logger, sandbox: sandbox)
         var lastUpdate: String?
         var backoff = Duration.zero
         func nextBackoff() -> Duration {

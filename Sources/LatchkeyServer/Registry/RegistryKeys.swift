@@ -28,7 +28,7 @@ public struct RegistryKeys: Sendable {
         let rsa = try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM)
         // A certificate is derived from the key, so a start interrupted between the two files heals on the next one.
         if (try? String(contentsOf: certificateFile, encoding: .utf8)) == nil {
-            _ = try publish(try selfSignedCertificate(rsa), to: certificateFile, mode: 0o644)
+            _ = try publish(try selfSignedCertificate(rsa), to: certificateFile, mode: 0o600)
         }
         let certificatePEM = try String(contentsOf: certificateFile, encoding: .utf8)
         return RegistryKeys(privateKeyPEM: keyPEM, certificatePEM: certificatePEM, keyID: try libtrustKeyID(rsa.publicKey.derRepresentation))
