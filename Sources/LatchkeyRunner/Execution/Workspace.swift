@@ -29,6 +29,7 @@ struct Workspace: Sendable {
         } else if jobUser != nil {
             _ = chmod(builds.path, 0o711)
         }
+        if sandboxed, let jobUser { try requireTraversable(builds, by: jobUser) }
         let name = "\(jobID)-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         let project = builds.appendingPathComponent(name, isDirectory: true)
         let temporary = builds.appendingPathComponent(name + ".tmp", isDirectory: true)
@@ -57,6 +58,20 @@ struct Workspace: Sendable {
             throw error
         }
         return workspace
+    }
+
+    /// bwrap runs as the job's uid and must reach the workspace: every directory above it needs the search bit for others.
+    static func requireTraversable(_ builds: URL, by user: JobUser) throws {
+        var directory = builds.deletingLastPathComponent()
+        while directory.path != "/" && !directory.path.isEmpty {
+            var status = stat()
+            if stat(directory.path, &status) == 0, status.st_uid != user.uid, status.st_mode & 0o001 == 0 {
+                throw RunnerError.invalidConfiguration(
+                    "\(directory.path) (mode \(String(status.st_mode & 0o777, radix: 8))) does not let job uids pass: choose a builds directory "
+                        + "(--builds-dir) whose parent directories others may traverse (chmod o+x)")
+            }
+            directory = directory.deletingLastPathComponent()
+        }
     }
 
     /// Gives the project and temporary directories, and everything in them, to the job user (without following links).

@@ -27,6 +27,11 @@ public struct RunnerService: Service {
         configuration: RunnerConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "latchkey.runner"), hiddenPaths: [String] = []
     ) throws {
         let sandbox = configuration.executor == .sandbox ? try JobSandbox.locate(hiddenPaths: hiddenPaths) : nil
+        if sandbox != nil && geteuid() == 0 {
+            // Found now rather than at every job: a job uid that cannot reach its workspace fails every job.
+            let probe = JobUser(name: "latchkey-job", uid: uid_t(configuration.jobUIDRange.lower), gid: gid_t(configuration.jobUIDRange.lower), home: "/")
+            try Workspace.requireTraversable(URL(fileURLWithPath: configuration.buildsDirectory).standardizedFileURL, by: probe)
+        }
         self.init(configuration: configuration, api: try HTTPRunnerAPI(url: configuration.url, client: httpClient), logger: logger, sandbox: sandbox)
     }
 
