@@ -110,7 +110,7 @@ struct SandboxTests {
     }
 
     /// Runs the victim and the attacker side by side and checks every attack failed and nothing outlived the attacker.
-    func attack(tags: [String], runnerConfig: String?, builds: URL) async throws -> String {
+    func attack(tags: [String], runnerConfig: String?, builds: URL, runnerIsRoot: Bool = geteuid() == 0) async throws -> String {
         let marker = "lkmark" + String(UUID().uuidString.prefix(8)).lowercased()
         let tagLine = tags.isEmpty ? "" : "  tags: [\(tags.joined(separator: ", "))]\n"
         let ci = """
@@ -145,7 +145,7 @@ struct SandboxTests {
         {
             #expect(attack.trace.contains("HELD \(check)"), "\(check) was not checked:\n\(attack.trace)")
         }
-        if geteuid() == 0 {
+        if runnerIsRoot {
             // A root runner runs each job as a uid of its own range, never as root.
             let uid = attack.trace.split(separator: "\n").first { $0.hasPrefix("uid=") }.flatMap { Int($0.dropFirst(4).prefix { $0.isNumber }) }
             #expect(uid.map { (20000...20999).contains($0) } == true, "\(attack.trace)")
@@ -180,6 +180,18 @@ struct SandboxTests {
 
     @Test("a hostile job on a separate `latchkey runner run` reads neither the runner's config nor anything of the server")
     func separateRunner() async throws {
+        try await separateRunner(as: nil)
+    }
+
+    @Test(
+        "the same holds for a runner that is not root: its jobs keep its uid inside a user namespace",
+        .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root to start a runner as nobody"))
+    func unprivilegedRunner() async throws {
+        try await separateRunner(as: 65534)
+    }
+
+    /// Registers a runner with a tag of its own and runs `latchkey runner run` (as `uid` when given), then attacks through it.
+    func separateRunner(as uid: UInt32?) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-runner-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -194,6 +206,13 @@ struct SandboxTests {
         let runner = Process()
         runner.executableURL = URL(fileURLWithPath: binary)
         runner.arguments = ["runner", "run", "--config", config, "--concurrent", "2", "--builds-dir", builds.path]
+        if let uid {
+            // The runner's own files become the unprivileged user's; the data directory stays root's.
+            try FileManager.default.createDirectory(at: builds, withIntermediateDirectories: true)
+            for path in [config, builds.path] { #expect(chown(path, uid, uid) == 0) }
+            runner.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            runner.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", binary] + (runner.arguments ?? [])
+        }
         let log = directory.appendingPathComponent("runner.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
@@ -204,8 +223,9 @@ struct SandboxTests {
             runner.terminate()
             runner.waitUntilExit()
         }
-        let trace = try await attack(tags: [tag], runnerConfig: config, builds: builds)
+        let trace = try await attack(tags: [tag], runnerConfig: config, builds: builds, runnerIsRoot: uid == nil && geteuid() == 0)
         #expect(trace.contains("bubblewrap sandbox"), "\(trace)")
+        if let uid { #expect(trace.contains("uid=\(uid) "), "\(trace)") }
     }
 
     @Test("ordinary jobs work in the sandbox: git, curl with the job token, artifacts, and python-gitlab")
