@@ -21,6 +21,7 @@ public struct Store: Sendable {
     public let packages: PackageRepository
     public let releases: ReleaseRepository
     public let webSessions: WebSessionRepository
+    public let authAttempts: AuthAttemptRepository
 
     public init(database: Database) {
         self.database = database
@@ -42,5 +43,6 @@ public struct Store: Sendable {
         packages = PackageRepository(database: database)
         releases = ReleaseRepository(database: database)
         webSessions = WebSessionRepository(database: database)
+        authAttempts = AuthAttemptRepository(database: database)
     }
 }

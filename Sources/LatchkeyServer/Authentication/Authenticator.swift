@@ -25,7 +25,8 @@ public struct Authenticator: Sendable {
     }
 
     /// The actor, or `unauthenticated` when credentials are present but wrong (GitLab answers 401 even on public routes then).
-    public func actor(for request: Request, sources: Sources) async throws(Denial) -> Actor {
+    /// `address` is the client's, for the per-address limit on failed passwords.
+    public func actor(for request: Request, sources: Sources, address: String? = nil) async throws(Denial) -> Actor {
         if sources.contains(.jobToken) {
             if let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("job_token") {
                 return try await jobActor(token)
@@ -51,7 +52,7 @@ public struct Authenticator: Sendable {
         }
         if sources.contains(.basic), let (username, password) = Self.basicCredentials(request) {
             if TokenKind.of(password) == .personalAccess { return try await personalToken(password) }
-            return try await passwordLogin(username: username, password: password)
+            return try await passwordLogin(username: username, password: password, address: address)
         }
         return .anonymous
     }
@@ -136,11 +137,15 @@ public struct Authenticator: Sendable {
         return .user(UserActor(user: user, scopes: Set(token.scopes)))
     }
 
-    private func passwordLogin(username: String, password: String) async throws(Denial) -> Actor {
+    private func passwordLogin(username: String, password: String, address: String?) async throws(Denial) -> Actor {
         do {
+            // A slot is taken before the password is checked; past GitLab's limit the password is not even looked at.
+            let throttle = FailedAttemptThrottle(store: environment.store)
+            guard let slot = try await throttle.attempt(account: username, address: address, rule: .basic) else { throw Denial.unauthenticated }
             guard let (user, hash) = try await environment.store.users.credentials(username: username), let hash, !user.isBlocked,
                 try await environment.passwords.verify(password, hash: hash)
             else { throw Denial.unauthenticated }
+            try await throttle.succeeded(slot)
             return .user(UserActor(user: user, scopes: nil))
         } catch {
             throw .unauthenticated

@@ -36,7 +36,7 @@ extension WebPages {
         }
         guard !login.isEmpty, !password.isEmpty else { return refuse("Enter your username and your password.", .unprocessableContent) }
         let address = web.clientAddress
-        guard await throttle.allows(username: login, address: address) else {
+        guard let slot = try await throttle.attempt(account: login, address: address, rule: .webSignIn) else {
             return refuse("Too many failed sign-in attempts. Wait ten minutes and try again.", .tooManyRequests)
         }
         let credentials = try await environment.store.users.credentials(username: login)
@@ -48,14 +48,13 @@ extension WebPages {
             _ = try? await environment.passwords.hash(password)
         }
         guard let (user, _) = credentials, verified else {
-            await throttle.recordFailure(username: login, address: address)
             // GitLab's words: they do not tell which of the two was wrong.
             return refuse("Invalid login or password.", .unauthorized)
         }
         guard !user.isBlocked else {
             return refuse("Your account has been blocked. Contact your administrator if you think this is an error.", .forbidden)
         }
-        await throttle.reset(username: login, address: address)
+        try await throttle.succeeded(slot)
         // A new session (and CSRF token) at sign-in, so a session planted before it is worth nothing after.
         web.session = .fresh(userID: user.id)
         if let id = web.session.sessionID {

@@ -11,15 +11,15 @@ struct WebPages: Sendable {
     let queue: JobQueue
     let templates: WebTemplates
     let cookie: SessionCookie
-    let throttle: SignInThrottle
+    let throttle: FailedAttemptThrottle
     let scope: JobTokenScopeService
 
-    init(environment: ServerEnvironment, queue: JobQueue, throttle: SignInThrottle = SignInThrottle()) {
+    init(environment: ServerEnvironment, queue: JobQueue) {
         self.environment = environment
         self.queue = queue
         self.templates = WebTemplates()
         self.cookie = SessionCookie(digester: environment.digester, secure: environment.settings.baseURL.lowercased().hasPrefix("https://"))
-        self.throttle = throttle
+        self.throttle = FailedAttemptThrottle(store: environment.store)
         self.scope = JobTokenScopeService(environment: environment)
     }
 

@@ -10,6 +10,7 @@ public enum Schema {
         Migration(version: 5, name: "ids are never reused on SQLite", rebuildsTables: true, apply: neverReuseIDs),
         Migration(version: 6, name: "hidden variables", apply: addHiddenVariables),
         Migration(version: 7, name: "server-side web sessions", apply: createWebSessions),
+        Migration(version: 8, name: "sign-in attempts shared by every instance", apply: createAuthAttempts),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
@@ -355,5 +356,15 @@ public enum Schema {
             .column("expires_at", type: .bigint, .notNull)
             .run()
         try await db.create(index: "web_sessions_by_user").on("web_sessions").column("user_id").run()
+    }
+
+    private static func createAuthAttempts(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // Ids here never leave the server, so SQLite's reuse of a deleted rowid does no harm.
+        try await db.create(table: "auth_attempts")
+            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("bucket", type: .text, .notNull)
+            .column("at", type: .bigint, .notNull)
+            .run()
+        try await db.create(index: "auth_attempts_by_bucket").on("auth_attempts").column("bucket").column("at").run()
     }
 }
