@@ -20,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
         factory.executor = try runnerOptions.resolvedExecutor() ?? .sandbox
         factory.jobUIDRange = try runnerOptions.resolvedJobUIDRange() ?? .default
         factory.buildsDirectory = runnerOptions.resolvedBuildsDirectory
+        factory.shutdownTimeout = Int(settings.shutdownTimeout.components.seconds)
         if let builds = factory.buildsDirectory, Self.isInside(builds, settings.dataDirectory.path) {
             throw ValidationError("--builds-dir must lie outside the data directory, which jobs must never see")
         }
@@ -29,9 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         ParentWatch.exitWhenParentDies()
+        let lock = settings.databaseURL == nil ? try DataDirectoryLock.acquire(settings.dataDirectory) : nil
         DataDirectoryPermissions.warnIfWide(settings.dataDirectory, logger: Logger(label: "latchkey"))
-        let app = try await buildApplication(settings: settings, embeddedRunner: factory.make)
-        try await app.runService()
+        let status = try await ServerLauncher(settings: settings, embeddedRunner: factory.make).run()
+        if status != 0 { throw ExitCode(status) }
+        withExtendedLifetime(lock) {}
     }
 
     static func isInside(_ path: String, _ directory: String) -> Bool {

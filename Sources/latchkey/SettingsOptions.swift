@@ -16,12 +16,16 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: "Embedded runners to start; 0 for none (LATCHKEY_RUNNERS).") var runners: Int?
     @Option(help: "host:port of a container registry configured to trust this server's tokens (LATCHKEY_REGISTRY).") var registry: String?
     @Option(help: "trace, debug, info, notice, warning, error or critical (LATCHKEY_LOG_LEVEL).") var logLevel: String?
+    @Option(help: "Seconds SIGTERM gives embedded runners to finish or cancel their jobs before the server exits (LATCHKEY_SHUTDOWN_TIMEOUT, 30).")
+    var shutdownTimeout: Int?
     @Option(help: "A JSON settings file: {\"latchkey\": {\"port\": 8080, ...}} (LATCHKEY_CONFIG).") var config: String?
 
     /// Flags first, then `LATCHKEY_*` environment variables, then the settings file.
     func settings() async throws -> ServerSettings {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(secretsSpecifier: .specific(["LATCHKEY_ROOT_TOKEN", "LATCHKEY_ROOT_PASSWORD", "LATCHKEY_DATABASE_URL"]))]
+        try SettingsFileSchema.validateEnvironment()
         if let file = config ?? ProcessInfo.processInfo.environment["LATCHKEY_CONFIG"] {
+            try SettingsFileSchema.validate(fileAt: file)
             providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
         }
         let reader = ConfigReader(providers: providers)
@@ -37,10 +41,20 @@ struct SettingsOptions: ParsableArguments {
         settings.rootToken = reader.string(forKey: "latchkey.root_token", isSecret: true)
         settings.rootPassword = reader.string(forKey: "latchkey.root_password", isSecret: true)
         if let level = logLevel ?? reader.string(forKey: "latchkey.log_level") {
-            guard let parsed = Logger.Level(rawValue: level) else { throw ValidationError("unknown log level \(level)") }
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ValidationError("unknown log level \(level): use trace, debug, info, notice, warning, error or critical")
+            }
             settings.logLevel = parsed
         }
+        if let seconds = shutdownTimeout ?? reader.int(forKey: "latchkey.shutdown_timeout") {
+            guard (0...3600).contains(seconds) else { throw ValidationError("shutdown timeout must be between 0 and 3600 seconds") }
+            settings.shutdownTimeout = .seconds(seconds)
+        }
         guard (0...65535).contains(settings.port) else { throw ValidationError("port must be between 0 and 65535") }
+        if let external = settings.externalURL {
+            guard let url = URL(string: external), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host?.isEmpty == false
+            else { throw ValidationError("external URL \(external) is not an http:// or https:// URL with a host") }
+        }
         guard settings.embeddedRunners >= 0 else { throw ValidationError("runners must be 0 or more") }
         return settings
     }

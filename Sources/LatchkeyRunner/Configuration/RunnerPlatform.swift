@@ -1,7 +1,9 @@
+import LatchkeyCore
+
 /// What the runner tells the server about itself (`info` in registration and job requests).
 enum RunnerPlatform {
     static let name = "latchkey-runner"
-    static let version = "0.1.0"
+    static let version = LatchkeyVersion.number
     static let revision = "latchkey"
 
     /// GitLab Runner's names (Go's GOOS).

@@ -10,7 +10,7 @@ import ServiceLifecycle
 public func openDatabase(_ settings: ServerSettings, logger: Logger) async throws -> (Database, (any Service)?) {
     if let url = settings.databaseURL, !url.isEmpty {
         let client = try Database.postgresClient(url: url, logger: logger)
-        return (Database.postgres(client: client), PostgresClientService(client: client))
+        return (Database.postgres(client: client, connectionTimeout: settings.databaseTimeout), PostgresClientService(client: client))
     }
     try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
     return (try await Database.sqlite(path: settings.dataDirectory.appendingPathComponent("latchkey.sqlite3").path, logger: logger), nil)
@@ -34,9 +34,12 @@ public struct PostgresClientService: Service, CustomStringConvertible {
 }
 
 /// Builds the server: storage, migrations, first-start bootstrap, routes and background services.
-/// `embeddedRunner` makes a runner service from the server's URL and the embedded runner's token (for `serve --runners N`).
+///
+/// `embeddedRunners` (for `serve --runners N`) are started with the server's URL and their token once the server is
+/// ready, but run outside the application: the caller runs them in the same service group, after it, so that they stop
+/// first and the listener keeps serving them while they drain. `onReady` runs once bootstrap is done, just before the listener opens.
 public func buildApplication(
-    settings: ServerSettings, embeddedRunner: (@Sendable (_ url: String, _ token: String) -> any Service)? = nil
+    settings: ServerSettings, embeddedRunners: EmbeddedRunners? = nil, onReady: @escaping @Sendable () async -> Void = {}
 ) async throws -> some ApplicationProtocol {
     var logger = Logger(label: "latchkey")
     logger.logLevel = settings.logLevel
@@ -51,7 +54,6 @@ public func buildApplication(
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
     services.append(JobReaper(environment: environment, queue: queue))
-    let runnerFactory = embeddedRunner.flatMap { settings.embeddedRunners > 0 ? $0 : nil }
 
     var app = Application(
         router: router,
@@ -59,18 +61,19 @@ public func buildApplication(
         services: services,
         logger: logger)
     let readyLogger = logger
-    let runnerServices = EmbeddedRunners()
-    if runnerFactory != nil {
-        app.addServices(runnerServices)
-    }
     app.beforeServerStarts {
         try await Migrator().migrate(database)
         try await Bootstrap.administrator(environment: environment)
-        if let runnerFactory {
+        if let embeddedRunners {
             let token = try await environment.embeddedRunnerToken()
             let url = "http://\(settings.host == "0.0.0.0" ? "127.0.0.1" : settings.host):\(settings.port)"
-            await runnerServices.start((0..<settings.embeddedRunners).map { _ in runnerFactory(url, token) })
+            let runnerID = try await environment.store.runners.list().first(where: \.embedded)?.id
+            let reaper = JobReaper(environment: environment, queue: queue)
+            await embeddedRunners.start(url: url, token: token) {
+                if let runnerID { await reaper.failJobs(ofStoppedRunner: runnerID) }
+            }
         }
+        await onReady()
         readyLogger.info("Latchkey is ready", metadata: ["url": "\(settings.baseURL)", "database": "\(database.kind.rawValue)"])
     }
     return app
@@ -79,12 +82,14 @@ public func buildApplication(
 /// The environment shared by controllers; the data directory, secret and repositories are prepared here.
 public func makeEnvironment(settings: ServerSettings, database: Database, logger: Logger) async throws -> ServerEnvironment {
     try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
+    // The data directory holds the server secret, the database and every job's files: for this user only.
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: settings.dataDirectory.path)
     try FileManager.default.createDirectory(at: settings.repositoriesDirectory, withIntermediateDirectories: true)
     let secret = try Bootstrap.serverSecret(in: settings.dataDirectory)
     let repositories = RepositoryStore(root: settings.repositoriesDirectory)
     try repositories.prepare()
     let environment = ServerEnvironment(
-        settings: settings, store: Store(database: database), digester: TokenDigester(secret: secret), repositories: repositories,
+        settings: settings, store: Store(database: database, sealer: SecretSealer(secret: secret)), digester: TokenDigester(secret: secret), repositories: repositories,
         passwords: PasswordHasher(cost: settings.passwordCost), logger: logger)
     try environment.traces.prepare()
     try environment.artifacts.prepare()
@@ -98,7 +103,18 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: GitMiddleware(git: GitHTTPController(environment: environment, pipelines: creator)))
-    router.get("-/readiness") { _, _ in try JSON.response(["status": "ok"]) }
+    // Ready means the database answers: a load balancer must stop sending requests that would wait for it.
+    router.get("-/readiness") { _, context in
+        do {
+            try await environment.store.database.ping(timeout: min(environment.settings.databaseTimeout, .seconds(2)))
+            return try JSON.response(["status": "ok"])
+        } catch {
+            context.logger.error("readiness: the database does not answer", metadata: ["reason": "\(ServerLauncher.reason(error))"])
+            var response = try JSON.response(["status": "failed", "message": "database unavailable"])
+            response.status = .serviceUnavailable
+            return response
+        }
+    }
     router.get("jwt/auth", use: registry.token)
     router.get("-/liveness") { _, _ in try JSON.response(["status": "ok"]) }
     // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
@@ -132,7 +148,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(PipelinesController(environment: environment, creator: creator).endpoints)
-    api.get("version") { _, _ in try JSON.response(["version": "17.11.0-latchkey", "revision": "latchkey"]) }
+    api.get("version") { _, _ in try JSON.response(["version": "\(LatchkeyVersion.gitLabAPI)-latchkey", "revision": "latchkey-\(LatchkeyVersion.number)"]) }
     // The web pages answer what no route matched: added last, this middleware wraps only the router's not-found answer.
     router.add(middleware: WebMiddleware(environment: environment, queue: queue))
     return router
@@ -149,13 +165,24 @@ struct GitMiddleware: RouterMiddleware {
     }
 }
 
-/// The embedded runners: runs the runner services it is handed once the server is ready (they need its token and listener).
-public actor EmbeddedRunners: Service {
+/// The embedded runners: made and run once the server is ready (they need its token and listener).
+public actor EmbeddedRunners: Service, CustomStringConvertible {
+    private let count: Int
+    private let factory: @Sendable (_ url: String, _ token: String) -> any Service
     private var pending: [any Service]?
+    private var stopped: @Sendable () async -> Void = {}
 
-    public init() {}
+    /// `count` runners, each made by `factory` from the server's URL and the embedded runners' token.
+    public init(count: Int, factory: @escaping @Sendable (_ url: String, _ token: String) -> any Service) {
+        self.count = count
+        self.factory = factory
+    }
 
-    func start(_ services: [any Service]) { pending = services }
+    /// Makes the runners; `stopped` runs once they have all stopped, while the listener still serves.
+    func start(url: String, token: String, stopped: @escaping @Sendable () async -> Void) {
+        pending = (0..<count).map { _ in factory(url, token) }
+        self.stopped = stopped
+    }
 
     public func run() async throws {
         do {
@@ -169,5 +196,8 @@ public actor EmbeddedRunners: Service {
         try await withThrowingDiscardingTaskGroup { group in
             for service in services { group.addTask { try await service.run() } }
         }
+        await stopped()
     }
+
+    public nonisolated var description: String { "EmbeddedRunners" }
 }

@@ -1,0 +1,90 @@
+import Foundation
+import LatchkeyTestSupport
+import Testing
+
+/// The real `latchkey` binary as an administrator meets it: versions, settings mistakes, a second server on one data directory.
+@Suite("Command line")
+struct CommandLineTests {
+    static let binary = LiveServer.packageRoot.appendingPathComponent(".build/debug/latchkey").path
+
+    struct Run {
+        var status: Int32
+        var output: String
+    }
+
+    /// Runs the binary to its end (at most 60 s) with `environment` added to this process's, stdout and stderr together.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var merged = ProcessInfo.processInfo.environment
+        for (key, value) in environment { merged[key] = value }
+        merged["LATCHKEY_PARENT_PID"] = String(getpid())
+        process.environment = merged
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    static func settingsFile(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-settings-\(UUID().uuidString).json").path
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    static func scratchDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-cli-\(UUID().uuidString)").path
+    }
+
+    @Test("--version names Latchkey's release and the GitLab API it follows")
+    func version() throws {
+        let result = try Self.run(["--version"])
+        #expect(result.status == 0)
+        #expect(result.output.hasPrefix("latchkey 0.2.0 (GitLab API 17.11.0)"), "\(result.output)")
+    }
+
+    @Test(
+        "a settings file with an unknown key, a wrong type or broken JSON stops the start with the key and the file named",
+        arguments: [
+            (#"{"latchkey": {"dataDir": "x"}}"#, #"unknown key "latchkey.dataDir""#),
+            (#"{"latchkey": {"port": "18095"}}"#, #""latchkey.port" must be an integer, not the string "18095""#),
+            (#"{"latchkey": {"port": true}}"#, #""latchkey.port" must be an integer"#),
+            (#"{"latchkey": {"log_level": 3}}"#, #""latchkey.log_level" must be a string"#),
+            (#"{"port": 8080}"#, #"unknown top-level key "port""#),
+            (#"{"latchkey": {"port": 80"#, "not valid JSON"),
+        ])
+    func strictSettingsFile(file: String, message: String) throws {
+        let path = try Self.settingsFile(file)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let result = try Self.run(["migrate", "--config", path, "--data-dir", Self.scratchDirectory()])
+        #expect(result.status != 0)
+        #expect(result.output.contains(message), "\(result.output)")
+        #expect(result.output.contains(path), "\(result.output)")
+        #expect(!result.output.contains("NSCocoaErrorDomain"), "\(result.output)")
+    }
+
+    @Test("bad values from flags and the environment are refused; log levels are case-insensitive")
+    func values() throws {
+        let directory = Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let url = try Self.run(["migrate", "--data-dir", directory, "--external-url", "not-a-url"])
+        #expect(url.status != 0 && url.output.contains("external URL not-a-url"), "\(url.output)")
+        let port = try Self.run(["migrate", "--data-dir", directory], environment: ["LATCHKEY_PORT": "eighty"])
+        #expect(port.status != 0 && port.output.contains("LATCHKEY_PORT=eighty is not an integer"), "\(port.output)")
+        let level = try Self.run(["migrate", "--data-dir", directory], environment: ["LATCHKEY_LOG_LEVEL": "DEBUG"])
+        #expect(level.status == 0, "\(level.output)")
+    }
+
+    @Test("a second serve on a data directory a server already uses refuses at once and leaves the first one alone")
+    func secondServerRefused() async throws {
+        let server = try await LiveServer.shared.start()
+        let result = try Self.run(["serve", "--data-dir", server.dataDirectory.path, "--port", "0", "--runners", "0"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("another latchkey serve (pid \(server.pid)) is using \(server.dataDirectory.path)"), "\(result.output)")
+        #expect(try await HTTP.request("GET", "\(server.url)/-/readiness").status == 200)
+    }
+}
