@@ -1,3 +1,4 @@
+import LatchkeyCore
 import Logging
 
 /// Every repository over one database.
@@ -23,7 +24,8 @@ public struct Store: Sendable {
     public let webSessions: WebSessionRepository
     public let authAttempts: AuthAttemptRepository
 
-    public init(database: Database) {
+    /// `sealer` seals variable values at rest (the server passes one keyed from its secret).
+    public init(database: Database, sealer: SecretSealer? = nil) {
         self.database = database
         users = UserRepository(database: database)
         personalAccessTokens = PersonalAccessTokenRepository(database: database)
@@ -35,7 +37,7 @@ public struct Store: Sendable {
         schedules = PipelineScheduleRepository(database: database)
         settings = SettingsRepository(database: database)
         runners = RunnerRepository(database: database)
-        variables = VariableRepository(database: database)
+        variables = VariableRepository(database: database, sealer: sealer)
         artifacts = ArtifactRepository(database: database)
         jobTokenScope = JobTokenScopeRepository(database: database)
         auditEvents = AuditEventRepository(database: database)

@@ -13,7 +13,12 @@ public func openDatabase(_ settings: ServerSettings, logger: Logger) async throw
         return (Database.postgres(client: client, connectionTimeout: settings.databaseTimeout), PostgresClientService(client: client))
     }
     try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
-    return (try await Database.sqlite(path: settings.dataDirectory.appendingPathComponent("latchkey.sqlite3").path, logger: logger), nil)
+    try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: settings.dataDirectory.path)
+    let path = settings.dataDirectory.appendingPathComponent("latchkey.sqlite3").path
+    let database = try await Database.sqlite(path: path, logger: logger)
+    // The database holds digests, nonces and sealed values: readable by this user only (its -wal and -shm follow its mode).
+    try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    return (database, nil)
 }
 
 /// Closes the database when the server shuts down (SQLite's connection must be closed before it is released).

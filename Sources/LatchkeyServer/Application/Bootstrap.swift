@@ -18,8 +18,10 @@ enum Bootstrap {
         return bytes
     }
 
-    /// Creates `root` with its token and password when the database has no users.
+    /// Creates `root` with its token and password when the database has no users; seals variable values an older version
+    /// kept in the clear (once, at every start after migrations), so the database holds none.
     static func administrator(environment: ServerEnvironment) async throws {
+        try await environment.store.variables.sealPlainValues()
         guard try await environment.store.users.count() == 0 else { return }
         let settings = environment.settings
         let password = settings.rootPassword ?? SecretToken.mint(.personalAccess).value.dropFirst(6).prefix(24).description
