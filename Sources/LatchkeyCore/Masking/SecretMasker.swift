@@ -41,6 +41,11 @@ public struct SecretMasker: Sendable {
     /// The automaton's state over the normalised view (visible bytes only).
     private var viewState: UInt32 = 0
     private var parser = TerminalSequenceParser()
+    /// Section markers in the view: a candidate's bytes are held out of the view until it is known to be a marker.
+    private var markers = SectionMarkerRecogniser()
+    /// The bytes of the current marker candidate, starting at stream position `markerStart`.
+    private var markerHeld: [UInt8] = []
+    private var markerStart = 0
     /// Stream bytes consumed so far.
     private var position = 0
     /// Output has been written for every stream byte before this position.
@@ -87,11 +92,18 @@ public struct SecretMasker: Sendable {
     /// Ends the stream, returning the bytes held back; the masker is then ready for a new stream.
     public mutating func finish() -> [UInt8] {
         var output = pendingReplay.isEmpty ? [] : mask([UInt8]())
+        if markers.isHolding {
+            // The stream ended inside a candidate: it was no marker, so its bytes are ordinary text.
+            markers = SectionMarkerRecogniser()
+            withTables { table, byteClass in replayMarkerCandidate(table: table, byteClass: byteClass) }
+        }
         let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         flush(upTo: position, chunk: empty, chunkStart: position, into: &output)
         rawState = 0
         viewState = 0
         parser = TerminalSequenceParser()
+        markers = SectionMarkerRecogniser()
+        markerHeld.removeAll()
         held.removeAll()
         ranges.removeAll()
         gaps.removeAll()
@@ -111,7 +123,7 @@ public struct SecretMasker: Sendable {
     private var pendingReplay: [UInt8] = []
 
     private var isConverged: Bool {
-        rawState == viewState && parser.mode == .text && !rawRun && !viewRun && tails.isEmpty
+        rawState == viewState && parser.mode == .text && !rawRun && !viewRun && tails.isEmpty && markers.isIdle
     }
 
     private mutating func process(_ chunk: UnsafeBufferPointer<UInt8>) -> [UInt8] {
@@ -151,6 +163,7 @@ public struct SecretMasker: Sendable {
         var limit = min(position - Int(automaton.depth[Int(rawState) / automaton.classCount]), viewStart(depth: Int(automaton.depth[Int(viewState) / automaton.classCount])))
         if viewRun { limit = min(limit, viewRunEnd) }
         if !tails.isEmpty { limit = min(limit, tailEnd) }
+        if markers.isHolding { limit = min(limit, markerStart) }
         if let first = gaps.firstIndex(where: { $0.end > limit }) { gaps.removeFirst(first) } else { gaps.removeAll() }
         flush(upTo: limit, chunk: chunk, chunkStart: chunkStart, into: &output)
         let heldStart = chunkStart - held.count
@@ -165,9 +178,16 @@ public struct SecretMasker: Sendable {
     }
 
     /// The stream position of the first of the last `depth` visible bytes (the view's undecided bytes); `position` if none.
+    ///
+    /// A held marker candidate has not reached the view yet, so the view ends where it starts.
     private func viewStart(depth: Int) -> Int {
-        guard depth > 0 else { return position }
-        return start(ofVisible: depth, endingAt: position)
+        let end = markers.isHolding ? markerStart : position
+        guard depth > 0 else { return end }
+        return start(ofVisible: depth, endingAt: end)
+    }
+
+    private func withTables<R>(_ body: (UnsafeBufferPointer<UInt32>, UnsafeBufferPointer<UInt8>) -> R) -> R {
+        rules.automaton.table.withUnsafeBufferPointer { table in rules.automaton.byteClass.withUnsafeBufferPointer { body(table, $0) } }
     }
 
     /// The stream position where `count` visible bytes ending at `end` begin, skipping the gaps between them.
@@ -212,19 +232,62 @@ public struct SecretMasker: Sendable {
 
         // The normalised view: transparent bytes are skipped, a secret around them is masked whole.
         let kind = parser.classify(byte)
+        var outcome = markers.feed(byte)
+        if outcome == .rejected {
+            replayMarkerCandidate(table: table, byteClass: byteClass)
+            outcome = markers.feed(byte)
+        }
+        switch outcome {
+        case .pass:
+            viewStep(byte, kind: kind, at: offset, table: table, byteClass: byteClass)
+        case .pending:
+            if markerHeld.isEmpty { markerStart = offset }
+            markerHeld.append(byte)
+        case .complete:
+            // A whole section marker: one transparent run, like an escape sequence.
+            addGap(start: markerStart, end: offset + 1)
+            markerHeld.removeAll(keepingCapacity: true)
+        case .rejected:
+            preconditionFailure("a byte fed again after a rejected candidate starts no candidate it must reject")
+        }
+    }
+
+    /// Feeds a rejected marker candidate's held bytes to the view as what they are: text, then control bytes.
+    private mutating func replayMarkerCandidate(table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
+        let bytes = markerHeld
+        markerHeld.removeAll(keepingCapacity: true)
+        for (index, byte) in bytes.enumerated() {
+            let kind: TerminalSequenceParser.Kind = SectionMarkerRecogniser.isVisible(bytes, at: index) ? .visible : .transparent
+            viewStep(byte, kind: kind, at: markerStart + index, table: table, byteClass: byteClass)
+        }
+    }
+
+    /// Records the transparent stream bytes [start, end), joining a run they continue; a run too long breaks the view.
+    private mutating func addGap(start: Int, end: Int) {
+        if let last = gaps.last, last.end == start {
+            gaps[gaps.count - 1].end = end
+        } else {
+            gaps.append(Gap(start: start, end: end))
+        }
+        if end - gaps[gaps.count - 1].start > Self.maximumGap {
+            viewState = 0
+            viewRun = false
+            tails.removeAll()
+        }
+    }
+
+    /// One byte of the normalised view, with its kind.
+    private mutating func viewStep(
+        _ byte: UInt8, kind: TerminalSequenceParser.Kind, at offset: Int, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>
+    ) {
+        let automaton = rules.automaton
+        let firstSpecial = automaton.firstSpecialOffset
+        let symbol = Int(byteClass[Int(byte)])
+        let isToken = Self.isTokenByte(byte)
         switch kind {
         case .transparent, .lineBreak:
-            if let last = gaps.last, last.end == offset {
-                gaps[gaps.count - 1].end = offset + 1
-            } else {
-                gaps.append(Gap(start: offset, end: offset + 1))
-            }
             if kind == .lineBreak { viewRun = false }
-            if offset + 1 - gaps[gaps.count - 1].start > Self.maximumGap {
-                viewState = 0
-                viewRun = false
-                tails.removeAll()
-            }
+            addGap(start: offset, end: offset + 1)
         case .visible:
             if !tails.isEmpty {
                 var covered = false
@@ -282,20 +345,26 @@ public struct SecretMasker: Sendable {
         }
     }
 
-    /// Adds a masked range; ranges arrive in order of their end, so only trailing ranges can merge.
+    /// Adds a masked range, merging it with the ranges it overlaps or touches.
+    ///
+    /// Ranges mostly arrive in order of their end; a replayed marker candidate can add one before a later raw match.
     private mutating func addRange(start: Int, end: Int) {
         if let last = ranges.last, last.end == start {
             ranges[ranges.count - 1].end = end
             return
         }
         var merged = MaskedRange(start: start, end: end, emitted: false)
-        while let last = ranges.last, last.end >= merged.start {
-            merged.start = min(merged.start, last.start)
-            merged.end = max(merged.end, last.end)
-            merged.emitted = merged.emitted || last.emitted
-            ranges.removeLast()
+        // Ranges wholly after the new one stay; find the last one that begins at or before its end.
+        var upper = ranges.count
+        while upper > 0, ranges[upper - 1].start > merged.end { upper -= 1 }
+        var lower = upper
+        while lower > 0, ranges[lower - 1].end >= merged.start {
+            lower -= 1
+            merged.start = min(merged.start, ranges[lower].start)
+            merged.end = max(merged.end, ranges[lower].end)
+            merged.emitted = merged.emitted || ranges[lower].emitted
         }
-        ranges.append(merged)
+        ranges.replaceSubrange(lower..<upper, with: [merged])
     }
 
     /// Writes output for every stream byte before `limit`; no match found later can start before it.
@@ -358,7 +427,8 @@ public struct SecretMasker: Sendable {
 }
 
 extension SecretMasker {
-    private static let stateMagic: [UInt8] = [0xFF, 0x00, 0x4C, 0x4B, 0x4D, 0x01]
+    /// The state's first bytes; the last is the layout version (1: before section markers, still read).
+    private static let stateMagic: [UInt8] = [0xFF, 0x00, 0x4C, 0x4B, 0x4D, 0x02]
 
     /// The masker's whole state, to store between trace requests; `init(rules:resumingFrom:)` continues the stream from it.
     ///
@@ -391,6 +461,11 @@ extension SecretMasker {
             put(range.end)
             put(UInt64(range.emitted ? 1 : 0))
         }
+        put(UInt64(markers.armed) | UInt64(markers.phase.rawValue) << 8 | UInt64(markers.alive) << 16)
+        put(markers.count)
+        put(markerStart)
+        put(markerHeld.count)
+        out += markerHeld
         put(held.count)
         out += held
         return out
@@ -403,7 +478,8 @@ extension SecretMasker {
     public init(rules: SecretMaskingRules, resumingFrom state: [UInt8]) {
         self.init(rules: rules)
         guard !state.isEmpty else { return }
-        guard state.starts(with: Self.stateMagic) else {
+        let version = state.count >= Self.stateMagic.count ? state[Self.stateMagic.count - 1] : 0
+        guard state.starts(with: Self.stateMagic.dropLast()), version == 1 || version == 2 else {
             pendingReplay = state
             return
         }
@@ -445,7 +521,24 @@ extension SecretMasker {
             guard let start = getInt(0...position), let end = getInt(start...Int.max), let emitted = get() else { return }
             ranges.append(MaskedRange(start: start, end: end, emitted: emitted == 1))
         }
+        var markers = SectionMarkerRecogniser()
+        var markerStart = 0
+        var markerHeld: [UInt8] = []
+        if version >= 2 {
+            guard let packed = get(), let count = getInt(0...SectionMarkerRecogniser.maximumLength), let start = getInt(0...position),
+                let recogniser = SectionMarkerRecogniser(
+                    armed: UInt8(truncatingIfNeeded: packed), phase: UInt8(truncatingIfNeeded: packed >> 8), count: count,
+                    alive: UInt8(truncatingIfNeeded: packed >> 16)),
+                let heldCount = getInt(0...SectionMarkerRecogniser.maximumLength), cursor + heldCount <= state.count,
+                recogniser.isHolding == (heldCount > 0)
+            else { return }
+            markers = recogniser
+            markerStart = start
+            markerHeld = Array(state[cursor..<(cursor + heldCount)])
+            cursor += heldCount
+        }
         guard let heldCount = getInt(0...position), cursor + heldCount == state.count else { return }
+        guard !markers.isHolding || markerStart >= position - heldCount && markerStart + markerHeld.count == position else { return }
         self.position = position
         self.emitCursor = position - heldCount
         self.held = Array(state[cursor...])
@@ -457,6 +550,9 @@ extension SecretMasker {
         self.tails = tails
         self.gaps = gaps
         self.ranges = ranges
+        self.markers = markers
+        self.markerStart = markerStart
+        self.markerHeld = markerHeld
         if fingerprint == rules.fingerprint, isState(raw), isState(view) {
             self.rawState = UInt32(raw)
             self.viewState = UInt32(view)

@@ -1,3 +1,5 @@
+import Foundation
+
 @testable import LatchkeyCore
 
 /// The specification of masking, written the obvious way: find every occurrence in the whole text, merge, replace.
@@ -5,8 +7,9 @@
 /// Two views are matched and their ranges united: the raw bytes (what hides inside an escape sequence is found there)
 /// and the normalised view, the visible bytes only (a secret interrupted by escapes, `\r`, line breaks or NULs is found
 /// there and masked from its first to its last byte). Encoded-group tails and token runs are applied in the view.
+/// Complete GitLab section markers (found here by a regular expression, not by the masker's recogniser) are not in the view.
 enum ReferenceMasker {
-    static func mask(_ text: [UInt8], rules: SecretMaskingRules) -> [UInt8] {
+    static func mask(_ text: [UInt8], rules: SecretMaskingRules, replacement: [UInt8] = Array(SecretMasker.replacement.utf8)) -> [UInt8] {
         var ranges = rawRanges(text, rules: rules) + viewRanges(text, rules: rules)
         ranges.sort { $0.start < $1.start }
         var merged: [(start: Int, end: Int)] = []
@@ -21,7 +24,7 @@ enum ReferenceMasker {
         var cursor = 0
         for range in merged {
             output += text[cursor..<range.start]
-            output += Array(SecretMasker.replacement.utf8)
+            output += replacement
             cursor = range.end
         }
         output += text[cursor...]
@@ -47,16 +50,46 @@ enum ReferenceMasker {
         return ranges
     }
 
+    /// `ESC[0K section_start|end:<digits>:<name>[<options>] \r ESC[0K`; the lookahead lets one marker's closing `ESC[0K` open the next.
+    static let sectionMarker = try! NSRegularExpression(
+        pattern: #"\x1B\[0K(?=(section_(?:start|end):[0-9]{1,20}:[A-Za-z0-9_.-]{1,256}(?:\[[\x20-\x5C\x5E-\x7E]{0,256}\])?\r\x1B\[0K))"#)
+
+    /// The byte ranges of complete section markers (without their opening `ESC[0K`).
+    static func sectionMarkers(in text: [UInt8]) -> [Range<Int>] {
+        // Latin-1 maps every byte to one UTF-16 unit, so string offsets are byte offsets.
+        let string = String(decoding: text.map { UInt16($0) }, as: UTF16.self)
+        let all = NSRange(location: 0, length: (string as NSString).length)
+        return sectionMarker.matches(in: string, range: all).map { match in
+            let range = match.range(at: 1)
+            return range.location..<(range.location + range.length)
+        }
+    }
+
+    /// What a reader sees of `text` once escapes, control bytes, line breaks and section markers are taken out.
+    static func normalisedView(of text: [UInt8]) -> [UInt8] {
+        kinds(of: text).enumerated().compactMap { $0.element == .visible ? text[$0.offset] : nil }
+    }
+
+    /// Each byte's kind in the normalised view: the terminal parser's, with section markers transparent.
+    static func kinds(of text: [UInt8]) -> [TerminalSequenceParser.Kind] {
+        var parser = TerminalSequenceParser()
+        var kinds = text.map { parser.classify($0) }
+        for marker in sectionMarkers(in: text) {
+            for index in marker { kinds[index] = .transparent }
+        }
+        return kinds
+    }
+
     /// Occurrences in the visible bytes, each widened to the raw bytes it spans, its encoded group's tail and token runs.
     static func viewRanges(_ text: [UInt8], rules: SecretMaskingRules) -> [(start: Int, end: Int)] {
-        var parser = TerminalSequenceParser()
         var positions: [Int] = []
         var view: [UInt8] = []
         // breakBefore[j]: a line break lies between visible bytes j-1 and j.
         var breakBefore: [Bool] = []
         var sawBreak = false
-        for (index, byte) in text.enumerated() {
-            switch parser.classify(byte) {
+        for (index, kind) in kinds(of: text).enumerated() {
+            let byte = text[index]
+            switch kind {
             case .visible:
                 positions.append(index)
                 view.append(byte)

@@ -161,6 +161,36 @@ struct SecretMaskerLeakTests {
         #expect(Self.masked("glpat-abc\nnext line", secrets: []) == "glpat-[MASKED]\nnext line")
     }
 
+    @Test("A secret split by a real or printed section marker is masked whole; markers elsewhere pass unchanged")
+    func sectionMarkers() {
+        let start = "\u{1B}[0Ksection_start:1700000000:step_script[collapsed=true]\r\u{1B}[0K"
+        let end = "\u{1B}[0Ksection_end:1700000001:step_script\r\u{1B}[0K"
+        for cut in [1, 3, 6, 20, Self.token.count - 1] {
+            let index = Self.token.index(Self.token.startIndex, offsetBy: cut)
+            let head = String(Self.token[..<index])
+            let rest = String(Self.token[index...])
+            for marker in [start, end, start + end, end + "\u{1B}[31m" + start] {
+                let text = "\(start)token: \(head)\(marker)\(rest) done\n\(end)"
+                #expect(Self.masked(text) == "\(start)token: [MASKED] done\n\(end)", "cut \(cut) \(marker.debugDescription)")
+            }
+        }
+        // Each piece at most shows, never the token; a marker that is not complete is text, so nothing joins across it.
+        for broken in ["\u{1B}[0Ksection_start:12:na me\r\u{1B}[0K", "\u{1B}[0Ksection_end:1:x\r\u{1B}[1K", "\u{1B}[0Ksection_end:9:a[b\r\n"] {
+            let text = "v=s3cr3t-Var\(broken)iable_value\n"
+            #expect(Self.masked(text) == text, "\(broken.debugDescription)")
+        }
+        // Across two trace requests, the candidate held back by the first.
+        let text = Array("\(start)glcbt-64_5f2a9c0e\(end)7b1d4a3f8e6c2b0a9d7f5e3c1b!".utf8)
+        let rules = SecretMaskingRules(secrets: [Self.token])
+        for cut in 0...text.count {
+            var first = SecretMasker(rules: rules)
+            var output = first.mask(text[..<cut])
+            var second = SecretMasker(rules: rules, resumingFrom: first.resumeState)
+            output += second.mask(text[cut...]) + second.finish()
+            #expect(String(decoding: output, as: UTF8.self) == "\(start)[MASKED]!", "cut at \(cut)")
+        }
+    }
+
     @Test("A secret inside an escape sequence (a window title) is masked in the raw bytes")
     func secretInsideEscape() {
         #expect(Self.masked("\u{1B}]0;\(Self.variable)\u{7}ok") == "\u{1B}]0;[MASKED]\u{7}ok")
