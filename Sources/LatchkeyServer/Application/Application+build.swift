@@ -148,6 +148,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(MembersController(environment: environment).endpoints)
     authenticatedAPI.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     authenticatedAPI.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
+    authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
     api.addRoutes(UsersController(environment: environment).endpoints)
     let authenticatedWrites = api.group().add(middleware: AuthenticationRequiredMiddleware(writesOnly: true))
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)

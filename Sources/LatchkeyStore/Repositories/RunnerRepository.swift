@@ -61,6 +61,13 @@ public struct RunnerRepository: Sendable {
         try await database.read { db in try await db.update("runners").set("contacted_at", to: Date().milliseconds).where("id", .equal, id).run() }
     }
 
+    /// Replaces the runner's token (its digest and nonce): the old token stops working at once.
+    public func replaceToken(id: Int64, tokenDigest: String, tokenNonce: String) async throws {
+        try await database.read { db in
+            try await db.update("runners").set("token_digest", to: tokenDigest).set("token_nonce", to: tokenNonce).where("id", .equal, id).run()
+        }
+    }
+
     public func delete(id: Int64) async throws {
         try await database.read { db in try await db.delete(from: "runners").where("id", .equal, id).run() }
     }
