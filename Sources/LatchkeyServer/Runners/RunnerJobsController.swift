@@ -48,8 +48,20 @@ struct RunnerJobsController {
     }
 
     /// Claims the oldest pending job this runner may run; nil when there is none.
+    ///
+    /// Every pending job is considered, page by page: jobs no runner can take (tags nobody has) never hide later ones.
     private func claimNext(for runner: Runner) async throws -> Response? {
-        for job in try await environment.store.jobs.pending() where runner.canRun(tags: job.definition.tags) {
+        var cursor: Int64 = 0
+        while true {
+            let page = try await environment.store.jobs.pending(after: cursor)
+            guard let last = page.last else { return nil }
+            cursor = last.id
+            if let response = try await claimFirst(of: page, for: runner) { return response }
+        }
+    }
+
+    private func claimFirst(of jobs: [Job], for runner: Runner) async throws -> Response? {
+        for job in jobs where runner.canRun(tags: job.definition.tags) {
             let nonce = TokenDigester.nonce()
             let token = environment.digester.derive(.jobToken, nonce: nonce)
             guard let claimed = try await environment.store.jobs.claim(jobID: job.id, runnerID: runner.id, tokenDigest: environment.digester.digest(token), tokenNonce: nonce)

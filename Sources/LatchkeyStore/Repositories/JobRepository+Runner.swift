@@ -22,11 +22,11 @@ public struct TraceState: Sendable, Equatable {
 
 /// The runner side of jobs: claiming, token lookup, trace bookkeeping and finishing.
 extension JobRepository {
-    /// Pending jobs, oldest first, for runners to choose from.
-    public func pending(limit: Int = 50) async throws -> [Job] {
+    /// Pending jobs with an id above `after`, oldest first, one page of `limit` for runners to choose from.
+    public func pending(after: Int64 = 0, limit: Int = 100) async throws -> [Job] {
         try await database.read { db in
-            try await db.select().column("*").from("jobs").where("status", .equal, JobStatus.pending.rawValue).orderBy("id").limit(limit)
-                .records(JobRecord.self).map(\.job)
+            try await db.select().column("*").from("jobs").where("status", .equal, JobStatus.pending.rawValue).where("id", .greaterThan, after)
+                .orderBy("id").limit(limit).records(JobRecord.self).map(\.job)
         }
     }
 
