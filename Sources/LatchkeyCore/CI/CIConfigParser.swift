@@ -1,27 +1,63 @@
-/// Parses the subset of `.gitlab-ci.yml` Latchkey runs.
+/// Parses `.gitlab-ci.yml` into the pipeline GitLab would create for a given context.
 ///
-/// Validation follows GitLab: entry errors (unknown keys, wrong types) are all collected and reported
-/// together, lower-cased as GitLab does; the cross-job checks that follow (stages, needs, dependencies)
-/// stop at the first error. Keywords Latchkey cannot honour (`include`, `workflow`, `rules`, `only`,
-/// `trigger`, `parallel`, ...) are refused by name rather than ignored, so a pipeline never runs differently
-/// from what the file asks; keywords that only tune a runner we don't have (`services`, `cache`,
-/// `coverage`, `environment`, `resource_group`) are accepted and ignored.
+/// Order as GitLab's `Ci::Config`: load the YAML, expand `include:`, resolve `extends:`, then `!reference` tags;
+/// validate every entry (all entry errors are collected and reported together, lower-cased as GitLab does), then
+/// the cross-job relations (stages, needs, dependencies; they stop at the first error); finally evaluate
+/// `workflow:rules`, `parallel:`, `rules:` or `only`/`except` for the context. Keywords Latchkey cannot honour
+/// (`trigger`, `secrets`, `pages`, `release`, `when: delayed`, ...) are refused by name rather than ignored, so a
+/// pipeline never runs differently from what the file asks.
 public enum CIConfigParser {
-    /// Parses `yaml`, or throws GitLab's error messages for it.
+    /// Parses `yaml` for a push to branch `main` with no repository: `include:` fails, `exists` finds nothing.
     public static func parse(_ yaml: String) throws(CIConfigError) -> PipelineDefinition {
+        let root = try load(yaml)
+        guard !root.has("include") else {
+            return try definition(CIInclude.unavailable(root), context: CIPipelineContext(), paths: nil, comparisons: [:])
+        }
+        return try definition(root, context: CIPipelineContext(), paths: nil, comparisons: [:])
+    }
+
+    /// Parses `yaml` for `context`, reading included files, `exists` paths and `compare_to` diffs from `files`.
+    public static func parse(
+        _ yaml: String, context: CIPipelineContext, files: (any CIRepositoryFiles)?
+    ) async throws(CIConfigError) -> PipelineDefinition {
+        let root = try await CIInclude.expand(try load(yaml), files: files, context: context)
+        // Reading first tells whether the commit's paths or any diffs are needed; both cost a git call.
+        let config = try read(root)
+        let paths = config.usesExists ? await files?.paths() : nil
+        var comparisons: [String: [String]?] = [:]
+        for ref in config.compareRefs {
+            comparisons[ref] = await files?.changedPaths(comparedTo: ref)
+            if comparisons[ref] ?? nil == nil {
+                throw CIConfigError("Failed to parse rule for \(config.jobs.first { $0.rules?.compareRefs.contains(ref) ?? false }?.name ?? "workflow"): rules:changes:compare_to is not a valid ref")
+            }
+        }
+        return try config.definition(facts: CIRuleFacts(context: context, paths: paths, comparisons: comparisons))
+    }
+
+    private static func load(_ yaml: String) throws(CIConfigError) -> YAMLMapping {
         if yaml.allSatisfy(\.isWhitespace) {
             throw CIConfigError("Please provide content of .gitlab-ci.yml")
         }
         guard case .mapping(let document) = try YAMLLoader.load(yaml) else {
             throw CIConfigError("Invalid configuration format")
         }
-        let root = try CIExtends.resolve(document)
+        return document
+    }
+
+    private static func read(_ document: YAMLMapping) throws(CIConfigError) -> CIReadConfig {
+        let root = try CIReference.resolve(try CIExtends.resolve(document))
         var reader = CIConfigReader()
         let config = reader.readRoot(root)
         guard reader.errors.isEmpty, let config else {
             throw CIConfigError(messages: reader.errors.isEmpty ? ["Invalid configuration format"] : reader.errors)
         }
         try validateRelations(config)
-        return config.definition()
+        return config
+    }
+
+    private static func definition(
+        _ document: YAMLMapping, context: CIPipelineContext, paths: [String]?, comparisons: [String: [String]?]
+    ) throws(CIConfigError) -> PipelineDefinition {
+        try read(document).definition(facts: CIRuleFacts(context: context, paths: paths, comparisons: comparisons))
     }
 }

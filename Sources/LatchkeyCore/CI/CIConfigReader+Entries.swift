@@ -62,7 +62,8 @@ extension CIConfigReader {
                         fail(variableLocation, "config options should be an array of strings")
                     }
                 }
-                variables.append(CIVariable(key: entry.key, value: text))
+                // `expand: false` reaches the runner as `raw: true`, so it does not expand `$` in the value.
+                variables.append(CIVariable(key: entry.key, value: text, raw: data.present("expand") == .bool(false)))
             default:
                 // Booleans, floats and nulls are refused by GitLab too; its message names no location.
                 failVerbatim("variable definition must be either a string or a hash")
@@ -176,21 +177,170 @@ extension CIConfigReader {
         return flag
     }
 
-    /// `retry:` is checked and then ignored: Latchkey does not retry jobs by itself yet.
-    mutating func readRetry(_ value: YAMLValue, location: String) {
+    /// `retry:`: a count, or `max`, `when` (GitLab's failure reasons) and `exit_codes`.
+    mutating func readRetry(_ value: YAMLValue, location: String) -> JobRetry? {
         switch value {
         case .int(let count):
-            if !(0...2).contains(count) { fail(location, "config must be a non negative integer less than or equal to 2") }
+            guard (0...2).contains(count) else {
+                fail(location, "config must be a non negative integer less than or equal to 2")
+                return nil
+            }
+            return JobRetry(max: count)
         case .mapping(let mapping):
             checkKeys(mapping, location: location, known: ["max", "when", "exit_codes"], unsupported: [])
+            var retry = JobRetry(max: 0)
             if let max = mapping.present("max") {
                 if case .int(let count) = max, (0...2).contains(count) {
+                    retry.max = count
                 } else {
                     fail(location, "max config must be a non negative integer less than or equal to 2")
                 }
             }
+            if let when = mapping.present("when") {
+                let reasons = when.strings ?? when.stringValue.map { [$0] }
+                if let reasons, reasons.allSatisfy(JobRetry.failureReasons.contains) {
+                    retry.when = reasons
+                } else if reasons != nil {
+                    fail(location, "when config should be one of the following values: \(JobRetry.failureReasons.joined(separator: ", "))")
+                } else {
+                    fail(location, "when config should be an array of strings or a string")
+                }
+            }
+            if let codes = mapping.present("exit_codes") { retry.exitCodes = readExitCodes(codes, location: location) ?? [] }
+            return retry
         default:
             fail(location, "config has to be either an integer or a hash")
+            return nil
         }
     }
+
+    /// `exit_codes:` an integer or an array of at most 50 distinct integers.
+    mutating func readExitCodes(_ value: YAMLValue, location: String) -> [Int]? {
+        var codes: [Int] = []
+        switch value {
+        case .int(let code): codes = [code]
+        case .sequence(let items):
+            for item in items {
+                guard case .int(let code) = item else {
+                    fail(location, "exit codes should be an array of integers or an integer")
+                    return nil
+                }
+                codes.append(code)
+            }
+        default:
+            fail(location, "exit codes should be an array of integers or an integer")
+            return nil
+        }
+        if codes.count > 50 {
+            fail(location, "exit codes must be less than or equal to 50")
+            return nil
+        }
+        return codes
+    }
+
+    /// GitLab's `Entry::Product::Parallel::PARALLEL_LIMIT`.
+    static let maxParallel = 200
+
+    /// `parallel: N` (2…200 jobs) or `parallel: matrix: [...]`.
+    mutating func readParallel(_ value: YAMLValue, location: String) -> CIReadParallel? {
+        switch value {
+        case .int(let count):
+            guard count >= 1 else {
+                fail(location, "config must be greater than or equal to 1")
+                return nil
+            }
+            guard count <= Self.maxParallel else {
+                fail(location, "config must be less than or equal to \(Self.maxParallel)")
+                return nil
+            }
+            return .count(count)
+        case .mapping(let mapping):
+            checkKeys(mapping, location: location, known: ["matrix"], unsupported: [])
+            guard case .sequence(let entries)? = mapping.present("matrix") else {
+                fail("\(location):matrix", "config should be an array of hashes")
+                return nil
+            }
+            var rows: [[CIVariable]] = []
+            for entry in entries {
+                guard case .mapping(let variables) = entry, !variables.isEmpty else {
+                    fail("\(location):matrix", "config should be an array of hashes")
+                    return nil
+                }
+                // Each entry is the cartesian product of its variables' values, first key varying slowest (Ruby's `product`).
+                var combinations: [[CIVariable]] = [[]]
+                for variable in variables.entries {
+                    let values: [String]
+                    if let text = variable.value.scalarText {
+                        values = [text]
+                    } else if case .sequence(let items) = variable.value, !items.isEmpty, items.allSatisfy({ $0.scalarText != nil }) {
+                        values = items.compactMap(\.scalarText)
+                    } else {
+                        fail("\(location):matrix:\(variable.key)", "config should be an array of strings or a string")
+                        return nil
+                    }
+                    combinations = combinations.flatMap { prefix in values.map { prefix + [CIVariable(key: variable.key, value: $0)] } }
+                    if combinations.count + rows.count > Self.maxParallel { break }
+                }
+                rows += combinations
+                if rows.count > Self.maxParallel {
+                    fail("\(location):matrix", "config generates too many jobs (maximum is \(Self.maxParallel))")
+                    return nil
+                }
+            }
+            return .matrix(rows)
+        default:
+            fail(location, "should be an integer or a hash")
+            return nil
+        }
+    }
+
+    /// `inherit: default:` and `inherit: variables:` — `true`, `false` or a list of names.
+    mutating func readInherit(_ value: YAMLValue, location: String) -> CIReadInherit? {
+        guard case .mapping(let mapping) = value else {
+            fail(location, "config should be a hash")
+            return nil
+        }
+        checkKeys(mapping, location: location, known: ["default", "variables"], unsupported: [])
+        var inherit = CIReadInherit()
+        for key in ["default", "variables"] {
+            guard let entry = mapping.present(key) else { continue }
+            let choice: CIReadInherit.Choice
+            if case .bool(let flag) = entry {
+                choice = flag ? .all : .none
+            } else if let names = entry.strings {
+                choice = .only(names)
+            } else {
+                fail("\(location):\(key)", "config should be a boolean value or an array of strings")
+                continue
+            }
+            if key == "default" { inherit.defaults = choice } else { inherit.variables = choice }
+        }
+        return inherit
+    }
+}
+
+/// `parallel:` as written.
+enum CIReadParallel: Equatable {
+    case count(Int)
+    case matrix([[CIVariable]])
+}
+
+/// `inherit:` as written.
+struct CIReadInherit: Equatable {
+    enum Choice: Equatable {
+        case all
+        case none
+        case only([String])
+
+        func allows(_ name: String) -> Bool {
+            switch self {
+            case .all: true
+            case .none: false
+            case .only(let names): names.contains(name)
+            }
+        }
+    }
+
+    var defaults: Choice = .all
+    var variables: Choice = .all
 }

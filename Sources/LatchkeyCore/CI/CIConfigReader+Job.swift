@@ -10,8 +10,7 @@ extension CIConfigReader {
 
     /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
     static let unsupportedJobKeys: Set<String> = [
-        "hooks", "parallel", "inputs", "release", "id_tokens", "publish", "pages", "run", "only", "except", "rules",
-        "inherit", "secrets", "trigger", "identity", "dast_configuration",
+        "hooks", "inputs", "release", "id_tokens", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
     ]
 
     static let jobWhens = ["on_success", "on_failure", "always", "manual", "delayed"]
@@ -27,16 +26,35 @@ extension CIConfigReader {
             fail(location, "script can't be blank")
         }
 
+        let rules = mapping.present("rules").flatMap {
+            readRules($0, location: "\(location):rules", keys: Self.jobRuleKeys, whens: Self.jobRuleWhens)
+        }
+        if rules != nil {
+            // GitLab's `disallowed_keys` with `ignore_nil`: these cannot be combined with `rules`.
+            let clashing = ["only", "except", "start_in"].filter { mapping.present($0) != nil }
+            if !clashing.isEmpty { fail(location, "config key may not be used with `rules`: \(clashing.joined(separator: ", "))") }
+        }
         let when = readWhen(mapping.present("when"), location: location)
-        if mapping.present("start_in") != nil {
+        var startInSeconds: Int?
+        if mapping.present("when")?.stringValue == "delayed" {
+            if let startIn = mapping.present("start_in") {
+                startInSeconds = readStartIn(startIn, location: location)
+            } else {
+                fail(location, "start in can't be blank")
+            }
+        } else if mapping.present("start_in") != nil, rules == nil {
             fail(location, "start in must be blank")
         }
 
         var allowFailure: Bool?
+        var exitCodes: [Int]?
         switch mapping.present("allow_failure") {
         case nil: break
         case .bool(let flag)?: allowFailure = flag
-        case .mapping?: fail(location, "allow_failure:exit_codes is not supported by Latchkey")
+        case .mapping(let criteria)?:
+            checkKeys(criteria, location: "\(location):allow_failure", known: ["exit_codes"], unsupported: [])
+            exitCodes = criteria.present("exit_codes").flatMap { readExitCodes($0, location: "\(location):allow_failure") }
+            allowFailure = false
         default: fail(location, "allow failure should be a hash or a boolean value")
         }
 
@@ -62,7 +80,7 @@ extension CIConfigReader {
             }
         }
 
-        let job = CIReadJob(
+        var job = CIReadJob(
             name: name,
             stage: stage,
             script: script,
@@ -81,7 +99,24 @@ extension CIConfigReader {
             image: mapping.present("image").flatMap { readImage($0, location: "\(location):image") },
             interruptible: mapping.present("interruptible").flatMap { readBoolean($0, location: "\(location):interruptible") }
         )
-        if let retry = mapping.present("retry") { readRetry(retry, location: "\(location):retry") }
+        job.rules = rules
+        job.only = mapping.present("only").flatMap { readPolicy($0, location: "\(location):only") }
+        job.except = mapping.present("except").flatMap { readPolicy($0, location: "\(location):except") }
+        job.parallel = mapping.present("parallel").flatMap { readParallel($0, location: "\(location):parallel") }
+        job.allowFailureExitCodes = exitCodes
+        job.startInSeconds = startInSeconds
+        job.retry = mapping.present("retry").flatMap { readRetry($0, location: "\(location):retry") }
+        if let group = mapping.present("resource_group") {
+            if let text = group.stringValue { job.resourceGroup = text } else { fail(location, "resource group should be a string") }
+        }
+        if let coverage = mapping.present("coverage") {
+            if let text = coverage.stringValue, CIPattern.literal(text) != nil {
+                job.coverage = text
+            } else {
+                fail("\(location):coverage", "config must be a regular expression")
+            }
+        }
+        job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
         return errors.count == errorsBefore ? job : nil
     }
 
@@ -103,7 +138,7 @@ extension CIConfigReader {
         return when
     }
 
-    private mutating func readNeeds(_ value: YAMLValue, location: String) -> [CIReadNeed]? {
+    mutating func readNeeds(_ value: YAMLValue, location: String) -> [CIReadNeed]? {
         let items: [YAMLValue]
         switch value {
         case .sequence(let list): items = list.flatMap { if case .sequence(let inner) = $0 { inner } else { [$0] } }
@@ -124,7 +159,7 @@ extension CIConfigReader {
                     fail(needLocation, "cross-pipeline and cross-project needs are not supported by Latchkey")
                     continue
                 }
-                checkKeys(mapping, location: needLocation, known: ["job", "artifacts", "optional", "parallel"], unsupported: ["parallel"])
+                checkKeys(mapping, location: needLocation, known: ["job", "artifacts", "optional", "parallel"], unsupported: [])
                 guard let name = mapping.present("job")?.stringValue, !name.allSatisfy(\.isWhitespace) else {
                     fail(needLocation, "job should be a string")
                     continue
@@ -137,7 +172,15 @@ extension CIConfigReader {
                 if let flag = mapping.present("optional") {
                     if case .bool(let value) = flag { optional = value } else { fail(needLocation, "optional should be a boolean value") }
                 }
-                needs.append(CIReadNeed(name: name, artifacts: artifacts, optional: optional))
+                var need = CIReadNeed(name: name, artifacts: artifacts, optional: optional)
+                if let parallel = mapping.present("parallel") {
+                    if case .matrix(let rows)? = readParallel(parallel, location: "\(needLocation):parallel") {
+                        need.matrix = rows
+                    } else {
+                        fail("\(needLocation):parallel", "config must be a matrix")
+                    }
+                }
+                needs.append(need)
             default:
                 // GitLab's UnknownStrategy message is not lower-cased.
                 failVerbatim("\(needLocation) has an unsupported type")

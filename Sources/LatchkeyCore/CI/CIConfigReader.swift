@@ -32,8 +32,8 @@ struct CIConfigReader {
             }
         }
 
-        if rootEntries.has("include") { fail("include", "config is not supported by Latchkey") }
-        if rootEntries.has("workflow") { fail("workflow", "config is not supported by Latchkey") }
+        // `include:` has been expanded before the reader runs (CIInclude); what is left here is already merged.
+        let workflow = rootEntries.present("workflow").flatMap { readWorkflow($0) }
 
         var defaults = readDefault(rootEntries.present("default"))
         inherit(&defaults.beforeScript, fromTopLevel: rootEntries.present("before_script"), key: "before_script")
@@ -74,7 +74,28 @@ struct CIConfigReader {
         if !hasVisibleJob { fail("jobs", "config should contain at least one visible job") }
 
         guard errors.isEmpty else { return nil }
-        return CIReadConfig(stages: stages, variables: variables, defaults: defaults, jobs: jobs)
+        return CIReadConfig(
+            stages: stages, variables: variables, defaults: defaults, jobs: jobs, workflowRules: workflow?.rules, workflowName: workflow?.name)
+    }
+
+    private mutating func readWorkflow(_ value: YAMLValue) -> (rules: [CIReadRule]?, name: String?)? {
+        guard case .mapping(let mapping) = value else {
+            fail("workflow", "config should be a hash")
+            return nil
+        }
+        checkKeys(mapping, location: "workflow", known: ["rules", "name", "auto_cancel"], unsupported: ["auto_cancel"])
+        var name: String?
+        if let text = mapping.present("name") {
+            if let value = text.stringValue, (1...255).contains(value.count) {
+                name = value
+            } else {
+                fail("workflow", "name is too long (maximum is 255 characters)")
+            }
+        }
+        let rules = mapping.present("rules").flatMap {
+            readRules($0, location: "workflow:rules", keys: Self.workflowRuleKeys, whens: Self.workflowRuleWhens)
+        }
+        return (rules, name)
     }
 
     private mutating func inherit(_ slot: inout [String]?, fromTopLevel value: YAMLValue?, key: String) {
@@ -128,7 +149,7 @@ struct CIConfigReader {
         defaults.timeout = mapping.present("timeout").flatMap { readTimeout($0, location: "default:timeout") }
         defaults.tags = mapping.present("tags").flatMap { readTags($0, location: "default:tags") }
         defaults.artifacts = mapping.present("artifacts").flatMap { readArtifacts($0, location: "default:artifacts") }
-        if let retry = mapping.present("retry") { readRetry(retry, location: "default:retry") }
+        defaults.retry = mapping.present("retry").flatMap { readRetry($0, location: "default:retry") }
         return defaults
     }
 
@@ -170,6 +191,7 @@ struct CIReadDefaults {
     var timeout: Int?
     var tags: [String]?
     var artifacts: ArtifactsDefinition?
+    var retry: JobRetry?
 }
 
 /// A job's `needs:` item.
@@ -177,6 +199,8 @@ struct CIReadNeed: Equatable {
     var name: String
     var artifacts: Bool
     var optional: Bool
+    /// `parallel: matrix:` picking instances of a matrix job.
+    var matrix: [[CIVariable]]?
 }
 
 /// A job as written, before defaults are applied.
@@ -196,6 +220,16 @@ struct CIReadJob {
     var tags: [String]?
     var image: String?
     var interruptible: Bool?
+    var rules: [CIReadRule]?
+    var only: CIReadPolicy?
+    var except: CIReadPolicy?
+    var parallel: CIReadParallel?
+    var allowFailureExitCodes: [Int]?
+    var startInSeconds: Int?
+    var retry: JobRetry?
+    var resourceGroup: String?
+    var coverage: String?
+    var inherit: CIReadInherit?
 }
 
 /// The whole file once every entry is valid.
@@ -204,30 +238,6 @@ struct CIReadConfig {
     var variables: [CIVariable]
     var defaults: CIReadDefaults
     var jobs: [CIReadJob]
-
-    func definition() -> PipelineDefinition {
-        let names = Set(jobs.map(\.name))
-        let definitions = jobs.map { job in
-            // Optional needs that name no job are dropped, as GitLab does.
-            let needs = job.needs?.filter { names.contains($0.name) }
-            return JobDefinition(
-                name: job.name,
-                stage: job.stage,
-                script: job.script,
-                beforeScript: job.beforeScript ?? defaults.beforeScript ?? [],
-                afterScript: job.afterScript ?? defaults.afterScript ?? [],
-                variables: job.variables,
-                artifacts: job.artifacts ?? defaults.artifacts,
-                dependencies: job.dependencies ?? needs?.filter(\.artifacts).map(\.name),
-                needs: needs?.map(\.name),
-                when: job.when,
-                allowFailure: job.allowFailure ?? (job.when == .manual),
-                timeoutSeconds: job.timeout ?? defaults.timeout,
-                tags: job.tags ?? defaults.tags ?? [],
-                image: job.image ?? defaults.image,
-                interruptible: job.interruptible ?? defaults.interruptible ?? false
-            )
-        }
-        return PipelineDefinition(stages: stages, variables: variables, jobs: definitions)
-    }
+    var workflowRules: [CIReadRule]?
+    var workflowName: String?
 }

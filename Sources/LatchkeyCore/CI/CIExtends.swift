@@ -69,6 +69,7 @@ enum CIExtends {
         case .string(let text): text
         case .sequence(let items): "[" + items.map(rubyText).joined(separator: ", ") + "]"
         case .mapping(let mapping): "{" + mapping.keys.joined(separator: ", ") + "}"
+        case .reference(let path): "!reference [" + path.joined(separator: ", ") + "]"
         }
     }
 }

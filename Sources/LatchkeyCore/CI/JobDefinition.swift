@@ -22,6 +22,17 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     /// Accepted for compatibility; the shell executor ignores it.
     public var image: String?
     public var interruptible: Bool
+    /// `allow_failure: exit_codes`: a failure with one of these codes counts as allowed.
+    public var allowFailureExitCodes: [Int]
+    public var retry: JobRetry?
+    public var resourceGroup: String?
+    /// `coverage:` as written (`/regex/`), for reading coverage out of the trace.
+    public var coverage: String?
+    /// `CI_NODE_INDEX` / `CI_NODE_TOTAL` of a `parallel:` instance.
+    public var nodeIndex: Int?
+    public var nodeTotal: Int?
+    /// `inherit:variables`: the global variables this job receives; nil means all of them.
+    public var inheritedGlobalVariables: [String]?
 
     /// A job with GitLab's defaults for everything not given.
     public init(
@@ -39,7 +50,13 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         timeoutSeconds: Int? = nil,
         tags: [String] = [],
         image: String? = nil,
-        interruptible: Bool = false
+        interruptible: Bool = false,
+        allowFailureExitCodes: [Int] = [],
+        retry: JobRetry? = nil,
+        resourceGroup: String? = nil,
+        coverage: String? = nil,
+        nodeIndex: Int? = nil,
+        nodeTotal: Int? = nil
     ) {
         self.name = name
         self.stage = stage
@@ -56,6 +73,12 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         self.tags = tags
         self.image = image
         self.interruptible = interruptible
+        self.allowFailureExitCodes = allowFailureExitCodes
+        self.retry = retry
+        self.resourceGroup = resourceGroup
+        self.coverage = coverage
+        self.nodeIndex = nodeIndex
+        self.nodeTotal = nodeTotal
     }
 
     /// Decodes stored JSON, filling fields added since it was written with their defaults.
@@ -76,5 +99,12 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
         image = try container.decodeIfPresent(String.self, forKey: .image)
         interruptible = try container.decodeIfPresent(Bool.self, forKey: .interruptible) ?? false
+        allowFailureExitCodes = try container.decodeIfPresent([Int].self, forKey: .allowFailureExitCodes) ?? []
+        retry = try container.decodeIfPresent(JobRetry.self, forKey: .retry)
+        resourceGroup = try container.decodeIfPresent(String.self, forKey: .resourceGroup)
+        coverage = try container.decodeIfPresent(String.self, forKey: .coverage)
+        nodeIndex = try container.decodeIfPresent(Int.self, forKey: .nodeIndex)
+        nodeTotal = try container.decodeIfPresent(Int.self, forKey: .nodeTotal)
+        inheritedGlobalVariables = try container.decodeIfPresent([String].self, forKey: .inheritedGlobalVariables)
     }
 }

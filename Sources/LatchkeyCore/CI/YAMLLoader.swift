@@ -111,6 +111,17 @@ enum YAMLLoader {
             case .scalar(let scalar):
                 return try self.scalar(scalar, tag: tagName(of: node))
             case .sequence(let sequence):
+                if tagName(of: node).rawValue == "!reference" {
+                    var path: [String] = []
+                    for item in sequence {
+                        guard case .string(let key) = try convert(item, depth: depth + 1) else {
+                            throw CIConfigError("!reference tag must be an array of strings")
+                        }
+                        path.append(key)
+                    }
+                    guard !path.isEmpty else { throw CIConfigError("!reference tag must be an array of strings") }
+                    return .reference(path)
+                }
                 try requireCoreTag(tagName(of: node), expected: .seq)
                 var items: [YAMLValue] = []
                 items.reserveCapacity(sequence.count)
@@ -157,7 +168,7 @@ enum YAMLLoader {
             case .bool(let flag): return String(flag)
             case .float(let number): return String(number)
             case .null: return ""
-            case .sequence, .mapping: throw CIConfigError("(<unknown>): mapping keys must be scalars")
+            case .sequence, .mapping, .reference: throw CIConfigError("(<unknown>): mapping keys must be scalars")
             }
         }
 
@@ -167,7 +178,7 @@ enum YAMLLoader {
 
         private func unsupportedTag(_ name: Tag.Name) -> CIConfigError {
             if name.rawValue == "!reference" {
-                return CIConfigError("!reference tags are not supported by Latchkey")
+                return CIConfigError("!reference tag must be an array of strings")
             }
             return CIConfigError("(<unknown>): unsupported YAML tag \(name.rawValue)")
         }

@@ -7,6 +7,8 @@ indirect enum YAMLValue: Equatable, Sendable {
     case string(String)
     case sequence([YAMLValue])
     case mapping(YAMLMapping)
+    /// `!reference [job, key, ...]`, replaced by the value it names once `extends:` is resolved.
+    case reference([String])
 
     var mapping: YAMLMapping? {
         if case .mapping(let mapping) = self { return mapping }
@@ -52,7 +54,7 @@ indirect enum YAMLValue: Equatable, Sendable {
         case .string(let text): text.allSatisfy(\.isWhitespace)
         case .sequence(let items): items.isEmpty
         case .mapping(let mapping): mapping.isEmpty
-        case .int, .float: false
+        case .int, .float, .reference: false
         }
     }
 }

@@ -13,6 +13,8 @@ public struct PipelineCreator: Sendable {
         case unknownRef
         case missingConfiguration
         case invalidConfiguration([String])
+        /// `workflow:rules` or job rules left nothing to run; GitLab keeps no pipeline then.
+        case filtered([String])
     }
 
     public static let zeroSHA = String(repeating: "0", count: 40)
@@ -30,12 +32,18 @@ public struct PipelineCreator: Sendable {
             throw Failure.unknownRef
         }
         guard let file = await repositories.file(projectID: project.id, sha: sha, path: ".gitlab-ci.yml") else { throw Failure.missingConfiguration }
+        let ciContext = try await context(
+            project: project, ref: ref, sha: sha, isTag: isTag, source: source, variables: variables, beforeSHA: beforeSHA)
+        let files = RepositoryCIFiles(
+            environment: environment, project: project, sha: sha, actor: user.map { .user(UserActor(user: $0, scopes: nil)) } ?? .anonymous)
         let configuration: Result<PipelineDefinition, CIConfigError>
         do {
-            configuration = .success(try CIConfigParser.parse(String(decoding: file, as: UTF8.self)))
+            configuration = .success(try await CIConfigParser.parse(String(decoding: file, as: UTF8.self), context: ciContext, files: files))
         } catch {
             // A push keeps a failed pipeline that shows the errors; the API refuses instead, as GitLab does.
             guard persistInvalid else { throw Failure.invalidConfiguration(error.messages) }
+            // A pipeline filtered out by rules is not kept at all (GitLab's `filtered_by_workflow_rules` / `filtered_by_rules`).
+            if error.isFiltered { throw Failure.filtered(error.messages) }
             configuration = .failure(error)
         }
         let new = NewPipeline(
@@ -68,10 +76,47 @@ public struct PipelineCreator: Sendable {
                 _ = try await create(project: project, ref: ref, source: .push, user: user, beforeSHA: String(fields[0]))
             } catch Failure.missingConfiguration {
                 continue
+            } catch Failure.filtered(let messages) {
+                environment.logger.info("no pipeline after push", metadata: ["project": "\(project.fullPath)", "ref": "\(ref)", "reason": "\(messages.joined())"])
             } catch {
                 environment.logger.error("pipeline creation after push failed", metadata: ["project": "\(project.fullPath)", "error.type": "\(type(of: error))"])
             }
         }
+    }
+}
+
+extension PipelineCreator {
+    /// The facts rules are decided on: predefined variables a pipeline has before its jobs exist, project and
+    /// pipeline variables (which override the file's), and the paths a push changed.
+    func context(
+        project: Project, ref: String, sha: String, isTag: Bool, source: PipelineSource, variables: [CIVariable], beforeSHA: String
+    ) async throws -> CIPipelineContext {
+        var predefined = CIPipelineContext.predefinedVariables(source: source, ref: ref, isTag: isTag, projectPath: project.fullPath)
+        let base = environment.settings.baseURL
+        predefined.merge([
+            "CI_COMMIT_SHA": sha, "CI_COMMIT_SHORT_SHA": String(sha.prefix(8)), "CI_COMMIT_BEFORE_SHA": beforeSHA,
+            "CI_COMMIT_REF_SLUG": JobPayloadBuilder.slug(ref), "CI_DEFAULT_BRANCH": project.defaultBranch,
+            "CI_PROJECT_ID": String(project.id), "CI_PROJECT_NAME": project.path, "CI_PROJECT_NAMESPACE": project.namespace.fullPath,
+            "CI_PROJECT_URL": "\(base)/\(project.fullPath)", "CI_PROJECT_VISIBILITY": project.visibility.rawValue,
+            "CI_SERVER_URL": base, "CI_SERVER_HOST": URL(string: base)?.host ?? "localhost", "CI_API_V4_URL": base + "/api/v4",
+        ]) { _, new in new }
+        if let commit = await environment.repositories.commit(projectID: project.id, sha: sha) {
+            predefined["CI_COMMIT_MESSAGE"] = commit.message
+            predefined["CI_COMMIT_TITLE"] = commit.title
+            predefined["CI_COMMIT_AUTHOR"] = "\(commit.authorName) <\(commit.authorEmail)>"
+        }
+        var overrides: [String: String] = [:]
+        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || ref == project.defaultBranch {
+            overrides[variable.key] = variable.value
+        }
+        for variable in variables { overrides[variable.key] = variable.value }
+        // `changes` compares the pushed range; a new ref (zero before-SHA) or a pipeline not made by a push has none, so it is true.
+        var changed: [String]?
+        if source == .push, beforeSHA != Self.zeroSHA {
+            changed = await RepositoryCIFiles.diff(environment: environment, projectID: project.id, from: beforeSHA, to: sha)
+        }
+        return CIPipelineContext(
+            source: source, ref: ref, isTag: isTag, projectPath: project.fullPath, predefined: predefined, overrides: overrides, changedPaths: changed)
     }
 }
 

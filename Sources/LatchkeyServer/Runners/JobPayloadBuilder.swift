@@ -101,7 +101,9 @@ struct JobPayloadBuilder {
         for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || pipeline.ref == project.defaultBranch {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
         }
-        for variable in job.definition.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: true)) }
+        for variable in job.definition.variables {
+            variables.append(JobVariable(key: variable.key, value: variable.value, public: true, raw: variable.raw))
+        }
         for variable in pipeline.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: false)) }
         return variables
     }

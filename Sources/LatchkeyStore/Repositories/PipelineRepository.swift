@@ -122,8 +122,8 @@ public struct PipelineRepository: Sendable {
             else { throw StoreError.corrupt("pipeline insert") }
             if case .success(let definition) = configuration {
                 for var job in definition.jobs {
-                    // Global `variables:` apply to every job; the job's own come later and win.
-                    job.variables = definition.variables + job.variables
+                    // Global `variables:` apply to every job `inherit:variables` lets them reach; the job's own come later and win.
+                    job.variables = definition.yamlVariables(of: job)
                     let stageIndex = definition.stages.firstIndex(of: job.stage) ?? 0
                     try await JobRepository.insert(job, pipelineID: record.id, projectID: new.projectID, stageIndex: stageIndex, userID: new.userID, db: db)
                 }

@@ -85,12 +85,23 @@ struct CIConfigParserErrorTests {
         Case(yaml: "stages: [a]", expected: "jobs config should contain at least one visible job"),
         Case(
             yaml: "build: {script: x, rules: [{when: always}], only: [main]}",
-            expected: "jobs:build config contains keys latchkey does not support: rules, only"
+            expected: "jobs:build config key may not be used with `rules`: only"
         ),
         Case(yaml: "build: {trigger: other/project}", expected: "jobs:build config contains keys latchkey does not support: trigger"),
-        Case(yaml: "include: other.yml\nbuild: {script: x}", expected: "include config is not supported by latchkey"),
-        Case(yaml: "workflow: {rules: [{when: always}]}\nbuild: {script: x}", expected: "workflow config is not supported by latchkey"),
-        Case(yaml: "build: {script: !reference [.a, script]}", expected: "!reference tags are not supported by Latchkey"),
+        Case(yaml: "include: other.yml\nbuild: {script: x}", expected: "Local file `other.yml` does not exist!"),
+        Case(yaml: "workflow: {rules: [{when: sometimes}]}\nbuild: {script: x}", expected: "workflow:rules:rule when unknown value: sometimes"),
+        Case(yaml: "build: {script: !reference [.a, script]}", expected: "!reference [\".a\", \"script\"] could not be found"),
+        Case(yaml: "build: {script: x, rules: [{if: '$A ==='}]}", expected: "jobs:build:rules:rule if invalid expression syntax"),
+        Case(yaml: "build: {script: x, rules: [{if: '$A', foo: 1}]}", expected: "jobs:build:rules:rule config contains unknown keys: foo"),
+        Case(yaml: "build: {script: x, rules: {if: '$A'}}", expected: "jobs:build:rules config should be a array"),
+        Case(yaml: "build: {script: x, rules: [{when: delayed, start_in: 8 days}]}", expected: "jobs:build:rules:rule start in should not exceed the limit"),
+        Case(yaml: "build: {script: x, rules: [{when: on_success, start_in: 1 day}]}", expected: "jobs:build:rules:rule config contains disallowed keys: start_in"),
+        Case(yaml: "build: {script: x, parallel: 201}", expected: "jobs:build:parallel config must be less than or equal to 200"),
+        Case(yaml: "build: {script: x, parallel: 0}", expected: "jobs:build:parallel config must be greater than or equal to 1"),
+        Case(yaml: "build: {script: x, only: [/+/]}", expected: "jobs:build:only config should be an array of strings or regular expressions"),
+        Case(yaml: "build: {script: x, secrets: {A: {vault: x}}}", expected: "jobs:build config contains keys latchkey does not support: secrets"),
+        Case(yaml: "include: {remote: 'https://example.com/a.yml'}\nbuild: {script: x}", expected: "include config is not supported without a repository"),
+        Case(yaml: "build: {script: x, retry: {max: 1, when: [sometimes]}}", expected: "jobs:build:retry when config should be one of the following values: always, unknown_failure, script_failure, api_failure, stuck_or_timeout_failure, runner_system_failure, runner_unsupported, stale_schedule, job_execution_timeout, archived_failure, unmet_prerequisites, scheduler_failure, data_integrity_failure"),
     ]
 
     @Test("entry errors carry GitLab's wording", arguments: entryCases)

@@ -94,7 +94,7 @@ struct CIConfigParserTests {
         )
         #expect(
             try job("job", in: definition).variables == [
-                CIVariable(key: "B", value: "two"), CIVariable(key: "A", value: "one"), CIVariable(key: "EMPTY", value: ""),
+                CIVariable(key: "B", value: "two"), CIVariable(key: "A", value: "one", raw: true), CIVariable(key: "EMPTY", value: ""),
             ]
         )
     }

@@ -1,0 +1,190 @@
+/// One job of the file once `parallel:` is expanded, before rules decide whether it runs.
+private struct CIInstance {
+    var name: String
+    var job: CIReadJob
+    var matrix: [CIVariable]
+    var index: Int?
+    var total: Int?
+}
+
+extension CIReadConfig {
+    /// Whether some rule asks for `exists` (so the commit's paths must be listed first).
+    var usesExists: Bool {
+        (workflowRules?.usesExists ?? false) || jobs.contains { $0.rules?.usesExists ?? false }
+    }
+
+    /// Every `changes:compare_to` ref the rules name.
+    var compareRefs: [String] {
+        Array(Set((workflowRules?.compareRefs ?? []) + jobs.flatMap { $0.rules?.compareRefs ?? [] }))
+    }
+
+    /// The pipeline GitLab would create for `facts`: workflow rules, parallel expansion, job rules or only/except, needs.
+    func definition(facts: CIRuleFacts) throws(CIConfigError) -> PipelineDefinition {
+        let context = facts.context
+        var globals = variables
+        func scope(_ yaml: [CIVariable]) -> [String: String] {
+            var result = context.predefined
+            for variable in yaml { result[variable.key] = variable.value }
+            result.merge(context.overrides) { _, override in override }
+            return result
+        }
+
+        if let workflowRules {
+            let outcome = workflowRules.evaluate(variables: scope(globals), facts: facts, defaultWhen: "always")
+            guard outcome.when != "never" else { throw .filteredByWorkflow }
+            // Variables of the matching workflow rule override the global ones.
+            for variable in outcome.rule?.variables ?? [] {
+                globals.removeAll { $0.key == variable.key }
+                globals.append(variable)
+            }
+        }
+
+        var instancesOf: [String: [CIInstance]] = [:]
+        var instances: [CIInstance] = []
+        for job in jobs {
+            var expanded: [CIInstance] = []
+            switch job.parallel {
+            case .count(let total)?:
+                expanded = (1...total).map { CIInstance(name: "\(job.name) \($0)/\(total)", job: job, matrix: [], index: $0, total: total) }
+            case .matrix(let rows)?:
+                expanded = rows.enumerated().map { offset, row in
+                    CIInstance(
+                        name: "\(job.name): [\(row.map(\.value).joined(separator: ", "))]", job: job, matrix: row, index: offset + 1, total: rows.count)
+                }
+            case nil:
+                expanded = [CIInstance(name: job.name, job: job, matrix: [], index: nil, total: nil)]
+            }
+            instancesOf[job.name] = expanded
+            instances += expanded
+        }
+
+        var chosen: [(instance: CIInstance, definition: JobDefinition, needs: [CIReadNeed]?)] = []
+        for instance in instances {
+            let job = instance.job
+            let inherit = job.inherit ?? CIReadInherit()
+            let inherited = globals.filter { inherit.variables.allows($0.key) }
+            let own = job.variables + instance.matrix
+            let visible = scope(inherited + own)
+            var when = job.when
+            var allowFailure = job.allowFailure ?? (job.when == .manual)
+            var ruleVariables: [CIVariable] = []
+            var needs = job.needs
+            var interruptible = job.interruptible
+            if let rules = job.rules {
+                let outcome = rules.evaluate(variables: visible, facts: facts, defaultWhen: job.when.rawValue)
+                if outcome.when == "never" { continue }
+                guard let decided = JobWhen(rawValue: outcome.when) else {
+                    throw CIConfigError("jobs:\(job.name) when: \(outcome.when) is not supported by Latchkey")
+                }
+                when = decided
+                // With `rules`, a manual job blocks unless it says otherwise (GitLab's rules default).
+                allowFailure = outcome.rule?.allowFailure ?? job.allowFailure ?? false
+                ruleVariables = outcome.rule?.variables ?? []
+                if let ruleNeeds = outcome.rule?.needs { needs = ruleNeeds }
+                if let flag = outcome.rule?.interruptible { interruptible = flag }
+            } else {
+                let only = job.only ?? .defaultOnly
+                guard only.isSatisfied(variables: visible, facts: facts) else { continue }
+                if let except = job.except, except.isExcluding(variables: visible, facts: facts) { continue }
+            }
+            let defaults = inherit.defaults
+            func fallback<T>(_ key: String, _ value: T?) -> T? { defaults.allows(key) ? value : nil }
+            var jobVariables = own
+            for variable in ruleVariables {
+                jobVariables.removeAll { $0.key == variable.key }
+                jobVariables.append(variable)
+            }
+            if let index = instance.index, let total = instance.total {
+                jobVariables += [CIVariable(key: "CI_NODE_INDEX", value: String(index)), CIVariable(key: "CI_NODE_TOTAL", value: String(total))]
+            }
+            var definition = JobDefinition(
+                name: instance.name,
+                stage: job.stage,
+                script: job.script,
+                beforeScript: job.beforeScript ?? fallback("before_script", self.defaults.beforeScript) ?? [],
+                afterScript: job.afterScript ?? fallback("after_script", self.defaults.afterScript) ?? [],
+                variables: jobVariables,
+                artifacts: job.artifacts ?? fallback("artifacts", self.defaults.artifacts),
+                dependencies: nil,
+                needs: nil,
+                when: when,
+                allowFailure: allowFailure,
+                timeoutSeconds: job.timeout ?? fallback("timeout", self.defaults.timeout),
+                tags: job.tags ?? fallback("tags", self.defaults.tags) ?? [],
+                image: job.image ?? fallback("image", self.defaults.image),
+                interruptible: interruptible ?? fallback("interruptible", self.defaults.interruptible) ?? false,
+                allowFailureExitCodes: job.allowFailureExitCodes ?? [],
+                retry: job.retry ?? fallback("retry", self.defaults.retry),
+                resourceGroup: job.resourceGroup,
+                coverage: job.coverage,
+                nodeIndex: instance.index,
+                nodeTotal: instance.total
+            )
+            switch inherit.variables {
+            case .all: break
+            case .none: definition.inheritedGlobalVariables = []
+            case .only(let names): definition.inheritedGlobalVariables = names
+            }
+            chosen.append((instance, definition, needs))
+        }
+        guard !chosen.isEmpty else { throw .filteredByRules }
+
+        let created = Set(chosen.map(\.definition.name))
+        var definitions: [JobDefinition] = []
+        for (instance, var definition, needs) in chosen {
+            // A need or dependency on a parallel job means all its instances, or those a `parallel: matrix` names.
+            func names(of need: String, matrix: [[CIVariable]]?) -> [String] {
+                guard let all = instancesOf[need] else { return [need] }
+                guard let matrix else { return all.map(\.name) }
+                return all.filter { candidate in matrix.contains { Set($0.map { "\($0.key)=\($0.value)" }) == Set(candidate.matrix.map { "\($0.key)=\($0.value)" }) } }
+                    .map(\.name)
+            }
+            if let needs {
+                var resolved: [(name: String, artifacts: Bool)] = []
+                for need in needs {
+                    for name in names(of: need.name, matrix: need.matrix) {
+                        if created.contains(name) {
+                            resolved.append((name, need.artifacts))
+                        } else if !need.optional {
+                            throw CIConfigError(
+                                "'\(instance.name)' job needs '\(name)' job, but '\(name)' does not exist in the pipeline. This might be because of the only, "
+                                    + "except, or rules keywords. To need a job that sometimes does not exist in the pipeline, use needs:optional.")
+                        }
+                    }
+                }
+                definition.needs = resolved.map(\.name)
+                definition.dependencies = resolved.filter(\.artifacts).map(\.name)
+            }
+            if let dependencies = instance.job.dependencies {
+                definition.dependencies = dependencies.flatMap { names(of: $0, matrix: nil) }.filter(created.contains)
+            }
+            definitions.append(definition)
+        }
+        let name = workflowName.map { CIVariableExpansion.expand($0, scope(globals)) }
+        return PipelineDefinition(stages: stages, variables: globals, jobs: definitions, name: name)
+    }
+}
+
+extension CIReadPolicy {
+    /// `except:` excludes the job when any kind it gives is satisfied (GitLab's `except_specs.none?`).
+    func isExcluding(variables: [String: String], facts: CIRuleFacts) -> Bool {
+        if let refs, refs.contains(where: { Self.refMatches($0, context: facts.context) }) { return true }
+        if let expressions = self.variables, expressions.contains(where: { $0.isTrue(variables: variables) }) { return true }
+        if let changes {
+            // With nothing to compare, `changes` is true, so `except: changes` excludes, as GitLab.
+            guard let changed = facts.context.changedPaths, !facts.context.isNewRefOrNoPush else { return true }
+            let globs = changes.map { CIGlob(CIVariableExpansion.expand($0, variables)) }
+            if changed.contains(where: { path in globs.contains { $0.matches(path) } }) { return true }
+        }
+        return false
+    }
+}
+
+extension PipelineDefinition {
+    /// The variables a job's runner receives from the file: the global ones `inherit:variables` lets through, then the
+    /// job's own, which win.
+    public func yamlVariables(of job: JobDefinition) -> [CIVariable] {
+        let inherited = job.inheritedGlobalVariables.map { names in variables.filter { names.contains($0.key) } } ?? variables
+        return inherited + job.variables
+    }
+}
