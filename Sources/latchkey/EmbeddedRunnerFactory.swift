@@ -8,11 +8,14 @@ struct EmbeddedRunnerFactory: Sendable {
     var executor: ExecutorKind = .sandbox
     var jobUIDRange: JobUIDRange = .default
     var buildsDirectory: String?
+    /// Seconds a running job may go on after SIGTERM before it is aborted: the server's drain bound, not a standalone runner's 300.
+    var shutdownTimeout = 30
     /// The server's data directory: never visible to a job, wherever it lies.
     var dataDirectory: String
 
     @Sendable func make(url: String, token: String) -> any Service {
         var configuration = RunnerConfiguration(url: url, token: token, concurrent: 1, name: "embedded", executor: executor, jobUIDRange: jobUIDRange)
+        configuration.shutdownTimeout = shutdownTimeout
         if let buildsDirectory {
             // Several embedded runners share the directory; each job's workspace inside it has a name of its own.
             configuration.buildsDirectory = buildsDirectory

@@ -65,6 +65,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
 /// Turns every error a route throws into GitLab's answer; the one place errors meet HTTP.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The database is down or saturated: 503 at once, and one log line saying so (the client may retry).
+    static func unavailable(_ error: any Error, request: Request, context: Context) -> APIError {
+        context.logger.error(
+            "database unavailable: answering 503", metadata: ["reason": "\(ServerLauncher.reason(error))", "path": "\(request.uri.path)"])
+        var answer = APIError(.serviceUnavailable, message: "503 Service Unavailable")
+        answer.headers[.retryAfter] = "5"
+        return answer
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -78,6 +87,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 case .duplicate(let what): APIError(.conflict, message: "\(what) has already been taken")
                 case .notFound: APIError(.notFound, message: "404 Not Found")
                 case .invalidConfiguration, .corrupt: APIError(.internalServerError, message: "500 Internal Server Error")
+                case .unavailable: Self.unavailable(error, request: request, context: context)
                 }
             return try mapped.response(from: request, context: context)
         } catch is NIOTooManyBytesError {
@@ -91,6 +101,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .badRequest: return try APIError(.badRequest, error: error.body ?? "400 Bad request").response(from: request, context: context)
             default: return try APIError(error.status, message: "\(error.status.code) \(error.status.reasonPhrase)").response(from: request, context: context)
             }
+        } catch where error.isDatabaseUnavailable {
+            return try Self.unavailable(error, request: request, context: context).response(from: request, context: context)
         } catch {
             // Never echo the error: it may carry a query or a path with a secret in it.
             context.logger.error("request failed", metadata: ["error.type": "\(type(of: error))", "path": "\(request.uri.path)"])

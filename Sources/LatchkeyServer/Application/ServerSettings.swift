@@ -33,6 +33,12 @@ public struct ServerSettings: Sendable {
     public var runnerSilenceLimit: Duration = .seconds(120)
     /// How often the reaper checks running jobs for timeouts and silent runners.
     public var reaperInterval: Duration = .seconds(15)
+    /// On SIGTERM, how long the embedded runners get to finish or cancel their jobs while the listener keeps serving them.
+    public var shutdownTimeout: Duration = .seconds(30)
+    /// How long startup keeps trying to reach the database before it gives up with the reason.
+    public var startupTimeout: Duration = .seconds(10)
+    /// How long a request waits for a database connection (or a readiness probe for an answer) before it is answered 503.
+    public var databaseTimeout: Duration = .seconds(5)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL = URL(fileURLWithPath: "latchkey-data"), databaseURL: String? = nil,

@@ -39,6 +39,22 @@ struct JobReaper: Service {
     }
 }
 
+extension JobReaper {
+    /// Fails the jobs still running on `runnerID` once that runner has stopped for good (an embedded runner at shutdown
+    /// aborts what outlived the drain and reports nothing); their tokens die with them, not a silence limit later.
+    func failJobs(ofStoppedRunner runnerID: Int64) async {
+        do {
+            for job in try await environment.store.jobs.active() where job.runnerID == runnerID {
+                try? environment.traces.append(jobID: job.id, Array("\nERROR: Job failed: the server shut down before the job ended\n".utf8))
+                _ = try await environment.store.jobs.finish(jobID: job.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
+                environment.logger.warning("job failed at shutdown", metadata: ["job": "\(job.id)", "runner": "\(runnerID)"])
+            }
+        } catch {
+            environment.logger.error("could not fail the stopped runner's jobs", metadata: ["error.type": "\(type(of: error))"])
+        }
+    }
+}
+
 extension JobReaper: CustomStringConvertible {
     public var description: String { "JobReaper" }
 }

@@ -16,6 +16,8 @@ public enum DatabaseKind: String, Sendable {
 public final class Database: Sendable {
     public let kind: DatabaseKind
     private let backend: Backend
+    /// How long a statement waits for a PostgreSQL connection before it fails with `StoreError.unavailable`.
+    let connectionTimeout: Duration
 
     private enum Backend: Sendable {
         case sqlite(SQLiteBackend)
@@ -33,8 +35,11 @@ public final class Database: Sendable {
     }
 
     /// Uses a PostgreSQL client; the caller must run `client` as a service.
-    public static func postgres(client: PostgresClient) -> Database {
-        Database(kind: .postgres, backend: .postgres(client))
+    ///
+    /// A statement that gets no connection within `connectionTimeout` (the server is down or every connection is busy)
+    /// fails with `StoreError.unavailable` instead of waiting for ever.
+    public static func postgres(client: PostgresClient, connectionTimeout: Duration = .seconds(5)) -> Database {
+        Database(kind: .postgres, backend: .postgres(client), connectionTimeout: connectionTimeout)
     }
 
     /// Builds a `PostgresClient` from a `postgres://user:pass@host:port/db` URL.
@@ -62,9 +67,10 @@ public final class Database: Sendable {
         return PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
 
-    private init(kind: DatabaseKind, backend: Backend) {
+    private init(kind: DatabaseKind, backend: Backend, connectionTimeout: Duration = .seconds(5)) {
         self.kind = kind
         self.backend = backend
+        self.connectionTimeout = connectionTimeout
     }
 
     /// Runs `body` with a database session; statements run outside any transaction.
@@ -73,7 +79,7 @@ public final class Database: Sendable {
         case .sqlite(let sqlite):
             return try await sqlite.exclusive(body)
         case .postgres(let client):
-            return try await client.withConnection { connection in
+            return try await Self.withConnection(client, timeout: connectionTimeout) { connection in
                 try await body(connection.sql(queryLogLevel: nil))
             }
         }
@@ -88,7 +94,7 @@ public final class Database: Sendable {
                 return try await Self.finish(db, body)
             }
         case .postgres(let client):
-            return try await client.withConnection { connection in
+            return try await Self.withConnection(client, timeout: connectionTimeout) { connection in
                 let db = connection.sql(queryLogLevel: nil)
                 try await db.raw("BEGIN").run()
                 return try await Self.finish(db, body)

@@ -9,6 +9,8 @@ public enum StoreError: Error, Sendable, Equatable {
     case invalidConfiguration(String)
     /// A stored value could not be read back.
     case corrupt(String)
+    /// The database did not answer in time or could not be reached; the text names what failed, never a password.
+    case unavailable(String)
 }
 
 extension Error {
