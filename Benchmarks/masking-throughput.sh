@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures SecretMasker throughput without building the main package's dependencies:
 # a throw-away package in $SCRATCH links the masking sources and the workload and builds them in release mode.
-# Usage: Benchmarks/masking-throughput.sh [megabytes=100] [repetitions=3]
+# Usage: Benchmarks/masking-throughput.sh [megabytes=100] [repetitions=3] [--export DIRECTORY]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 scratch="${SCRATCH:-/tmp/latchkey-masking-throughput}"
@@ -23,4 +23,4 @@ let package = Package(
 )
 MANIFEST
 swift build -c release --package-path "$scratch" --scratch-path "$scratch/.build" --product MaskingThroughput
-"$scratch/.build/release/MaskingThroughput" "${1:-100}" "${2:-3}"
+"$scratch/.build/release/MaskingThroughput" "${1:-100}" "${2:-3}" "${@:3}"

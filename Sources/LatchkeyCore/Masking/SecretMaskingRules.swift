@@ -85,4 +85,27 @@ public final class SecretMaskingRules: Sendable {
 
     /// The size of the automaton's transition table in bytes.
     public var tableByteCount: Int { automaton.table.count * MemoryLayout<UInt32>.stride }
+
+    /// The byte strings replaced whole (secrets and encoded variants) and the token prefixes, for benchmarks against other matchers.
+    public var literals: (patterns: [[UInt8]], prefixes: [[UInt8]]) { (patterns, prefixes) }
+
+    /// Walks the automaton over `bytes` without masking and counts the special states reached: the floor under `SecretMasker`'s cost.
+    public func scanSpecialStates(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let automaton = automaton
+        let firstSpecial = automaton.firstSpecialOffset
+        return automaton.table.withUnsafeBufferPointer { table in
+            automaton.byteClass.withUnsafeBufferPointer { byteClass in
+                var state: UInt32 = 0
+                var specials = 0
+                for byte in bytes {
+                    state = table[Int(state) &+ Int(byteClass[Int(byte)])]
+                    if state >= firstSpecial {
+                        specials += 1
+                        if state == automaton.stopOffset { state = 0 }
+                    }
+                }
+                return specials
+            }
+        }
+    }
 }
