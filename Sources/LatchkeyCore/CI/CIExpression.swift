@@ -12,8 +12,18 @@ public enum CIExpressionError: Error, Sendable, Equatable {
     case unknownLexeme(offset: Int)
     /// A `/regex/` that does not compile.
     case invalidRegularExpression
+    /// A `/regex/` RE2 would not run or that could backtrack exponentially on our engine (`CIPatternSafety`).
+    case unsafeRegularExpression(pattern: String, reason: String)
     /// Tokens that do not form one expression (missing operand, unbalanced parentheses, empty statement).
     case syntax
+}
+
+extension CIExpressionError {
+    /// GitLab's validation message `base`, with why Latchkey refused a regular expression GitLab's RE2 might accept.
+    func message(_ base: String) -> String {
+        guard case .unsafeRegularExpression(let pattern, let reason) = self else { return base }
+        return "\(base): regular expression \(pattern) is refused (\(reason))"
+    }
 }
 
 /// A regular expression literal of GitLab's expression language: `/source/flags`.
@@ -30,10 +40,35 @@ public struct CIPattern: Sendable, Equatable {
         return try? NSRegularExpression(pattern: source, options: options)
     }
 
-    /// Whether `text` holds a match anywhere (Ruby's `scan(text).present?`).
-    func matches(_ text: String) -> Bool {
+    /// Whether `text` holds a match anywhere (Ruby's `scan(text).present?`), or a `CIConfigError` once `budget` is spent.
+    func matches(_ text: String, budget: CIMatchBudget) throws(CIConfigError) -> Bool {
         guard let regex = compiled() else { return false }
-        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        guard ContinuousClock.now < budget.deadline else { throw budget.exceeded(self) }
+        var found = false
+        var timedOut = false
+        // ICU calls back about every 10,000 steps with `reportProgress`; stopping there aborts a backtracking match.
+        regex.enumerateMatches(in: text, options: [.reportProgress], range: NSRange(text.startIndex..., in: text)) { match, _, stop in
+            if match != nil {
+                found = true
+                stop.pointee = true
+            } else if ContinuousClock.now >= budget.deadline {
+                timedOut = true
+                stop.pointee = true
+            }
+        }
+        if timedOut && !found { throw budget.exceeded(self) }
+        return found
+    }
+
+    /// Why `/…/flags` filling `text` is refused as a safe regular expression, if it is.
+    static func refusal(_ text: String) -> CIExpressionError? {
+        var scanner = CIExpressionLexer(text: text)
+        do {
+            _ = try scanner.scanPattern()
+            return nil
+        } catch {
+            return error
+        }
     }
 
     /// Reads `/…/flags` filling the whole of `text`, as GitLab does with a variable's value on the right of `=~`.
@@ -104,31 +139,40 @@ public indirect enum CIExpression: Sendable, Equatable {
         }
     }
 
-    /// Whether the statement is true for `variables` (GitLab's `Statement#truthful?`).
+    /// Whether the statement is true for `variables` (GitLab's `Statement#truthful?`); false if matching takes over a second.
     public func isTrue(variables: [String: String]) -> Bool {
-        evaluate(variables).isPresent
+        (try? isTrue(variables: variables, budget: CIMatchBudget())) ?? false
     }
 
-    func evaluate(_ variables: [String: String]) -> Value {
+    /// Whether the statement is true for `variables`, or a `CIConfigError` once `budget` is spent.
+    public func isTrue(variables: [String: String], budget: CIMatchBudget) throws(CIConfigError) -> Bool {
+        try evaluate(variables, budget).isPresent
+    }
+
+    func evaluate(_ variables: [String: String], _ budget: CIMatchBudget) throws(CIConfigError) -> Value {
         switch self {
         case .variable(let name): return variables[name].map(Value.string) ?? .null
         case .string(let text): return .string(text)
         case .pattern(let pattern): return .pattern(pattern)
         case .null: return .null
-        case .equals(let left, let right): return .bool(left.evaluate(variables) == right.evaluate(variables))
-        case .notEquals(let left, let right): return .bool(left.evaluate(variables) != right.evaluate(variables))
-        case .matches(let left, let right): return .bool(Self.match(left.evaluate(variables), right.evaluate(variables)))
-        case .notMatches(let left, let right): return .bool(!Self.match(left.evaluate(variables), right.evaluate(variables)))
+        case .equals(let left, let right):
+            return .bool(try left.evaluate(variables, budget) == right.evaluate(variables, budget))
+        case .notEquals(let left, let right):
+            return .bool(try left.evaluate(variables, budget) != right.evaluate(variables, budget))
+        case .matches(let left, let right):
+            return .bool(try Self.match(left.evaluate(variables, budget), right.evaluate(variables, budget), budget))
+        case .notMatches(let left, let right):
+            return .bool(try !Self.match(left.evaluate(variables, budget), right.evaluate(variables, budget), budget))
         case .and(let left, let right):
-            let first = left.evaluate(variables)
-            return first.isTruthy ? right.evaluate(variables) : first
+            let first = try left.evaluate(variables, budget)
+            return first.isTruthy ? try right.evaluate(variables, budget) : first
         case .or(let left, let right):
-            let first = left.evaluate(variables)
-            return first.isTruthy ? first : right.evaluate(variables)
+            let first = try left.evaluate(variables, budget)
+            return first.isTruthy ? first : try right.evaluate(variables, budget)
         }
     }
 
-    private static func match(_ left: Value, _ right: Value) -> Bool {
+    private static func match(_ left: Value, _ right: Value, _ budget: CIMatchBudget) throws(CIConfigError) -> Bool {
         let text: String
         switch left {
         case .string(let value): text = value
@@ -137,10 +181,10 @@ public indirect enum CIExpression: Sendable, Equatable {
         }
         switch right {
         case .pattern(let pattern):
-            return pattern.matches(text)
+            return try pattern.matches(text, budget: budget)
         case .string(let value):
             // A variable holding `/re/` is used as a regex; any other text is looked for as a substring, as Ruby's `scan`.
-            if let pattern = CIPattern.literal(value) { return pattern.matches(text) }
+            if let pattern = CIPattern.literal(value) { return try pattern.matches(text, budget: budget) }
             return value.isEmpty || text.contains(value)
         default:
             return false
@@ -258,12 +302,9 @@ struct CIExpressionLexer {
             index += 1
         }
         let pattern = CIPattern(source: String(decoding: body, as: UTF8.self), flags: flags)
-        // RE2 (GitLab's engine) has no backreferences or lookaround; refusing them also keeps matching cheap.
-        let source = pattern.source
-        if source.contains("(?=") || source.contains("(?!") || source.contains("(?<=") || source.contains("(?<!")
-            || source.range(of: #"\\[1-9]"#, options: .regularExpression) != nil || pattern.compiled() == nil
-        {
-            throw .invalidRegularExpression
+        guard pattern.compiled() != nil else { throw .invalidRegularExpression }
+        if let reason = CIPatternSafety.refusal(pattern.source) {
+            throw .unsafeRegularExpression(pattern: "/\(pattern.source)/\(flags)", reason: reason)
         }
         position = index
         return .pattern(pattern)

@@ -166,7 +166,7 @@ enum CIInclude {
         }
         if rules.usesExists, state.paths == nil { state.paths = await files?.paths() ?? [] }
         let variables = context.predefined.merging(context.overrides) { $1 }
-        return rules.evaluate(variables: variables, facts: CIRuleFacts(context: context, paths: state.paths), defaultWhen: "always").when != "never"
+        return try rules.evaluate(variables: variables, facts: CIRuleFacts(context: context, paths: state.paths), defaultWhen: "always").when != "never"
     }
 
     private static func json(_ mapping: YAMLMapping) -> String {

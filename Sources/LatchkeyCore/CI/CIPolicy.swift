@@ -33,10 +33,10 @@ extension CIConfigReader {
                 if let statements = variables.strings {
                     var expressions: [CIExpression] = []
                     for statement in statements {
-                        if let expression = try? CIExpression.parse(statement) {
-                            expressions.append(expression)
-                        } else {
-                            fail("\(location):variables", "config should be valid expression syntax")
+                        do {
+                            expressions.append(try CIExpression.parse(statement))
+                        } catch {
+                            fail("\(location):variables", error.message("config should be valid expression syntax"))
                         }
                     }
                     policy.variables = expressions
@@ -56,7 +56,8 @@ extension CIConfigReader {
 
     private mutating func checkedRefs(_ refs: [String], location: String) -> [String]? {
         for ref in refs where ref.hasPrefix("/") && CIPattern.literal(ref) == nil {
-            fail(location, "config should be an array of strings or regular expressions")
+            let base = "config should be an array of strings or regular expressions"
+            fail(location, CIPattern.refusal(ref)?.message(base) ?? base)
             return nil
         }
         return refs
@@ -65,10 +66,10 @@ extension CIConfigReader {
 
 extension CIReadPolicy {
     /// GitLab's `Build::Policy`: every kind given (refs, variables, changes) must be satisfied.
-    func isSatisfied(variables: [String: String], facts: CIRuleFacts) -> Bool {
+    func isSatisfied(variables: [String: String], facts: CIRuleFacts) throws(CIConfigError) -> Bool {
         let context = facts.context
-        if let refs, !refs.contains(where: { Self.refMatches($0, context: context) }) { return false }
-        if let expressions = self.variables, !expressions.contains(where: { $0.isTrue(variables: variables) }) { return false }
+        if let refs, try !Self.any(refs, { ref throws(CIConfigError) in try Self.refMatches(ref, facts: facts) }) { return false }
+        if let expressions = self.variables, try !Self.any(expressions, { expression throws(CIConfigError) in try expression.isTrue(variables: variables, budget: facts.budget) }) { return false }
         if let changes, !context.isNewRefOrNoPush, let changed = context.changedPaths {
             let globs = changes.map { CIGlob(CIVariableExpansion.expand($0, variables)) }
             if !changed.contains(where: { path in globs.contains { $0.matches(path) } }) { return false }
@@ -77,7 +78,8 @@ extension CIReadPolicy {
     }
 
     /// `Policy::Refs#matches_pattern?`, with `pattern@project/path` limiting a pattern to one project.
-    static func refMatches(_ written: String, context: CIPipelineContext) -> Bool {
+    static func refMatches(_ written: String, facts: CIRuleFacts) throws(CIConfigError) -> Bool {
+        let context = facts.context
         var pattern = written
         if !written.hasPrefix("/"), let at = written.lastIndex(of: "@") {
             guard written[written.index(after: at)...] == context.projectPath else { return false }
@@ -87,8 +89,14 @@ extension CIReadPolicy {
         if !context.isTag && pattern == "branches" { return true }
         let source = context.source.rawValue
         if pattern == source || pattern == pluralized(source) { return true }
-        if let regex = CIPattern.literal(pattern) { return regex.matches(context.ref) }
+        if let regex = CIPattern.literal(pattern) { return try regex.matches(context.ref, budget: facts.budget) }
         return pattern == context.ref
+    }
+
+    /// `contains(where:)` keeping the typed error (a `rethrows` would widen it to `any Error`).
+    static func any<T>(_ items: [T], _ test: (T) throws(CIConfigError) -> Bool) throws(CIConfigError) -> Bool {
+        for item in items where try test(item) { return true }
+        return false
     }
 
     /// ActiveSupport's `pluralize` for the source names GitLab has.

@@ -30,7 +30,7 @@ extension CIReadConfig {
         }
 
         if let workflowRules {
-            let outcome = workflowRules.evaluate(variables: scope(globals), facts: facts, defaultWhen: "always")
+            let outcome = try workflowRules.evaluate(variables: scope(globals), facts: facts, defaultWhen: "always")
             guard outcome.when != "never" else { throw .filteredByWorkflow }
             // Variables of the matching workflow rule override the global ones.
             for variable in outcome.rule?.variables ?? [] {
@@ -71,7 +71,7 @@ extension CIReadConfig {
             var needs = job.needs
             var interruptible = job.interruptible
             if let rules = job.rules {
-                let outcome = rules.evaluate(variables: visible, facts: facts, defaultWhen: job.when.rawValue)
+                let outcome = try rules.evaluate(variables: visible, facts: facts, defaultWhen: job.when.rawValue)
                 if outcome.when == "never" { continue }
                 guard let decided = JobWhen(rawValue: outcome.when) else {
                     throw CIConfigError("jobs:\(job.name) when: \(outcome.when) is not supported by Latchkey")
@@ -84,8 +84,8 @@ extension CIReadConfig {
                 if let flag = outcome.rule?.interruptible { interruptible = flag }
             } else {
                 let only = job.only ?? .defaultOnly
-                guard only.isSatisfied(variables: visible, facts: facts) else { continue }
-                if let except = job.except, except.isExcluding(variables: visible, facts: facts) { continue }
+                guard try only.isSatisfied(variables: visible, facts: facts) else { continue }
+                if let except = job.except, try except.isExcluding(variables: visible, facts: facts) { continue }
             }
             let defaults = inherit.defaults
             func fallback<T>(_ key: String, _ value: T?) -> T? { defaults.allows(key) ? value : nil }
@@ -167,9 +167,9 @@ extension CIReadConfig {
 
 extension CIReadPolicy {
     /// `except:` excludes the job when any kind it gives is satisfied (GitLab's `except_specs.none?`).
-    func isExcluding(variables: [String: String], facts: CIRuleFacts) -> Bool {
-        if let refs, refs.contains(where: { Self.refMatches($0, context: facts.context) }) { return true }
-        if let expressions = self.variables, expressions.contains(where: { $0.isTrue(variables: variables) }) { return true }
+    func isExcluding(variables: [String: String], facts: CIRuleFacts) throws(CIConfigError) -> Bool {
+        if let refs, try Self.any(refs, { ref throws(CIConfigError) in try Self.refMatches(ref, facts: facts) }) { return true }
+        if let expressions = self.variables, try Self.any(expressions, { expression throws(CIConfigError) in try expression.isTrue(variables: variables, budget: facts.budget) }) { return true }
         if let changes {
             // With nothing to compare, `changes` is true, so `except: changes` excludes, as GitLab.
             guard let changed = facts.context.changedPaths, !facts.context.isNewRefOrNoPush else { return true }

@@ -30,6 +30,8 @@ struct CIRuleFacts {
     var paths: [String]?
     /// `compare_to` ref → paths changed against it (nil: unknown ref).
     var comparisons: [String: [String]?] = [:]
+    /// Spent by every regex match of the evaluation; starts when the facts are gathered, just before it.
+    var budget = CIMatchBudget()
 }
 
 extension CIConfigReader {
@@ -57,8 +59,12 @@ extension CIConfigReader {
             if !unknown.isEmpty { fail(ruleLocation, "config contains unknown keys: \(unknown.joined(separator: ", "))") }
             var rule = CIReadRule()
             if let text = mapping.present("if") {
-                if let source = text.stringValue, let expression = try? CIExpression.parse(source) {
-                    rule.condition = expression
+                if let source = text.stringValue {
+                    do {
+                        rule.condition = try CIExpression.parse(source)
+                    } catch {
+                        fail(ruleLocation, error.message("if invalid expression syntax"))
+                    }
                 } else {
                     fail(ruleLocation, "if invalid expression syntax")
                 }
@@ -142,8 +148,8 @@ extension CIConfigReader {
 
 extension CIReadRule {
     /// Whether every clause given holds (a rule without clauses always matches).
-    func matches(variables: [String: String], facts: CIRuleFacts) -> Bool {
-        if let condition, !condition.isTrue(variables: variables) { return false }
+    func matches(variables: [String: String], facts: CIRuleFacts) throws(CIConfigError) -> Bool {
+        if let condition, try !condition.isTrue(variables: variables, budget: facts.budget) { return false }
         if let changes {
             let changed: [String]?
             if let compareTo = changes.compareTo {
@@ -178,8 +184,8 @@ extension CIPipelineContext {
 
 extension Array where Element == CIReadRule {
     /// GitLab's `Build::Rules#evaluate`: the first matching rule decides; none matching means `never`.
-    func evaluate(variables: [String: String], facts: CIRuleFacts, defaultWhen: String) -> CIRuleOutcome {
-        for rule in self where rule.matches(variables: variables, facts: facts) {
+    func evaluate(variables: [String: String], facts: CIRuleFacts, defaultWhen: String) throws(CIConfigError) -> CIRuleOutcome {
+        for rule in self where try rule.matches(variables: variables, facts: facts) {
             return CIRuleOutcome(when: rule.when ?? defaultWhen, rule: rule)
         }
         return CIRuleOutcome(when: "never", rule: nil)
