@@ -93,6 +93,7 @@ extension JobRepository {
     }
 
     /// Ends a running or canceling job (a canceling job always ends canceled) and kills its token at once; nil if it had already ended.
+    /// A failure then meets the job's `allow_failure:exit_codes` and `retry` (`applyFailurePolicy`).
     public func finish(jobID: Int64, status: JobStatus, failureReason: String?, exitCode: Int?) async throws -> Job? {
         let finished: Job? = try await database.transaction { db in
             let now = Date().milliseconds
@@ -107,6 +108,9 @@ extension JobRepository {
                 .where("id", .equal, jobID).where("status", .equal, current.status)
                 .returning("*").first()?.record(JobRecord.self)
             if let exitCode { try await db.update("job_traces").set("exit_code", to: exitCode).where("job_id", .equal, jobID).run() }
+            if let failed = record?.job, failed.status == .failed {
+                try await Self.applyFailurePolicy(to: failed, failureReason: failureReason, exitCode: exitCode, db: db)
+            }
             return record?.job
         }
         if let finished { try await PipelineRepository(database: database).advance(pipelineID: finished.pipelineID) }
