@@ -10,6 +10,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var options: SettingsOptions
     @OptionGroup(title: "Embedded runners") var runnerOptions: RunnerExecutorOptions
+    @Option(help: ArgumentHelp("Log lines as text or as one JSON object each (LATCHKEY_LOG_FORMAT).", valueName: "text|json")) var logFormat: String?
+
+    static func logFormat(_ flag: String?) throws -> String {
+        let format = (flag ?? ProcessInfo.processInfo.environment["LATCHKEY_LOG_FORMAT"] ?? "text").lowercased()
+        guard format == "text" || format == "json" else { throw ValidationError("--log-format must be text or json, not \(format)") }
+        return format
+    }
 
     func run() async throws {
         // Everything the server writes (database, keys, traces, repositories) is the server's alone.
@@ -24,7 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let builds = factory.buildsDirectory, Self.isInside(builds, settings.dataDirectory.path) {
             throw ValidationError("--builds-dir must lie outside the data directory, which jobs must never see")
         }
+        let json = (try Self.logFormat(logFormat)) == "json"
         LoggingSystem.bootstrap { label in
+            if json { return JSONLogHandler(label: label, logLevel: settings.logLevel) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = settings.logLevel
             return handler

@@ -29,7 +29,7 @@ struct FailedSignInThrottleTests {
                 return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
             }
             #expect(statuses.filter { $0 == .unauthorized }.count <= 5, "\(statuses)")
-            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 25)
+            #expect(statuses.filter { $0 == .tooManyRequests }.count >= 25, "\(statuses)")
         }
     }
 

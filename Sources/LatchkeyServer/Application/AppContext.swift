@@ -8,7 +8,11 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     /// The peer's address (sign-in throttling keys on it).
     public let remoteAddress: SocketAddress?
     /// Set by `AuthenticationMiddleware`; anonymous until then.
-    public var actor: Actor = .anonymous
+    public var actor: Actor = .anonymous {
+        didSet { requestRecord.actorKind = actor.kind }
+    }
+    /// What the access log reports of this request once it is answered; shared by every copy of the context.
+    public let requestRecord = RequestRecord()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

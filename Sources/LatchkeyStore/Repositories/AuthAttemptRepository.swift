@@ -12,6 +12,11 @@ public struct AuthAttemptRepository: Sendable {
             var ids: [Int64] = []
             var counts: [String: Int] = [:]
             for bucket in buckets {
+                // PostgreSQL's READ COMMITTED would let concurrent attempts miss each other's uncommitted rows: serialize the
+                // attempts of one bucket for the length of the transaction (SQLite's single writer already does).
+                if db.dialect.name == "postgresql" {
+                    try await db.raw("SELECT pg_advisory_xact_lock(hashtext(\(bind: bucket)))").run()
+                }
                 let row = try await db.insert(into: "auth_attempts").columns("bucket", "at").values(SQLBind(bucket), SQLBind(now.milliseconds))
                     .returning("id").first()
                 if let id = try row?.decode(column: "id", as: Int64.self) { ids.append(id) }
