@@ -106,6 +106,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     let registry = try await RegistryTokenController(environment: environment, registryKeys: RegistryKeys.load(in: environment.settings.dataDirectory))
     let creator = creator ?? PipelineCreator(environment: environment, queue: queue)
     let router = Router(context: AppRequestContext.self)
+    router.add(middleware: AccessLogMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: GitMiddleware(git: GitHTTPController(environment: environment, pipelines: creator)))
     // Ready means the database answers: a load balancer must stop sending requests that would wait for it.
