@@ -7,7 +7,7 @@ import Logging
 /// `latchkey admin`: operator tasks run against the data directory and database directly.
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Administer an instance from its host.", subcommands: [RegistrationTokenCommand.self, ScopeCommand.self])
+        commandName: "admin", abstract: "Administer an instance from its host.", subcommands: [RegistrationTokenCommand.self, ScopeCommand.self, BackupCommand.self, RestoreCommand.self])
 
     struct RegistrationTokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "registration-token", abstract: "Print the runner registration token.")
@@ -43,6 +43,37 @@ struct AdminCommand: AsyncParsableCommand {
             let settings = try await options.settings()
             let output = try await ScopeAdministration.run(action, project: project, target: target, settings: settings)
             print(output)
+        }
+    }
+
+    struct BackupCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "backup", abstract: "Copy the instance (database snapshot, repositories, artifacts, packages, traces, keys) into DIR while it serves.",
+            discussion: "With PostgreSQL the files are copied and the database must be dumped with pg_dump (pg_dump -Fc URL > DIR/latchkey.pgdump).")
+
+        @Argument(help: "An empty or new directory for the backup.") var destination: String
+        @OptionGroup var options: SettingsOptions
+
+        func run() async throws {
+            let settings = try await options.settings()
+            let written = try await Backup.create(
+                settings: settings, destination: URL(fileURLWithPath: destination).standardizedFileURL, logger: Logger(label: "latchkey.backup"))
+            print("Backed up \(written.joined(separator: ", ")) to \(destination)")
+            if settings.databaseURL != nil { print("PostgreSQL: also run pg_dump -Fc '<database url>' > \(destination)/latchkey.pgdump") }
+        }
+    }
+
+    struct RestoreCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "restore", abstract: "Bring a backup back into an empty data directory (then start serve on it).")
+
+        @Argument(help: "A directory made by `latchkey admin backup`.") var source: String
+        @Option(help: "The empty or new data directory to restore into.") var dataDir: String
+
+        func run() async throws {
+            let restored = try Backup.restore(
+                from: URL(fileURLWithPath: source).standardizedFileURL, into: URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL)
+            print("Restored \(restored.joined(separator: ", ")) into \(dataDir)")
         }
     }
 }
