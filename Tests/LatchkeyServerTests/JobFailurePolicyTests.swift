@@ -42,9 +42,9 @@ struct JobFailurePolicyTests {
         try await client.api(.get, "projects/\(projectID)/pipelines/\(pipelineID)", token: server.rootToken).object["status"] as? String
     }
 
-    @Test("retry: 2 re-queues a failed job twice as new jobs with the same name, keeping the failed ones, then the pipeline fails")
-    func retriesUpToMax() async throws {
-        try await withTestServer { server, client in
+    @Test("retry: 2 re-queues a failed job twice as new jobs with the same name, keeping the failed ones, then the pipeline fails", arguments: TestBackend.all)
+    func retriesUpToMax(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
             let (projectID, pipelineID, runnerToken) = try await Self.setUp(server, client, ciFile: "build:\n  script: exit 1\n  retry: 2\n")
             for attempt in 1...3 {
                 #expect(try await Self.run(client, runnerToken, state: "failed", reason: "script_failure", exitCode: 1) == "build")
@@ -136,7 +136,7 @@ struct JobFailurePolicyTests {
         try await withTestServer { server, client in
             let created = try await client.api(.post, "projects", token: server.rootToken, json: ["name": "app"])
             let projectID = try #require(created.object["id"] as? Int)
-            for (index, pattern) in ["(a+)+$", "^(a|aa)+$"].enumerated() {
+            for (index, pattern) in ["(a+)+$", ".*.*.*="].enumerated() {
                 let ci = "variables:\n  BIG: \"\(big)\"\nbuild:\n  script: make\n  rules:\n    - if: '$BIG =~ /\(pattern)/'\n"
                 try GitFixtures.commit([".gitlab-ci.yml": ci], to: server.environment.repositories.path(projectID: Int64(projectID)), message: "try \(index)")
                 let started = ContinuousClock.now

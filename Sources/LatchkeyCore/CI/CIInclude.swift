@@ -16,6 +16,8 @@ enum CIInclude {
     struct State {
         var count = 0
         var paths: [String]?
+        /// One regex budget for every `include:rules` of the expansion, so 150 includes cannot take 150 budgets.
+        var budget = CIMatchBudget()
     }
 
     static func expand(
@@ -166,7 +168,7 @@ enum CIInclude {
         }
         if rules.usesExists, state.paths == nil { state.paths = await files?.paths() ?? [] }
         let variables = context.predefined.merging(context.overrides) { $1 }
-        return try rules.evaluate(variables: variables, facts: CIRuleFacts(context: context, paths: state.paths), defaultWhen: "always").when != "never"
+        return try rules.evaluate(variables: variables, facts: CIRuleFacts(context: context, paths: state.paths, budget: state.budget), defaultWhen: "always").when != "never"
     }
 
     private static func json(_ mapping: YAMLMapping) -> String {

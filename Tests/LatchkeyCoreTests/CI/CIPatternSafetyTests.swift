@@ -59,8 +59,9 @@ struct CIPatternSafetyTests {
 
     @Test("a slow pattern that passes the check is stopped by the budget against a 100 KB variable")
     func budgetStopsSlowMatches() {
-        // `(a|aa)+$` has no nested quantifier but backtracks exponentially on ICU; the deadline ends it.
-        let expression = try? CIExpression.parse("$A =~ /^(a|aa)+$/")
+        // `.*.*.*=` has no nested quantifier but costs ICU cubic time on 100 KB without a `=`; the deadline ends it.
+        // (`^(a|aa)+$` is not used here: ICU's backtracking stack overflows within a second and answers "no match".)
+        let expression = try? CIExpression.parse("$A =~ /.*.*.*=/")
         let started = ContinuousClock.now
         #expect(throws: CIConfigError.self) {
             _ = try expression?.isTrue(variables: ["A": Self.long], budget: CIMatchBudget(duration: .milliseconds(200)))
@@ -95,5 +96,26 @@ struct CIPatternSafetyTests {
             let length = Int.random(in: 0..<30, using: &generator)
             _ = CIPatternSafety.refusal(String((0..<length).map { _ in alphabet.randomElement(using: &generator) ?? "a" }))
         }
+    }
+}
+
+@Suite("retry: which failures GitLab re-queues")
+struct JobRetryTests {
+    @Test(
+        "max, when and exit_codes decide together",
+        arguments: [
+            (JobRetry(max: 2), 1, "script_failure", 1 as Int?, true),
+            (JobRetry(max: 2), 2, "runner_system_failure", nil, true),
+            (JobRetry(max: 2), 3, "script_failure", 1, false),
+            (JobRetry(max: 0), 1, "script_failure", 1, false),
+            (JobRetry(max: 1, when: ["runner_system_failure"]), 1, "script_failure", 1, false),
+            (JobRetry(max: 1, when: ["runner_system_failure"]), 1, "runner_system_failure", nil, true),
+            (JobRetry(max: 1, when: ["job_execution_timeout", "stuck_or_timeout_failure"]), 1, "stuck_or_timeout_failure", nil, true),
+            (JobRetry(max: 1, exitCodes: [137]), 1, "script_failure", 137, true),
+            (JobRetry(max: 1, exitCodes: [137]), 1, "script_failure", 1, false),
+            (JobRetry(max: 1, exitCodes: [137]), 1, "runner_system_failure", nil, false),
+        ])
+    func decides(_ retry: JobRetry, _ attempts: Int, _ reason: String, _ exitCode: Int?, _ expected: Bool) {
+        #expect(retry.retries(afterAttempts: attempts, reason: reason, exitCode: exitCode) == expected)
     }
 }
