@@ -316,6 +316,84 @@ def _():
         raise AssertionError("a canceled job's token still worked")
 
 
+@check("gl.personal_access_tokens: list with filters, get by id and 'self'; a new token expires within GitLab's 365 days")
+def _():
+    user = gl.users.create({"username": "tokenuser", "name": "Token User", "email": "tokenuser@example.com", "password": "token-password-1"})
+    first = user.personal_access_tokens.create({"name": "first", "scopes": ["api"]})
+    second = user.personal_access_tokens.create({"name": "second-ci", "scopes": ["read_api"]})
+    assert first.expires_at is not None
+    state["tu"] = user
+    state["tu_first"] = first.token
+    tu = gitlab.Gitlab(URL, private_token=first.token)
+    assert sorted(t.name for t in tu.personal_access_tokens.list(get_all=True)) == ["first", "second-ci"]
+    assert [t.name for t in tu.personal_access_tokens.list(search="ci", get_all=True)] == ["second-ci"]
+    assert [t.user_id for t in gl.personal_access_tokens.list(user_id=user.id, get_all=True)] == [user.id, user.id]
+    me = tu.personal_access_tokens.get("self")
+    assert me.name == "first" and me.active and me.user_id == user.id
+    assert tu.personal_access_tokens.get(second.id).name == "second-ci"
+    try:
+        tu.personal_access_tokens.list(user_id=state["alice"].id, get_all=True)
+    except (gitlab.exceptions.GitlabAuthenticationError, gitlab.exceptions.GitlabListError) as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a user listed someone else's tokens")
+    alices = gl.personal_access_tokens.list(user_id=state["alice"].id, get_all=True)
+    try:
+        tu.personal_access_tokens.get(alices[0].id)
+    except (gitlab.exceptions.GitlabAuthenticationError, gitlab.exceptions.GitlabGetError) as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a user read someone else's token")
+
+
+@check("personal access tokens rotate (by id and self_rotate=True): the new token works, the old one is 401 at once")
+def _():
+    tu = gitlab.Gitlab(URL, private_token=state["tu_first"])
+    old = tu.personal_access_tokens.get("self")
+    token = tu.personal_access_tokens.get(old.id, lazy=True)
+    token.rotate()
+    rotated = token.token
+    assert rotated and rotated != state["tu_first"]
+    try:
+        tu.personal_access_tokens.get("self")
+    except gitlab.exceptions.GitlabAuthenticationError as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a rotated token still worked")
+    again = gitlab.Gitlab(URL, private_token=rotated)
+    mine = again.personal_access_tokens.get("self")
+    lazy = again.personal_access_tokens.get(mine.id, lazy=True)
+    lazy.rotate(self_rotate=True)
+    assert lazy.token and lazy.token != rotated
+    state["tu_current"] = lazy.token
+    by_admin = gl.personal_access_tokens.rotate(gitlab.Gitlab(URL, private_token=lazy.token).personal_access_tokens.get("self").id)
+    assert by_admin["token"] and by_admin["name"] == "first"
+    state["tu_current"] = by_admin["token"]
+
+
+@check("personal access tokens delete('self') and delete(id) revoke: the next request with the token is 401")
+def _():
+    tu = gitlab.Gitlab(URL, private_token=state["tu_current"])
+    other = state["tu"].personal_access_tokens.create({"name": "spare", "scopes": ["api"]})
+    spare = gitlab.Gitlab(URL, private_token=other.token)
+    spare.auth()
+    tu.personal_access_tokens.delete(other.id)
+    try:
+        spare.auth()
+    except gitlab.exceptions.GitlabAuthenticationError as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a revoked token still worked")
+    tu.personal_access_tokens.delete("self")
+    try:
+        tu.auth()
+    except gitlab.exceptions.GitlabAuthenticationError as error:
+        assert error.response_code == 401, error.response_code
+    else:
+        raise AssertionError("a token that revoked itself still worked")
+    assert all(t.revoked for t in gl.personal_access_tokens.list(user_id=state["tu"].id, revoked=True, get_all=True))
+
+
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

@@ -26,9 +26,12 @@ public struct UserActor: Sendable {
     public var user: User
     /// The token's scopes; nil when the user signed in with a password (no scope limit).
     public var scopes: Set<TokenScope>?
+    /// The personal access token presented, for the routes that act on it (`/personal_access_tokens/self`); nil for a password.
+    public var tokenID: Int64?
 
-    public init(user: User, scopes: Set<TokenScope>?) {
+    public init(user: User, scopes: Set<TokenScope>?, tokenID: Int64? = nil) {
         self.user = user
         self.scopes = scopes
+        self.tokenID = tokenID
     }
 }

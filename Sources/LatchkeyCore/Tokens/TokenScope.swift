@@ -13,6 +13,8 @@ public enum TokenScope: String, Codable, Sendable, CaseIterable {
     case readRegistry = "read_registry"
     case writeRegistry = "write_registry"
     case aiFeatures = "ai_features"
+    /// GitLab 17.9: a token that may only rotate itself (`POST /personal_access_tokens/self/rotate`).
+    case selfRotate = "self_rotate"
 }
 
 extension Set where Element == TokenScope {

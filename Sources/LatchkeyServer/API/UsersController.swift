@@ -83,11 +83,16 @@ struct UsersController {
             guard let scope = TokenScope(rawValue: name) else { throw APIError(.badRequest, error: "scopes does not have a valid value") }
             return scope
         }
-        let expiresAt = try parameters.string("expires_at")
-        if let expiresAt, !Validation.isDay(expiresAt) { throw APIError.invalid("expires_at") }
+        // GitLab 16.0+: a token without `expires_at` gets the longest lifetime allowed, and none may outlive it.
+        let today = Date()
+        let expiresAt =
+            try PersonalAccessTokensController.day(parameters, "expires_at")
+            ?? PersonalAccessToken.day(today.addingTimeInterval(Double(PersonalAccessTokensController.maximumLifetimeDays) * 86_400))
+        try PersonalAccessTokensController.checkLifetime(expiresAt, today: today) { APIError(.unprocessableContent, message: $0) }
         let token = SecretToken.mint(.personalAccess)
         let stored = try await environment.store.personalAccessTokens.create(
-            userID: user.id, name: name, digest: environment.digester.digest(token), scopes: scopes, expiresAt: expiresAt)
+            userID: user.id, name: name, description: try parameters.string("description"), digest: environment.digester.digest(token), scopes: scopes,
+            expiresAt: expiresAt)
         return try JSON.response(PersonalAccessTokenEntity(stored, token: token), status: .created)
     }
 
@@ -122,7 +127,7 @@ struct UsersController {
 extension PersonalAccessTokenEntity {
     init(_ token: PersonalAccessToken, token secret: SecretToken?) {
         self.init(
-            id: token.id, name: token.name, revoked: token.revoked, createdAt: token.createdAt, scopes: token.scopes.map(\.rawValue), userId: token.userID,
-            lastUsedAt: token.lastUsedAt, active: !token.revoked && !token.isExpired(), expiresAt: token.expiresAt, token: secret?.value)
+            id: token.id, name: token.name, revoked: token.revoked, createdAt: token.createdAt, description: token.description, scopes: token.scopes.map(\.rawValue), userId: token.userID,
+            lastUsedAt: token.lastUsedAt, active: token.isActive(), expiresAt: token.expiresAt, token: secret?.value)
     }
 }

@@ -150,6 +150,11 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     authenticatedAPI.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
+    let tokens = PersonalAccessTokensController(environment: environment)
+    authenticatedAPI.addRoutes(tokens.endpoints)
+    // A token of any scope may read and revoke itself (GitLab's `allow_access_with_scope(all_available_scopes)`).
+    router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator, scopeRule: .ownToken))
+        .add(middleware: AuthenticationRequiredMiddleware()).addRoutes(tokens.selfEndpoints)
     api.addRoutes(UsersController(environment: environment).endpoints)
     let authenticatedWrites = api.group().add(middleware: AuthenticationRequiredMiddleware(writesOnly: true))
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)

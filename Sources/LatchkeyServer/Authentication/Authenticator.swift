@@ -103,7 +103,8 @@ public struct Authenticator: Sendable {
         guard let user = found else {
             throw APIError(.notFound, message: "404 User with ID or username '\(identifier.prefix(255))' Not Found")
         }
-        return .user(UserActor(user: user, scopes: administrator.scopes))
+        // The token stays the administrator's: `/personal_access_tokens/self` names it, as GitLab's `access_token`.
+        return .user(UserActor(user: user, scopes: administrator.scopes, tokenID: administrator.tokenID))
     }
 
     static func basicCredentials(_ request: Request) -> (String, String)? {
@@ -133,8 +134,10 @@ public struct Authenticator: Sendable {
         guard TokenKind.of(value) == .personalAccess || TokenKind.of(value) == nil, !value.isEmpty, value.count < 512 else { throw .unauthenticated }
         let found: (PersonalAccessToken, User)?
         do { found = try await environment.store.personalAccessTokens.find(digest: environment.digester.digest(value)) } catch { throw .unauthenticated }
-        guard let (token, user) = found, !token.revoked, !token.isExpired(), !user.isBlocked else { throw .unauthenticated }
-        return .user(UserActor(user: user, scopes: Set(token.scopes)))
+        guard let (token, user) = found, token.isActive(), !user.isBlocked else { throw .unauthenticated }
+        // `last_used_at` is bookkeeping: a failure to record it must not refuse a valid token.
+        try? await environment.store.personalAccessTokens.markUsed(id: token.id)
+        return .user(UserActor(user: user, scopes: Set(token.scopes), tokenID: token.id))
     }
 
     private func passwordLogin(username: String, password: String, address: String?) async throws(Denial) -> Actor {
@@ -157,6 +160,16 @@ public struct Authenticator: Sendable {
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let authenticator: Authenticator
+    /// Which scopes the credential needs on these routes.
+    var scopeRule: ScopeRule = .api
+
+    enum ScopeRule: Sendable {
+        /// `api`, or `read_api` for reads.
+        case api
+        /// The routes that act on the presented token itself (`/personal_access_tokens/self`): any scope reads and revokes, rotation
+        /// (`POST`) needs `api` or `self_rotate`.
+        case ownToken
+    }
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         var context = context
@@ -170,7 +183,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         if case .user(let user) = context.actor {
             let write = ![.get, .head, .options].contains(request.method)
-            if case .denied(let denial) = AccessPolicy.mayUseAPI(user, write: write) { throw APIError.from(denial) }
+            let decision =
+                switch scopeRule {
+                case .api: AccessPolicy.mayUseAPI(user, write: write)
+                case .ownToken: AccessPolicy.mayUseOwnToken(user, rotate: request.method == .post)
+                }
+            if case .denied(let denial) = decision { throw APIError.from(denial) }
         }
         return try await next(request, context)
     }

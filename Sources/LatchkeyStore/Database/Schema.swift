@@ -11,6 +11,7 @@ public enum Schema {
         Migration(version: 6, name: "hidden variables", apply: addHiddenVariables),
         Migration(version: 7, name: "server-side web sessions", apply: createWebSessions),
         Migration(version: 8, name: "sign-in attempts shared by every instance", apply: createAuthAttempts),
+        Migration(version: 9, name: "personal access token descriptions", apply: addTokenDescriptions),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
@@ -366,5 +367,10 @@ public enum Schema {
             .column("at", type: .bigint, .notNull)
             .run()
         try await db.create(index: "auth_attempts_by_bucket").on("auth_attempts").column("bucket").column("at").run()
+    }
+
+    private static func addTokenDescriptions(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // GitLab 16.x's optional `description` on personal access tokens, kept through rotation.
+        try await db.alter(table: "personal_access_tokens").column("description", type: .text).run()
     }
 }

@@ -71,6 +71,7 @@ struct PersonalAccessTokenEntity: Encodable, Sendable {
     var name: String
     var revoked: Bool
     var createdAt: Date
+    @Nullable var description: String?
     var scopes: [String]
     var userId: Int64
     @Nullable var lastUsedAt: Date?
