@@ -112,6 +112,28 @@ struct JobTokenLifeTests {
         #expect(!digests.contains(digest))
     }
 
+    @Test("a job that revokes its own token with POST /job/token/revoke is canceled at once and its token is dead")
+    func killSwitch() async throws {
+        let ci = """
+            job:
+              script:
+                - '\(JobHandoff.script("$CI_JOB_TOKEN"))'
+                - 'curl -sf -X POST -H "JOB-TOKEN: $CI_JOB_TOKEN" "$CI_API_V4_URL/job/token/revoke"'
+                - echo revoked
+                - sleep 120
+                - echo not-reached
+            """
+        let projectID = try await project("kill-switch", files: [".gitlab-ci.yml": ci])
+        let token = try await JobHandoff.take(from: server.buildsDirectory)
+        let status = try await finishedPipeline(projectID)
+        #expect(status == "canceled")
+        let job = try #require(try await jobs(projectID).first)
+        let log = try await trace(projectID, try #require(job["id"] as? Int))
+        #expect(log.contains("this job's token was revoked by the job itself"), "\(log)")
+        #expect(!log.contains("not-reached"))
+        #expect(try await HTTP.request("GET", "\(server.url)/api/v4/job", headers: ["JOB-TOKEN": token]).status == 401)
+    }
+
     @Test("a job's token is refused once the job is canceled, and a finished job's token gets 401 from the API and git")
     func tokenDiesOnCancel() async throws {
         // The job hands its token to the test through its workspace, then waits to be canceled.

@@ -134,6 +134,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     // Routes a CI/CD job token may call (gitlab-compat.md §3); everywhere else a job token is ignored.
     let jobTokenAPI = api.group().add(middleware: JobTokenMiddleware(authenticator: authenticator))
     jobTokenAPI.addRoutes(CurrentJobController(environment: environment).endpoints)
+    jobTokenAPI.addRoutes(JobTokenRevocationController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(RepositoryController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(JobArtifactsController(environment: environment).endpoints)
     let triggers = PipelineTriggerController(environment: environment, creator: creator)
