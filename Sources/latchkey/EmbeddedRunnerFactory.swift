@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import LatchkeyRunner
 import Logging
@@ -13,13 +14,27 @@ struct EmbeddedRunnerFactory: Sendable {
     /// The server's data directory: never visible to a job, wherever it lies.
     var dataDirectory: String
 
-    @Sendable func make(url: String, token: String) -> any Service {
+    /// Fails with the reason when the embedded runners could not run jobs as configured (checked before the server starts).
+    func validate() throws {
+        do {
+            try RunnerService.validate(configuration(url: "http://127.0.0.1", token: ""), hiddenPaths: [dataDirectory])
+        } catch let error as RunnerError {
+            throw ValidationError("the embedded runner cannot start: \(error) (or run serve --runners 0 and a runner elsewhere)")
+        }
+    }
+
+    private func configuration(url: String, token: String) -> RunnerConfiguration {
         var configuration = RunnerConfiguration(url: url, token: token, concurrent: 1, name: "embedded", executor: executor, jobUIDRange: jobUIDRange)
         configuration.shutdownTimeout = shutdownTimeout
         if let buildsDirectory {
             // Several embedded runners share the directory; each job's workspace inside it has a name of its own.
             configuration.buildsDirectory = buildsDirectory
         }
+        return configuration
+    }
+
+    @Sendable func make(url: String, token: String) -> any Service {
+        let configuration = configuration(url: url, token: token)
         do {
             return try RunnerService(configuration: configuration, logger: Logger(label: "latchkey.runner"), hiddenPaths: [dataDirectory])
         } catch {

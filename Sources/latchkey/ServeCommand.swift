@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let builds = factory.buildsDirectory, Self.isInside(builds, settings.dataDirectory.path) {
             throw ValidationError("--builds-dir must lie outside the data directory, which jobs must never see")
         }
+        if settings.embeddedRunners > 0 { try factory.validate() }
         let json = (try Self.logFormat(logFormat)) == "json"
         LoggingSystem.bootstrap { label in
             if json { return JSONLogHandler(label: label, logLevel: settings.logLevel) }

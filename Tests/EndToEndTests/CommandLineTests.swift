@@ -79,6 +79,19 @@ struct CommandLineTests {
         #expect(level.status == 0, "\(level.output)")
     }
 
+    @Test("serve refuses at once, before touching its database, when its embedded runner could not reach a job's workspace")
+    func unusableBuildsDirectory() throws {
+        try #require(geteuid() == 0, "job uids exist only for a root runner")
+        let scratch = Self.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        #expect(chmod(scratch, 0o700) == 0)
+        let result = try Self.run(["serve", "--data-dir", scratch + "/data", "--builds-dir", scratch + "/private/builds", "--port", "0"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("the embedded runner cannot start") && result.output.contains("does not let job uids pass"), "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/data/latchkey.sqlite3"))
+    }
+
     @Test("a second serve on a data directory a server already uses refuses at once and leaves the first one alone")
     func secondServerRefused() async throws {
         let server = try await LiveServer.shared.start()

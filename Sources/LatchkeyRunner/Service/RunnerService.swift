@@ -26,13 +26,25 @@ public struct RunnerService: Service {
     public init(
         configuration: RunnerConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "latchkey.runner"), hiddenPaths: [String] = []
     ) throws {
-        let sandbox = configuration.executor == .sandbox ? try JobSandbox.locate(hiddenPaths: hiddenPaths) : nil
-        if sandbox != nil && geteuid() == 0 {
+        let sandbox = try Self.sandbox(for: configuration, hiddenPaths: hiddenPaths)
+        self.init(configuration: configuration, api: try HTTPRunnerAPI(url: configuration.url, client: httpClient), logger: logger, sandbox: sandbox)
+    }
+
+    /// Checks that jobs can run as configured (bubblewrap present, workspaces reachable by job uids) without starting anything,
+    /// so a server can refuse to start with the reason before it opens its database.
+    public static func validate(_ configuration: RunnerConfiguration, hiddenPaths: [String] = []) throws {
+        _ = try sandbox(for: configuration, hiddenPaths: hiddenPaths)
+    }
+
+    private static func sandbox(for configuration: RunnerConfiguration, hiddenPaths: [String]) throws -> JobSandbox? {
+        guard configuration.executor == .sandbox else { return nil }
+        let sandbox = try JobSandbox.locate(hiddenPaths: hiddenPaths)
+        if geteuid() == 0 {
             // Found now rather than at every job: a job uid that cannot reach its workspace fails every job.
             let probe = JobUser(name: "latchkey-job", uid: uid_t(configuration.jobUIDRange.lower), gid: gid_t(configuration.jobUIDRange.lower), home: "/")
             try Workspace.requireTraversable(URL(fileURLWithPath: configuration.buildsDirectory).standardizedFileURL, by: probe)
         }
-        self.init(configuration: configuration, api: try HTTPRunnerAPI(url: configuration.url, client: httpClient), logger: logger, sandbox: sandbox)
+        return sandbox
     }
 
     init(configuration: RunnerConfiguration, api: any RunnerAPI, settings: ExecutorSettings = ExecutorSettings(), logger: Logger, sandbox: JobSandbox? = nil) {
