@@ -168,11 +168,13 @@ struct RunnerJobsController {
         var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: state.held)
         let masked = masker.mask(bytes)
         let next = TraceState(received: state.received + Int64(bytes.count), crc: CRC32.update(state.crc, bytes), held: masker.resumeState, exitCode: nil)
-        guard try await environment.store.jobs.advanceTrace(jobID: job.id, expected: state.received, to: next) else {
+        // The bytes are on disk before the offset that acknowledges them is committed (taken back if another PATCH won).
+        let store = environment.store, jobID = job.id, expected = state.received
+        guard try await environment.traces.append(jobID: job.id, masked, thenCommit: { try await store.jobs.advanceTrace(jobID: jobID, expected: expected, to: next) })
+        else {
             headers[Self.range] = "0-\(try await environment.store.jobs.traceState(jobID: job.id)?.received ?? 0)"
             return Response(status: .rangeNotSatisfiable, headers: headers)
         }
-        try environment.traces.append(jobID: job.id, masked)
         headers[Self.range] = "0-\(next.received)"
         return Response(status: .accepted, headers: headers)
     }

@@ -4,6 +4,8 @@ import LatchkeyCore
 /// Job traces as files under the data directory (`traces/<job id>.log`), appended as chunks arrive.
 public struct TraceStore: Sendable {
     public let root: URL
+    /// One append-then-commit per job at a time, so a lost commit can take back exactly its own bytes.
+    private let gate = TraceGate()
 
     public init(root: URL) { self.root = root }
 
@@ -24,8 +26,59 @@ public struct TraceStore: Sendable {
         try handle.write(contentsOf: bytes)
     }
 
+    /// Appends `bytes`, then runs `commit` (which advances the stored offset); takes the bytes back when `commit` does not happen.
+    ///
+    /// Bytes go to disk before the offset moves: a crash in between leaves bytes the offset does not count, which the
+    /// runner sends again (a repeated chunk at worst), never an offset past bytes that were never written (a lost chunk).
+    func append(jobID: Int64, _ bytes: [UInt8], thenCommit commit: @Sendable () async throws -> Bool) async throws -> Bool {
+        try await gate.exclusive(jobID) {
+            let url = url(jobID: jobID)
+            let before = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+            let committed: Bool
+            do {
+                try append(jobID: jobID, bytes)
+                committed = try await commit()
+            } catch {
+                truncate(url, to: before)
+                throw error
+            }
+            if !committed { truncate(url, to: before) }
+            return committed
+        }
+    }
+
+    private func truncate(_ url: URL, to size: UInt64) {
+        guard let handle = try? FileHandle(forWritingTo: url) else { return }
+        defer { try? handle.close() }
+        try? handle.truncate(atOffset: size)
+    }
+
     /// The whole stored trace (empty when nothing arrived yet).
     func read(jobID: Int64) -> Data { FileManager.default.contents(atPath: url(jobID: jobID).path) ?? Data() }
 
     func remove(jobID: Int64) { try? FileManager.default.removeItem(at: url(jobID: jobID)) }
+}
+
+/// Runs one body per job id at a time.
+actor TraceGate {
+    private var busy: Set<Int64> = []
+    private var waiters: [Int64: [CheckedContinuation<Void, Never>]] = [:]
+
+    func exclusive<T: Sendable>(_ jobID: Int64, _ body: @Sendable () async throws -> T) async throws -> T {
+        if busy.contains(jobID) {
+            await withCheckedContinuation { waiters[jobID, default: []].append($0) }
+        } else {
+            busy.insert(jobID)
+        }
+        defer {
+            if var queue = waiters[jobID], !queue.isEmpty {
+                queue.removeFirst().resume()
+                waiters[jobID] = queue.isEmpty ? nil : queue
+            } else {
+                busy.remove(jobID)
+                waiters[jobID] = nil
+            }
+        }
+        return try await body()
+    }
 }
