@@ -44,18 +44,6 @@ enum WebFormat {
         if bytes < 1024 * 1024 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
         return String(format: "%.1f MiB", Double(bytes) / 1024 / 1024)
     }
-
-    /// A trace as text for a `<pre>`: ANSI colours and GitLab's section markers removed, carriage-return rewrites applied.
-    static func trace(_ data: Data) -> String {
-        var text = String(decoding: data, as: UTF8.self)
-        text = text.replacingOccurrences(of: "section_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\\[[^\\]]*\\])?\r?", with: "", options: .regularExpression)
-        text = text.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            // A progress bar rewrites its line with \r; show what the terminal would.
-            let trimmed = line.hasSuffix("\r") ? line.dropLast() : line
-            return trimmed.split(separator: "\r", omittingEmptySubsequences: false).last.map(String.init) ?? ""
-        }.joined(separator: "\n")
-    }
 }
 
 /// A status badge.

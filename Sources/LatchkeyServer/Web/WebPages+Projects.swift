@@ -79,6 +79,13 @@ extension WebPages {
         var hasStages: Bool
     }
 
+    /// One distinct job-token refusal notice of a trace and how often it appears.
+    struct RefusalRow {
+        var text: String
+        var count: Int
+        var repeated: Bool
+    }
+
     struct JobView {
         var id: Int64
         var name: String
@@ -94,10 +101,17 @@ extension WebPages {
         var started: String?
         var finished: String?
         var failureReason: String?
+        /// The rendered log: HTML built by `JobLogHTML`, every trace character escaped.
         var trace: String
         var hasTrace: Bool
         var traceTruncated: Bool
         var rawURL: String
+        var downloadURL: String
+        var traceURL: String
+        var traceOffset: Int
+        var live: Bool
+        var refusals: [RefusalRow]
+        var hasRefusals: Bool
         var active: Bool
         var artifactsURL: String?
         var artifactsSize: String?
@@ -222,12 +236,9 @@ extension WebPages {
         let (job, facts) = try await self.job(web, path, id: id, .readJob)
         let project = facts.project
         let pipeline = try await environment.store.pipelines.find(id: job.pipelineID)
-        let data = environment.traces.read(jobID: job.id)
-        let truncated = data.count > Self.traceLimit
-        // The stored trace is masked, but stripping escapes and section markers can join pieces into a secret: mask the page text again.
-        var masker = SecretMasker(rules: try await environment.traceRules(for: job))
-        let text = WebFormat.trace(truncated ? data.suffix(Self.traceLimit) : data)
-        let trace = String(decoding: masker.mask(Array(text.utf8)) + masker.finish(), as: UTF8.self)
+        let window = try await traceWindow(environment.traces.read(jobID: job.id), job: job)
+        let trace = JobLogHTML.render(window.rendered.log, firstNumber: window.firstNumber)
+        let refusals = window.rendered.refusals.map { RefusalRow(text: $0.text, count: $0.count, repeated: $0.count > 1) }
         var artifactsURL: String?
         var artifactsSize: String?
         var artifactsExpire: String?
@@ -243,15 +254,17 @@ extension WebPages {
             id: job.id, name: job.name, stage: job.stage, status: StatusView(job.status.rawValue), pipelineURL: "/\(project.fullPath)/-/pipelines/\(job.pipelineID)",
             pipelineID: job.pipelineID, ref: pipeline?.ref ?? "", shortSHA: String(pipeline?.sha.prefix(8) ?? ""), user: user, runner: runner,
             duration: WebFormat.duration(job.duration), started: job.startedAt.map(WebFormat.date), finished: job.finishedAt.map(WebFormat.date),
-            failureReason: job.failureReason, trace: trace, hasTrace: !trace.isEmpty, traceTruncated: truncated, rawURL: "/\(project.fullPath)/-/jobs/\(job.id)/raw",
+            failureReason: job.failureReason, trace: trace, hasTrace: !trace.isEmpty, traceTruncated: window.truncated, rawURL: "/\(project.fullPath)/-/jobs/\(job.id)/raw",
+            downloadURL: "/\(project.fullPath)/-/jobs/\(job.id)/raw?download=1", traceURL: "/\(project.fullPath)/-/jobs/\(job.id)/trace.json",
+            traceOffset: window.end, live: !job.status.isFinished, refusals: refusals, hasRefusals: !refusals.isEmpty,
             active: job.status.isActive, artifactsURL: artifactsURL, artifactsSize: artifactsSize, artifactsExpire: artifactsExpire,
             actionBase: "/\(project.fullPath)/-/jobs/\(job.id)", csrf: web.session.csrf,
             canPlay: canUpdate && job.status == .manual, canCancel: canUpdate && !job.status.isFinished && job.status != .canceling,
             canRetry: canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status))
-        // Following a running job needs no JavaScript: the page reloads itself until the job ends.
+        // The page's script follows a running job through trace.json; without JavaScript the page reloads itself until the job ends.
         return page(
             &web, "job", title: "\(job.name) (#\(job.id)) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
-            refresh: job.status.isActive || job.status == .created ? "3" : nil,
+            noscriptRefresh: job.status.isFinished ? nil : "5", script: true,
             crumbs: crumbs(
                 project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(job.pipelineID)", url: view.pipelineURL),
                 Crumb(title: job.name, url: nil)))
@@ -261,6 +274,9 @@ extension WebPages {
         let (job, _) = try await self.job(web, path, id: id, .readJob)
         var headers = Self.securityHeaders
         headers[.contentType] = "text/plain; charset=utf-8"
+        if web.request.uri.queryParameters.get("download") != nil {
+            headers[.contentDisposition] = "attachment; filename=\"job-\(job.id).log\""
+        }
         var response = Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: environment.traces.read(jobID: job.id))))
         finish(&response, web)
         return response

@@ -29,6 +29,7 @@ struct WebPages: Sendable {
         let path = rawPath.removingPercentEncoding ?? rawPath
         guard let route = WebRoute(method: request.method, path: path) else { return nil }
         if route == .stylesheet { return stylesheet() }
+        if route == .script { return script() }
         var web = try await open(request, context: context)
         do {
             if request.method == .post, !web.session.acceptsCSRF(web.form["authenticity_token"]) { throw WebError.forgedRequest }
@@ -51,6 +52,8 @@ struct WebPages: Sendable {
     private func dispatch(_ route: WebRoute, _ web: inout WebRequest) async throws -> Response {
         switch route {
         case .stylesheet: return stylesheet()
+        case .script: return script()
+        case .jobTrace(let path, let id): return try await jobTraceUpdate(&web, path, id: id)
         case .signInForm: return signInForm(&web)
         case .signIn: return try await signIn(&web)
         case .signOut: return try await signOut(&web)
@@ -121,6 +124,14 @@ struct WebPages: Sendable {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: templates.stylesheet)))
     }
 
+    private func script() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/javascript; charset=utf-8"
+        headers[.cacheControl] = "public, max-age=300"
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: templates.script)))
+    }
+
     /// Adds the session cookie when it changed.
     func finish(_ response: inout Response, _ web: WebRequest) {
         guard web.sessionChanged, let value = try? cookie.seal(web.session) else { return }
@@ -131,11 +142,11 @@ struct WebPages: Sendable {
     /// A page in the layout; shows (and clears) the session's one-time notice.
     func page(
         _ web: inout WebRequest, _ template: String, title: String, view: Any, status: HTTPResponse.Status = .ok, project: ProjectNavigation? = nil,
-        admin: Bool = false, refresh: String? = nil, crumbs: [Crumb] = []
+        admin: Bool = false, refresh: String? = nil, noscriptRefresh: String? = nil, script: Bool = false, crumbs: [Crumb] = []
     ) -> Response {
         let layout = LayoutView(
             title: title, user: web.user.map(UserView.init), csrf: web.session.csrf, notice: web.session.notice, alert: web.session.alert, project: project,
-            admin: admin, refresh: refresh, breadcrumbs: crumbs)
+            admin: admin, refresh: refresh, noscriptRefresh: noscriptRefresh, script: script, breadcrumbs: crumbs)
         if web.session.notice != nil || web.session.alert != nil {
             web.session.notice = nil
             web.session.alert = nil

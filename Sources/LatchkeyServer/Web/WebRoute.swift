@@ -2,7 +2,7 @@ import HTTPTypes
 
 /// The web pages and forms, parsed from a request's method and path (GitLab's URLs: `/<full_path>/-/<page>`).
 enum WebRoute: Equatable {
-    case stylesheet
+    case stylesheet, script
     case signInForm, signIn, signOut
     case dashboard
     /// `/admin`, `/admin/users`, `/admin/groups`, `/admin/runners`, `/admin/application_settings/ci_cd`.
@@ -13,6 +13,8 @@ enum WebRoute: Equatable {
     case pipeline(String, id: Int64)
     case job(String, id: Int64)
     case jobRaw(String, id: Int64)
+    /// `…/-/jobs/:id/trace.json?offset=N`, the job page's live tail.
+    case jobTrace(String, id: Int64)
     case jobAction(String, id: Int64, action: String)
     case jobArtifacts(String, id: Int64)
     case ciSettings(String)
@@ -31,6 +33,7 @@ enum WebRoute: Equatable {
         let post = method == .post
         switch path {
         case "assets/latchkey.css" where get: self = .stylesheet
+        case "assets/latchkey.js" where get: self = .script
         case "users/sign_in" where get: self = .signInForm
         case "users/sign_in" where post: self = .signIn
         case "users/sign_out" where post: self = .signOut
@@ -54,6 +57,9 @@ enum WebRoute: Equatable {
             case (3, "jobs") where get && parts[2] == "raw":
                 guard let id = Int64(parts[1]) else { return nil }
                 self = .jobRaw(project, id: id)
+            case (3, "jobs") where get && parts[2] == "trace.json":
+                guard let id = Int64(parts[1]) else { return nil }
+                self = .jobTrace(project, id: id)
             case (3, "jobs") where post && ["play", "cancel", "retry"].contains(parts[2]):
                 guard let id = Int64(parts[1]) else { return nil }
                 self = .jobAction(project, id: id, action: parts[2])

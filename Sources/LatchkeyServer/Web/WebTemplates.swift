@@ -6,6 +6,8 @@ import Mustache
 struct WebTemplates: Sendable {
     let library: MustacheLibrary
     let stylesheet: String
+    /// The job page's live tail; every page works without it.
+    let script: String
 
     /// Loads `Web/Templates/*.mustache` and `Web/Static/latchkey.css` from the bundle.
     init() {
@@ -25,7 +27,9 @@ struct WebTemplates: Sendable {
         }
         library = MustacheLibrary(templates: templates)
         let css = Bundle.module.url(forResource: "latchkey", withExtension: "css", subdirectory: "Static")
-        stylesheet = css.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
+        stylesheet = (css.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? "") + JobLogHTML.paletteCSS
+        let js = Bundle.module.url(forResource: "latchkey", withExtension: "js", subdirectory: "Static")
+        script = js.flatMap { try? String(contentsOf: $0, encoding: .utf8) } ?? ""
     }
 
     /// Renders `template` with `view`, then the layout around it.
@@ -49,6 +53,10 @@ struct LayoutView {
     var admin = false
     /// `<meta http-equiv="refresh">` content, for pages that follow a running job without JavaScript.
     var refresh: String?
+    /// The same inside `<noscript>`, for pages whose script follows the job instead.
+    var noscriptRefresh: String?
+    /// Whether the page loads `/assets/latchkey.js`.
+    var script = false
     var breadcrumbs: [Crumb] = []
     var hasBreadcrumbs = false
 }
