@@ -10,7 +10,7 @@ extension CIConfigReader {
 
     /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
     static let unsupportedJobKeys: Set<String> = [
-        "hooks", "inputs", "release", "id_tokens", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
+        "hooks", "inputs", "release", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
     ]
 
     static let jobWhens = ["on_success", "on_failure", "always", "manual", "delayed"]
@@ -117,7 +117,49 @@ extension CIConfigReader {
             }
         }
         job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
+        job.idTokens = mapping.present("id_tokens").flatMap { readIDTokens($0, location: "\(location):id_tokens") }
         return errors.count == errorsBefore ? job : nil
+    }
+
+    /// `id_tokens: {NAME: {aud: string or [strings]}}`, with GitLab's messages.
+    mutating func readIDTokens(_ value: YAMLValue, location: String) -> [IDTokenDefinition]? {
+        guard case .mapping(let mapping) = value else {
+            fail(location, "config should be a hash")
+            return nil
+        }
+        var tokens: [IDTokenDefinition] = []
+        for item in mapping.entries {
+            let name = item.key, entry = item.value
+            let entryLocation = "\(location):\(name)"
+            let isVariableName =
+                name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true && name.count <= 255
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            guard isVariableName else {
+                fail(entryLocation, "config should be a variable name")
+                continue
+            }
+            guard case .mapping(let fields) = entry else {
+                fail(entryLocation, "config should be a hash")
+                continue
+            }
+            checkKeys(fields, location: entryLocation, known: ["aud"], unsupported: [])
+            switch fields.present("aud") {
+            case .string(let audience)? where !audience.isEmpty:
+                tokens.append(IDTokenDefinition(name: name, audiences: [audience]))
+            case .sequence(let items)? where !items.isEmpty && items.count <= 100:
+                let audiences = items.compactMap(\.stringValue).filter { !$0.isEmpty }
+                guard audiences.count == items.count else {
+                    fail(entryLocation, "aud config should be a string or an array of strings")
+                    continue
+                }
+                tokens.append(IDTokenDefinition(name: name, audiences: audiences))
+            case nil:
+                fail(entryLocation, "aud config can't be blank")
+            default:
+                fail(entryLocation, "aud config should be a string or an array of strings")
+            }
+        }
+        return tokens
     }
 
     private mutating func readWhen(_ value: YAMLValue?, location: String) -> JobWhen? {

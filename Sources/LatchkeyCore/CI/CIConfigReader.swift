@@ -230,6 +230,7 @@ struct CIReadJob {
     var resourceGroup: String?
     var coverage: String?
     var inherit: CIReadInherit?
+    var idTokens: [IDTokenDefinition]?
 }
 
 /// The whole file once every entry is valid.

@@ -120,6 +120,7 @@ extension CIReadConfig {
                 nodeIndex: instance.index,
                 nodeTotal: instance.total
             )
+            definition.idTokens = job.idTokens ?? []
             switch inherit.variables {
             case .all: break
             case .none: definition.inheritedGlobalVariables = []

@@ -28,6 +28,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public var resourceGroup: String?
     /// `coverage:` as written (`/regex/`), for reading coverage out of the trace.
     public var coverage: String?
+    /// `id_tokens:`: OIDC ID tokens minted for the job when it is claimed.
+    public var idTokens: [IDTokenDefinition] = []
     /// `CI_NODE_INDEX` / `CI_NODE_TOTAL` of a `parallel:` instance.
     public var nodeIndex: Int?
     public var nodeTotal: Int?
@@ -106,5 +108,6 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         nodeIndex = try container.decodeIfPresent(Int.self, forKey: .nodeIndex)
         nodeTotal = try container.decodeIfPresent(Int.self, forKey: .nodeTotal)
         inheritedGlobalVariables = try container.decodeIfPresent([String].self, forKey: .inheritedGlobalVariables)
+        idTokens = try container.decodeIfPresent([IDTokenDefinition].self, forKey: .idTokens) ?? []
     }
 }

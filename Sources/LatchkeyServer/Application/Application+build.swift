@@ -126,7 +126,10 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
     let runnerAPI = router.group("api/v4")
     runnerAPI.addRoutes(RunnersController(environment: environment, registration: RegistrationToken(file: environment.settings.dataDirectory.appendingPathComponent("registration-token"))).endpoints)
-    runnerAPI.addRoutes(RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll).endpoints)
+    let idTokens = try await IDTokenSigner.load(in: environment.settings.dataDirectory)
+    router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, signer: idTokens).endpoints)
+    runnerAPI.addRoutes(
+        RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll, idTokens: idTokens).endpoints)
     let authenticator = Authenticator(environment: environment)
     // GitLab serves GraphQL beside v4, at /api/graphql, authenticated by personal access token.
     router.group("api").add(middleware: GraphQLAuthenticationMiddleware(authenticator: authenticator)).addRoutes(GraphQLController(environment: environment).endpoints)

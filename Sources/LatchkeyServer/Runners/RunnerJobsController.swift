@@ -11,6 +11,8 @@ struct RunnerJobsController {
     let environment: ServerEnvironment
     let queue: JobQueue
     let longPoll: Duration
+    /// Signs the ID tokens jobs ask for (`id_tokens:`).
+    var idTokens: IDTokenSigner? = nil
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -72,7 +74,7 @@ struct RunnerJobsController {
             try await environment.store.pipelines.advance(pipelineID: pipeline.id)
             var users = UserCache(store: environment.store)
             let user = try await users.user(claimed.userID)
-            let payload = try await JobPayloadBuilder(environment: environment).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
             return try JSON.response(payload, status: .created)
         }
