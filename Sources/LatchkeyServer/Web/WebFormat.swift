@@ -55,4 +55,9 @@ struct StatusView {
         status = raw
         label = WebFormat.statusLabel(raw)
     }
+
+    init(status: String, label: String) {
+        self.status = status
+        self.label = label
+    }
 }

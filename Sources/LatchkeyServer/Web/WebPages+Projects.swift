@@ -64,6 +64,16 @@ extension WebPages {
         var status: StatusView
         var duration: String?
         var allowFailure: Bool
+        /// Play, retry and cancel forms, only where the viewer may update the job.
+        var actionBase: String
+        var csrf: String
+        var canPlay = false
+        var canCancel = false
+        var canRetry = false
+        /// "stuck: no online runner has the tags x, y" for a pending job no online runner can take.
+        var stuck: String?
+        /// The jobs it `needs:`, by name.
+        var needs: String?
     }
 
     struct StageView {
@@ -190,25 +200,58 @@ extension WebPages {
         var stages: [StageView] = []
         if may(web, .readJob, facts) {
             let jobs = try await environment.store.jobs.jobs(pipelineID: pipeline.id).items.sorted { ($0.stageIndex, $0.id) < ($1.stageIndex, $1.id) }
+            let canUpdate = may(web, .updateJob, facts)
+            let online = jobs.contains { $0.status == .pending } ? try await environment.store.runners.list().filter(Self.isOnline) : []
             for job in jobs {
-                let row = JobRow(
-                    id: job.id, name: job.name, url: "/\(project.fullPath)/-/jobs/\(job.id)", status: StatusView(job.status.rawValue),
-                    duration: WebFormat.duration(job.duration), allowFailure: job.definition.allowFailure)
+                var row = JobRow(
+                    id: job.id, name: job.name, url: "/\(project.fullPath)/-/jobs/\(job.id)", status: Self.jobStatus(job),
+                    duration: WebFormat.duration(job.duration), allowFailure: job.definition.allowFailure, actionBase: "/\(project.fullPath)/-/jobs/\(job.id)",
+                    csrf: web.session.csrf)
+                row.canPlay = canUpdate && job.status == .manual
+                row.canCancel = canUpdate && [.pending, .running].contains(job.status)
+                row.canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
+                if job.status == .pending, !online.contains(where: { $0.canRun(tags: job.definition.tags) }) {
+                    row.stuck = job.definition.tags.isEmpty ? "stuck: no online runner runs untagged jobs" : "stuck: no online runner has the tags \(job.definition.tags.joined(separator: ", "))"
+                }
+                if let needs = job.definition.needs, !needs.isEmpty { row.needs = needs.joined(separator: ", ") }
                 if let last = stages.indices.last, stages[last].name == job.stage {
                     stages[last].jobs.append(row)
                 } else {
                     stages.append(StageView(name: job.stage, status: StatusView("created"), jobs: [row]))
                 }
             }
-            for index in stages.indices { stages[index].status = StatusView(Self.stageStatus(stages[index].jobs.map(\.status.status))) }
+            for index in stages.indices { stages[index].status = Self.stageStatusView(stages[index].jobs.map(\.status.status)) }
         }
         let user = try await pipeline.userID.asyncFlatMap { try await environment.store.users.find(id: $0)?.username }
-        let view = PipelineView(pipeline: pipelineRow(pipeline, project: project, user: user), stages: stages, yamlErrors: pipeline.yamlErrors, hasStages: !stages.isEmpty)
+        var row = pipelineRow(pipeline, project: project, user: user)
+        if pipeline.status == .success, stages.contains(where: { $0.jobs.contains { $0.status.status == Self.warning } }) {
+            row.status = StatusView(status: Self.warning, label: "passed with warnings")
+        }
+        let view = PipelineView(pipeline: row, stages: stages, yamlErrors: pipeline.yamlErrors, hasStages: !stages.isEmpty)
         let active = [PipelineStatus.created, .pending, .running, .canceling].contains(pipeline.status)
         return page(
             &web, "pipeline", title: "Pipeline #\(pipeline.id) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
             refresh: active ? "5" : nil,
             crumbs: crumbs(project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(pipeline.id)", url: nil)))
+    }
+
+    /// The status a page shows for a job that failed but was allowed to (GitLab's warning state).
+    static let warning = "warning"
+
+    /// GitLab counts a runner online when it asked for jobs within the last two hours.
+    static func isOnline(_ runner: Runner) -> Bool {
+        runner.active && (runner.contactedAt.map { Date().timeIntervalSince($0) < 2 * 3600 } ?? false)
+    }
+
+    static func jobStatus(_ job: Job) -> StatusView {
+        job.status == .failed && job.definition.allowFailure ? StatusView(status: warning, label: "failed (allowed to fail)") : StatusView(job.status.rawValue)
+    }
+
+    /// A stage's badge: a failure that was allowed reads "passed with warnings", as in GitLab.
+    static func stageStatusView(_ all: [String]) -> StatusView {
+        let status = stageStatus(all.map { $0 == warning ? "success" : $0 })
+        if status == "success", all.contains(warning) { return StatusView(status: warning, label: "passed with warnings") }
+        return StatusView(status)
     }
 
     /// A stage reads as its most telling job status.
