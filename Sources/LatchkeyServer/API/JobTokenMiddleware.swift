@@ -12,7 +12,7 @@ struct JobTokenMiddleware: RouterMiddleware {
             do {
                 context.actor = try await authenticator.actor(for: request, sources: .jobToken)
             } catch {
-                throw APIError.unauthorized
+                throw await authenticator.refusal(request: request, context: context)
             }
         }
         return try await next(request, context)
