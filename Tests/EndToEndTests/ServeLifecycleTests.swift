@@ -156,7 +156,7 @@ struct ServeLifecycleTests {
         server.signal(SIGINT)
         let status = try await server.exitStatus(within: .seconds(8))
         #expect(status != nil && status != 0, "\(server.output)")
-        #expect(ContinuousClock.now - second < .seconds(5), "\(server.output)")
+        #expect(ContinuousClock.now - second < .seconds(10), "\(server.output)")
         #expect(server.output.contains("again while draining: stopping now"), "\(server.output)")
     }
 
@@ -176,9 +176,10 @@ struct ServeLifecycleTests {
         let started = ContinuousClock.now
         let server = try Server(["--runners", "1", "--host", "127.0.0.1"], port: port)
         defer { server.stop() }
-        let status = try await server.exitStatus(within: .seconds(10))
+        let status = try await server.exitStatus(within: .seconds(30))
         #expect(status != nil && status != 0)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Bounds here only tell "at once" from "after a timeout or never", with room for a loaded CI machine.
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(server.output.contains("cannot listen on 127.0.0.1:\(port): address already in use"), "\(server.output)")
         #expect(!server.output.contains("Latchkey is ready"))
         #expect(!FileManager.default.fileExists(atPath: server.dataDirectory.appendingPathComponent("latchkey.sqlite3").path))
@@ -209,7 +210,8 @@ struct ServeLifecycleTests {
         defer { server.stop() }
         let status = try await server.exitStatus(within: .seconds(30))
         #expect(status != nil && status != 0)
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(!server.output.contains("retrying"), "a refused password is not retried: \(server.output)")
         #expect(server.output.contains("password authentication failed"), "\(server.output)")
         #expect(!server.output.contains("certainly-not-the-password"))
     }
@@ -222,8 +224,8 @@ struct ServeLifecycleTests {
         _ = try await eventually("the server to retry its database") { server.output.contains("database not reachable yet") ? true : nil }
         let signalled = ContinuousClock.now
         server.signal(SIGTERM)
-        let status = try await server.exitStatus(within: .seconds(5))
+        let status = try await server.exitStatus(within: .seconds(20))
         #expect(status != nil && status != 0, "\(server.output)")
-        #expect(ContinuousClock.now - signalled < .seconds(4))
+        #expect(ContinuousClock.now - signalled < .seconds(8))
     }
 }

@@ -39,7 +39,7 @@ struct DatabaseUnavailableTests {
             let ready = try await client.api(.get, "/-/readiness")
             #expect(ready.status == .serviceUnavailable, "\(ready.text)")
             #expect(ready.object["status"] as? String == "failed")
-            #expect(ContinuousClock.now - started < .seconds(3))
+            #expect(ContinuousClock.now - started < .seconds(10))
             #expect(try await client.api(.get, "/-/liveness").status == .ok)
         }
     }
@@ -53,7 +53,7 @@ struct DatabaseUnavailableTests {
         #expect(response.status == .serviceUnavailable, "\(method) \(path): \(response.status) \(response.text)")
         #expect(response.object["message"] as? String == "503 Service Unavailable", "\(method) \(path)")
         #expect(response.headers[.retryAfter] == "5")
-        #expect(ContinuousClock.now - started < .seconds(3), "\(method) \(path)")
+        #expect(ContinuousClock.now - started < .seconds(10), "\(method) \(path)")
     }
 
     @Test("runner routes answer 503 with GitLab's message within seconds, not 500 and not a hang")

@@ -141,7 +141,7 @@ struct JobFailurePolicyTests {
                 try GitFixtures.commit([".gitlab-ci.yml": ci], to: server.environment.repositories.path(projectID: Int64(projectID)), message: "try \(index)")
                 let started = ContinuousClock.now
                 let pipeline = try await client.api(.post, "projects/\(projectID)/pipeline", token: server.rootToken, json: ["ref": "main"])
-                #expect(ContinuousClock.now - started < .seconds(5))
+                #expect(ContinuousClock.now - started < .seconds(20))
                 #expect(pipeline.status == .badRequest)
                 #expect(pipeline.text.contains(index == 0 ? "is refused" : "took too long"))
             }

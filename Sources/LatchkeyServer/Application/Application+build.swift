@@ -126,8 +126,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
     let runnerAPI = router.group("api/v4")
     runnerAPI.addRoutes(RunnersController(environment: environment, registration: RegistrationToken(file: environment.settings.dataDirectory.appendingPathComponent("registration-token"))).endpoints)
-    let idTokens = try await IDTokenSigner.load(in: environment.settings.dataDirectory)
-    router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, signer: idTokens).endpoints)
+    let idTokens = IDTokenKeys(directory: environment.settings.dataDirectory)
+    router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, keys: idTokens).endpoints)
     runnerAPI.addRoutes(
         RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll, idTokens: idTokens).endpoints)
     let authenticator = Authenticator(environment: environment)

@@ -47,3 +47,20 @@ public struct IDTokenSigner: Sendable {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 }
+
+/// The ID token signer, loaded (and on first start made: an RSA key takes a while) the first time a job or a verifier needs it.
+public actor IDTokenKeys {
+    private let directory: URL
+    private var loaded: IDTokenSigner?
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// The signer, loading or creating the key on first use.
+    public func signer() async throws -> IDTokenSigner {
+        if let loaded { return loaded }
+        let signer = try await IDTokenSigner.load(in: directory)
+        loaded = signer
+        return signer
+    }
+}
+

@@ -5,7 +5,7 @@ import Hummingbird
 /// `PyJWKClient`) needs to verify a job's ID token offline.
 struct OIDCDiscoveryController {
     let issuer: String
-    let signer: IDTokenSigner
+    let keys: IDTokenKeys
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -34,6 +34,6 @@ struct OIDCDiscoveryController {
     }
 
     @Sendable func keys(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSON.response(signer.jwks)
+        try JSON.response(try await keys.signer().jwks)
     }
 }

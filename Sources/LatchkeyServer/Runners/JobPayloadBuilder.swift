@@ -6,7 +6,7 @@ import LatchkeyStore
 struct JobPayloadBuilder {
     let environment: ServerEnvironment
     /// Signs the job's `id_tokens:`; nil where the server has no OIDC key (then a job asking for them fails to start).
-    var idTokens: IDTokenSigner? = nil
+    var idTokens: IDTokenKeys? = nil
 
     func payload(job: Job, token: SecretToken, pipeline: Pipeline, project: Project, user: User?) async throws -> JobPayload {
         let base = environment.settings.baseURL
@@ -109,13 +109,13 @@ struct JobPayloadBuilder {
         for variable in pipeline.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: false)) }
         // Last, so a variable of the same name cannot replace an ID token; masked like any token.
         if !job.definition.idTokens.isEmpty {
-            guard let idTokens else { throw IDTokenError.noSigningKey }
+            guard let signer = try await idTokens?.signer() else { throw IDTokenError.noSigningKey }
             let level: AccessLevel? = if let user { try await environment.store.members.effectiveLevel(userID: user.id, project: project) } else { nil }
             for definition in job.definition.idTokens {
                 let claims = IDTokenClaims.make(
                     job: job, pipeline: pipeline, project: project, user: user, accessLevel: level, audiences: definition.audiences,
                     issuer: environment.settings.baseURL, timeout: job.definition.timeoutSeconds ?? 3600)
-                variables.append(JobVariable(key: definition.name, value: try await idTokens.sign(claims), public: false, masked: true))
+                variables.append(JobVariable(key: definition.name, value: try await signer.sign(claims), public: false, masked: true))
             }
         }
         return variables

@@ -12,7 +12,7 @@ struct RunnerJobsController {
     let queue: JobQueue
     let longPoll: Duration
     /// Signs the ID tokens jobs ask for (`id_tokens:`).
-    var idTokens: IDTokenSigner? = nil
+    var idTokens: IDTokenKeys? = nil
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)

@@ -66,7 +66,7 @@ struct CIPatternSafetyTests {
         #expect(throws: CIConfigError.self) {
             _ = try expression?.isTrue(variables: ["A": Self.long], budget: CIMatchBudget(duration: .milliseconds(200)))
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(15))
     }
 
     @Test("linear patterns against 100 KB still give a result")
