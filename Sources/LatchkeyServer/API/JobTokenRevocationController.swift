@@ -50,6 +50,8 @@ struct JobTokenRevocationController {
             default: context.actor.user.map { "@\($0.username)" } ?? "someone"
             }
         let line = "\n\u{1B}[31;1mLatchkey: this job's token was revoked by \(who) (POST /job/token/revoke); the job is canceled.\u{1B}[0;m\n"
+        // Nothing more comes from the runner: queued refusals go in now, before the line that ends the trace.
+        environment.traces.flushNotices(jobID: job.id, force: true)
         do { try environment.traces.append(jobID: job.id, Array(line.utf8)) } catch {
             environment.logger.error("cannot write the revocation line into the trace", metadata: ["job": "\(job.id)", "error": "\(error)"])
         }

@@ -50,7 +50,13 @@ extension ServerEnvironment {
             try? await store.jobTokenScope.recordAuthorization(accessed: target.id, origin: job.project.id)
         case .denied(let denial):
             let line = JobTokenDenialNotice.line(source: job.project.fullPath, target: target.fullPath, ability: ability, denial: denial)
-            try? traces.append(jobID: job.job.id, Array(line.utf8))
+            do { try traces.appendNotice(jobID: job.job.id, Array(line.utf8)) } catch {
+                logger.error("cannot queue a job token refusal for the job's trace", metadata: ["job": "\(job.job.id)", "error": "\(error)"])
+            }
+            // Shown at once when the trace stands at the end of a line with nothing held back; else after the next line of output.
+            if (try? await store.jobs.traceState(jobID: job.job.id))?.held.isEmpty ?? true {
+                await traces.flushNoticesBetweenChunks(jobID: job.job.id)
+            }
         }
     }
 

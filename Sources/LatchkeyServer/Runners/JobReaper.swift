@@ -27,6 +27,7 @@ struct JobReaper: Service {
                 if let started = job.startedAt, now.timeIntervalSince(started) > timeout + 60 { reason = "job_execution_timeout" }
                 if now.timeIntervalSince(job.updatedAt) > silence { reason = reason ?? "runner_system_failure" }
                 guard let reason else { continue }
+                environment.traces.flushNotices(jobID: job.id, force: true)
                 try? environment.traces.append(jobID: job.id, Array("\nERROR: Job failed: \(reason == "job_execution_timeout" ? "execution took longer than \(Int(timeout)) seconds" : "the runner stopped reporting")\n".utf8))
                 _ = try await environment.store.jobs.finish(jobID: job.id, status: .failed, failureReason: reason, exitCode: nil)
                 environment.logger.warning("job reaped", metadata: ["job": "\(job.id)", "reason": "\(reason)"])
@@ -45,6 +46,7 @@ extension JobReaper {
     func failJobs(ofStoppedRunner runnerID: Int64) async {
         do {
             for job in try await environment.store.jobs.active() where job.runnerID == runnerID {
+                environment.traces.flushNotices(jobID: job.id, force: true)
                 try? environment.traces.append(jobID: job.id, Array("\nERROR: Job failed: the server shut down before the job ended\n".utf8))
                 _ = try await environment.store.jobs.finish(jobID: job.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
                 environment.logger.warning("job failed at shutdown", metadata: ["job": "\(job.id)", "runner": "\(runnerID)"])

@@ -129,6 +129,8 @@ struct RunnerJobsController {
             var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: trace.held)
             let tail = masker.finish()
             try environment.traces.append(jobID: job.id, tail)
+            // The runner's last byte is in: refusals still queued go at the end.
+            environment.traces.flushNotices(jobID: job.id, force: true)
             trace.held = []
             _ = try await environment.store.jobs.advanceTrace(jobID: job.id, expected: trace.received, to: trace)
             let reason = try parameters.string("failure_reason").flatMap { Self.failureReasons.contains($0) ? $0 : "unknown_failure" } ?? "script_failure"

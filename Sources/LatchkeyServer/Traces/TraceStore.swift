@@ -42,7 +42,7 @@ public struct TraceStore: Sendable {
                 truncate(url, to: before)
                 throw error
             }
-            if !committed { truncate(url, to: before) }
+            if !committed { truncate(url, to: before) } else { flushNotices(jobID: jobID, force: false) }
             return committed
         }
     }
@@ -53,10 +53,55 @@ public struct TraceStore: Sendable {
         try? handle.truncate(atOffset: size)
     }
 
+    /// Queues a line of the server's own (a job token refusal) for the job's trace.
+    ///
+    /// It is not written at once: the runner's output arrives in chunks, and the server-side masker may hold back the end of a
+    /// line, so writing now could split a line of the job's output in two. `flushNotices` writes the queue where a line ends.
+    func appendNotice(jobID: Int64, _ bytes: [UInt8]) throws {
+        guard !bytes.isEmpty else { return }
+        let url = noticesURL(jobID: jobID)
+        if !FileManager.default.fileExists(atPath: url.path) { try FileManager.default.createPrivateFile(at: url) }
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: bytes)
+    }
+
+    /// Writes the queued notices at the end of the trace, when it stands at the end of a line (or always, with `force`, once the
+    /// job has sent its last byte). The queue is renamed before it is read, so a notice queued meanwhile waits for the next flush.
+    func flushNotices(jobID: Int64, force: Bool) {
+        let queue = noticesURL(jobID: jobID)
+        guard FileManager.default.fileExists(atPath: queue.path), force || endsLine(jobID: jobID) else { return }
+        let taken = root.appendingPathComponent("\(jobID).notices.\(UUID().uuidString)")
+        guard rename(queue.path, taken.path) == 0 else { return }
+        defer { try? FileManager.default.removeItem(at: taken) }
+        guard let bytes = FileManager.default.contents(atPath: taken.path) else { return }
+        try? append(jobID: jobID, Array(bytes))
+    }
+
+    /// `flushNotices` between two trace PATCHes of the job, never in the middle of one; for a trace at rest (nothing held back).
+    func flushNoticesBetweenChunks(jobID: Int64) async {
+        try? await gate.exclusive(jobID) { flushNotices(jobID: jobID, force: false) }
+    }
+
+    /// Whether the trace is empty or its last byte ends a line.
+    private func endsLine(jobID: Int64) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: url(jobID: jobID)) else { return true }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd(), size > 0 else { return true }
+        try? handle.seek(toOffset: size - 1)
+        return (try? handle.read(upToCount: 1))?.first == 0x0A
+    }
+
+    private func noticesURL(jobID: Int64) -> URL { root.appendingPathComponent("\(jobID).notices") }
+
     /// The whole stored trace (empty when nothing arrived yet).
     func read(jobID: Int64) -> Data { FileManager.default.contents(atPath: url(jobID: jobID).path) ?? Data() }
 
-    func remove(jobID: Int64) { try? FileManager.default.removeItem(at: url(jobID: jobID)) }
+    func remove(jobID: Int64) {
+        try? FileManager.default.removeItem(at: url(jobID: jobID))
+        try? FileManager.default.removeItem(at: noticesURL(jobID: jobID))
+    }
 }
 
 /// Runs one body per job id at a time.
