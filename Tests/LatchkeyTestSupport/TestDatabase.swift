@@ -68,7 +68,9 @@ func withPostgres<T: Sendable>(url: String, logger: Logger, _ body: @Sendable (D
             await client.run()
             return nil
         }
-        let result = try await body(Database.postgres(client: client))
+        // Dozens of tests share one machine's two cores: a connection can take far longer than the server's 5 s to free up,
+        // which is load, not the database being down (the down-database tests set their own short bound).
+        let result = try await body(Database.postgres(client: client, connectionTimeout: .seconds(120)))
         group.cancelAll()
         return result
     }
