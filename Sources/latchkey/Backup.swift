@@ -46,7 +46,7 @@ enum Backup {
         for entry in entries {
             let source = settings.dataDirectory.appendingPathComponent(entry)
             guard FileManager.default.fileExists(atPath: source.path) else { continue }
-            try FileManager.default.copyItem(at: source, to: destination.appendingPathComponent(entry))
+            try copyLive(source.path, to: destination.appendingPathComponent(entry).path)
             written.append(entry)
         }
         let formatter = ISO8601DateFormatter()
@@ -75,6 +75,36 @@ enum Backup {
         }
         try restrict(dataDirectory)
         return restored
+    }
+
+    /// Copies a tree the server is writing to: an entry that vanishes between listing and copying (a file renamed into place,
+    /// a project deleted) is skipped, and so are the server's unfinished `.creating-…` directories and `.…-tmp` files.
+    static func copyLive(_ source: String, to target: String) throws {
+        var status = stat()
+        guard lstat(source, &status) == 0 else { return }
+        switch status.st_mode & S_IFMT {
+        case S_IFDIR:
+            if mkdir(target, 0o700) != 0 && errno != EEXIST { throw ValidationError("cannot create \(target): \(String(cString: strerror(errno)))") }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: source)) ?? [] where !isUnfinished(name) {
+                try copyLive(source + "/" + name, to: target + "/" + name)
+            }
+        case S_IFREG:
+            do {
+                try FileManager.default.copyItem(atPath: source, toPath: target)
+            } catch where !FileManager.default.fileExists(atPath: source) {
+                // Gone while we copied: it was being replaced or deleted, and the snapshot does not need it.
+            }
+        case S_IFLNK:
+            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: source) {
+                try? FileManager.default.createSymbolicLink(atPath: target, withDestinationPath: destination)
+            }
+        default:
+            break
+        }
+    }
+
+    private static func isUnfinished(_ name: String) -> Bool {
+        name.hasPrefix(".creating-") || (name.hasPrefix(".") && (name.hasSuffix(".tmp") || name.contains("-tmp")))
     }
 
     private static func prepareEmpty(_ directory: URL) throws {
