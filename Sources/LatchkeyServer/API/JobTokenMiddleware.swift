@@ -12,7 +12,7 @@ struct JobTokenMiddleware: RouterMiddleware {
             do {
                 context.actor = try await authenticator.actor(for: request, sources: .jobToken)
             } catch {
-                throw await authenticator.refusal(request: request, context: context)
+                throw APIError.unauthorized
             }
         }
         return try await next(request, context)

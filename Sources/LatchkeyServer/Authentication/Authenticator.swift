@@ -116,17 +116,6 @@ public struct Authenticator: Sendable {
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
-    /// What to answer when credentials were not accepted: 401, unless the database did not answer, in which case they were
-    /// never checked and 503 tells the client to keep its token and retry (a 401 would make it throw a good token away).
-    func refusal(request: Request, context: AppRequestContext) async -> APIError {
-        do {
-            try await environment.store.database.ping(timeout: .seconds(2))
-            return .unauthorized
-        } catch {
-            return ErrorMiddleware<AppRequestContext>.unavailable(error, request: request, context: context)
-        }
-    }
-
     /// The running job whose token this is; a finished job's token is dead at once.
     public func jobActor(_ value: String) async throws(Denial) -> Actor {
         guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .unauthenticated }
@@ -187,7 +176,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         do {
             context.actor = try await authenticator.actor(for: request, sources: .api)
         } catch {
-            throw await authenticator.refusal(request: request, context: context)
+            throw APIError.unauthorized
         }
         if let identifier = Authenticator.sudoIdentifier(request) {
             context.actor = try await authenticator.applyingSudo(identifier, to: context.actor, request: request)
