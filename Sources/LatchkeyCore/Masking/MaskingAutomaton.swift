@@ -27,6 +27,10 @@ final class MaskingAutomaton: Sendable {
     let tailCharacters: [UInt8]
     /// Per special state: 1 if `=` padding may fill the rest of that group.
     let tailPadding: [UInt8]
+    /// Per special state: how many encoded characters before the longest pattern ending here are masked with it.
+    let head: [UInt8]
+    /// The largest head of any pattern.
+    let maximumHead: UInt8
     /// The row offset of the stop state: every state goes there on a byte in `stopBytes`, so the hot loop leaves on it.
     let stopOffset: UInt32
     let stateCount: Int
@@ -36,8 +40,8 @@ final class MaskingAutomaton: Sendable {
     /// Compiles `patterns` (with per-pattern encoded-group tails, parallel to `patterns`) and `prefixes`.
     ///
     /// `stopBytes` must occur in no pattern or prefix; every transition on them leads to one special stop state.
-    init(patterns: [[UInt8]], tails: [(characters: UInt8, padding: UInt8)], prefixes: [[UInt8]], stopBytes: [UInt8]) {
-        precondition(tails.count == patterns.count, "one tail per pattern")
+    init(patterns: [[UInt8]], tails: [(characters: UInt8, padding: UInt8)], heads: [UInt8], prefixes: [[UInt8]], stopBytes: [UInt8]) {
+        precondition(tails.count == patterns.count && heads.count == patterns.count, "one tail and one head per pattern")
         var used = [Bool](repeating: false, count: 256)
         for pattern in patterns + prefixes {
             for byte in pattern { used[Int(byte)] = true }
@@ -71,6 +75,7 @@ final class MaskingAutomaton: Sendable {
         var endsPrefix: [Bool] = [false]
         var tailCharacters: [UInt8] = [0]
         var tailPadding: [UInt8] = [0]
+        var headOf: [UInt8] = [0]
         func child(of node: Int, _ symbol: UInt8) -> Int? {
             var candidate = firstChild[node]
             while candidate >= 0 {
@@ -79,7 +84,7 @@ final class MaskingAutomaton: Sendable {
             }
             return nil
         }
-        func insert(_ pattern: [UInt8], isPrefix: Bool, tail: (characters: UInt8, padding: UInt8) = (0, 0)) {
+        func insert(_ pattern: [UInt8], isPrefix: Bool, tail: (characters: UInt8, padding: UInt8) = (0, 0), patternHead: UInt8 = 0) {
             var node = 0
             for byte in pattern {
                 let symbol = byteClass[Int(byte)]
@@ -96,6 +101,7 @@ final class MaskingAutomaton: Sendable {
                 endsPrefix.append(false)
                 tailCharacters.append(0)
                 tailPadding.append(0)
+                headOf.append(0)
                 firstChild[node] = Int32(next)
                 node = next
             }
@@ -105,9 +111,10 @@ final class MaskingAutomaton: Sendable {
                 matchLength[node] = UInt32(pattern.count)
                 tailCharacters[node] = max(tailCharacters[node], tail.characters)
                 tailPadding[node] = max(tailPadding[node], tail.padding)
+                headOf[node] = max(headOf[node], patternHead)
             }
         }
-        for (pattern, tail) in zip(patterns, tails) { insert(pattern, isPrefix: false, tail: tail) }
+        for (index, pattern) in patterns.enumerated() { insert(pattern, isPrefix: false, tail: tails[index], patternHead: heads[index]) }
         for prefix in prefixes { insert(prefix, isPrefix: true) }
         // The stop state: a childless node outside the trie, special so the hot loop breaks on it.
         let stopNode = depth.count
@@ -119,6 +126,7 @@ final class MaskingAutomaton: Sendable {
         endsPrefix.append(false)
         tailCharacters.append(0)
         tailPadding.append(0)
+        headOf.append(0)
         let count = depth.count
         precondition(count * width < Int(UInt32.max), "masking automaton too large")
 
@@ -147,7 +155,9 @@ final class MaskingAutomaton: Sendable {
                     }
                 }
                 fail[childNode] = target
-                // Every pattern that is a suffix of this one also ends here; the longest covers them all.
+                // Every pattern that is a suffix of this one also ends here; the longest covers them all (and the head
+                // characters of a shorter one, which lie inside it), so the head is the longest one's.
+                if matchLength[childNode] == 0 { headOf[childNode] = headOf[target] }
                 matchLength[childNode] = max(matchLength[childNode], matchLength[target])
                 endsPrefix[childNode] = endsPrefix[childNode] || endsPrefix[target]
                 tailCharacters[childNode] = max(tailCharacters[childNode], tailCharacters[target])
@@ -194,6 +204,7 @@ final class MaskingAutomaton: Sendable {
         var finalEndsPrefix = [Bool](repeating: false, count: count - Int(firstSpecial))
         var finalTailCharacters = [UInt8](repeating: 0, count: count - Int(firstSpecial))
         var finalTailPadding = [UInt8](repeating: 0, count: count - Int(firstSpecial))
+        var finalHead = [UInt8](repeating: 0, count: count - Int(firstSpecial))
         for node in 0..<count {
             let id = Int(renumbered[node])
             finalDepth[id] = depth[node]
@@ -202,6 +213,7 @@ final class MaskingAutomaton: Sendable {
                 finalEndsPrefix[id - Int(firstSpecial)] = endsPrefix[node]
                 finalTailCharacters[id - Int(firstSpecial)] = tailCharacters[node]
                 finalTailPadding[id - Int(firstSpecial)] = tailPadding[node]
+                finalHead[id - Int(firstSpecial)] = headOf[node]
             }
         }
         self.byteClass = byteClass
@@ -213,6 +225,8 @@ final class MaskingAutomaton: Sendable {
         self.endsPrefix = finalEndsPrefix
         self.tailCharacters = finalTailCharacters
         self.tailPadding = finalTailPadding
+        self.head = finalHead
+        self.maximumHead = heads.max() ?? 0
         self.stopOffset = renumbered[stopNode] * UInt32(width)
         self.stateCount = count
         self.longestPattern = (patterns + prefixes).map(\.count).max() ?? 0

@@ -95,7 +95,9 @@ public struct SecretMasker: Sendable {
         if markers.isHolding {
             // The stream ended inside a candidate: it was no marker, so its bytes are ordinary text.
             markers = SectionMarkerRecogniser()
-            withTables { table, byteClass in replayMarkerCandidate(table: table, byteClass: byteClass) }
+            withTables { table, byteClass in
+                replayMarkerCandidate(Window(chunk: UnsafeBufferPointer(start: nil, count: 0), chunkStart: position), table: table, byteClass: byteClass)
+            }
         }
         let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
         flush(upTo: position, chunk: empty, chunkStart: position, into: &output)
@@ -130,13 +132,14 @@ public struct SecretMasker: Sendable {
         let automaton = rules.automaton
         let chunkStart = position
         let count = chunk.count
+        let window = Window(chunk: chunk, chunkStart: chunkStart)
         automaton.table.withUnsafeBufferPointer { table in
             automaton.byteClass.withUnsafeBufferPointer { byteClass in
                 let firstSpecial = automaton.firstSpecialOffset
                 var index = 0
                 while index < count {
                     if !isConverged {
-                        step(chunk[index], at: chunkStart + index, table: table, byteClass: byteClass)
+                        step(chunk[index], at: chunkStart + index, window, table: table, byteClass: byteClass)
                         index += 1
                         continue
                     }
@@ -151,7 +154,7 @@ public struct SecretMasker: Sendable {
                     rawState = current
                     viewState = current
                     if index < count {
-                        step(chunk[index], at: chunkStart + index, table: table, byteClass: byteClass)
+                        step(chunk[index], at: chunkStart + index, window, table: table, byteClass: byteClass)
                         index += 1
                     }
                 }
@@ -160,7 +163,10 @@ public struct SecretMasker: Sendable {
         position += count
         var output: [UInt8] = []
         output.reserveCapacity(held.count + count + SecretMasker.replacementBytes.count)
-        var limit = min(position - Int(automaton.depth[Int(rawState) / automaton.classCount]), viewStart(depth: Int(automaton.depth[Int(viewState) / automaton.classCount])))
+        // The view's undecided bytes, and the encoded characters before them that a head may still claim.
+        let viewLimit = headStart(
+            viewStart(depth: Int(automaton.depth[Int(viewState) / automaton.classCount])), characters: automaton.maximumHead, window)
+        var limit = min(position - Int(automaton.depth[Int(rawState) / automaton.classCount]), viewLimit)
         if viewRun { limit = min(limit, viewRunEnd) }
         if !tails.isEmpty { limit = min(limit, tailEnd) }
         if markers.isHolding { limit = min(limit, markerStart) }
@@ -175,6 +181,39 @@ public struct SecretMasker: Sendable {
             held.append(contentsOf: chunk)
         }
         return output
+    }
+
+    /// The stream bytes not yet written: `held`, then the chunk being masked.
+    struct Window {
+        let chunk: UnsafeBufferPointer<UInt8>
+        let chunkStart: Int
+    }
+
+    /// The stream byte at `offset` if it is not written yet.
+    private func byte(at offset: Int, _ window: Window) -> UInt8? {
+        if offset >= window.chunkStart { return offset - window.chunkStart < window.chunk.count ? window.chunk[offset - window.chunkStart] : nil }
+        let index = offset - (window.chunkStart - held.count)
+        return offset >= emitCursor && index >= 0 ? held[index] : nil
+    }
+
+    /// `start` moved back over up to `characters` visible encoded characters before it (a variant's head).
+    ///
+    /// It stops at a byte already masked (the head's purpose is served there) or written.
+    private func headStart(_ start: Int, characters: UInt8, _ window: Window) -> Int {
+        var start = start
+        for _ in 0..<characters {
+            let previous = self.start(ofVisible: 1, endingAt: start)
+            guard let byte = byte(at: previous, window), Self.isEncodedCharacter(byte), !isMasked(previous) else { break }
+            start = previous
+        }
+        return start
+    }
+
+    /// Whether a known range covers stream position `offset`.
+    private func isMasked(_ offset: Int) -> Bool {
+        var index = ranges.count - 1
+        while index >= 0, ranges[index].start > offset { index -= 1 }
+        return index >= 0 && ranges[index].end > offset
     }
 
     /// The stream position of the first of the last `depth` visible bytes (the view's undecided bytes); `position` if none.
@@ -208,7 +247,7 @@ public struct SecretMasker: Sendable {
     }
 
     /// One byte the slow way: the raw view and the normalised view each advance, token runs and tails grow.
-    private mutating func step(_ byte: UInt8, at offset: Int, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
+    private mutating func step(_ byte: UInt8, at offset: Int, _ window: Window, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
         let automaton = rules.automaton
         let firstSpecial = automaton.firstSpecialOffset
         let symbol = Int(byteClass[Int(byte)])
@@ -234,12 +273,12 @@ public struct SecretMasker: Sendable {
         let kind = parser.classify(byte)
         var outcome = markers.feed(byte)
         if outcome == .rejected {
-            replayMarkerCandidate(table: table, byteClass: byteClass)
+            replayMarkerCandidate(window, table: table, byteClass: byteClass)
             outcome = markers.feed(byte)
         }
         switch outcome {
         case .pass:
-            viewStep(byte, kind: kind, at: offset, table: table, byteClass: byteClass)
+            viewStep(byte, kind: kind, at: offset, window, table: table, byteClass: byteClass)
         case .pending:
             if markerHeld.isEmpty { markerStart = offset }
             markerHeld.append(byte)
@@ -253,12 +292,12 @@ public struct SecretMasker: Sendable {
     }
 
     /// Feeds a rejected marker candidate's held bytes to the view as what they are: text, then control bytes.
-    private mutating func replayMarkerCandidate(table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
+    private mutating func replayMarkerCandidate(_ window: Window, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>) {
         let bytes = markerHeld
         markerHeld.removeAll(keepingCapacity: true)
         for (index, byte) in bytes.enumerated() {
             let kind: TerminalSequenceParser.Kind = SectionMarkerRecogniser.isVisible(bytes, at: index) ? .visible : .transparent
-            viewStep(byte, kind: kind, at: markerStart + index, table: table, byteClass: byteClass)
+            viewStep(byte, kind: kind, at: markerStart + index, window, table: table, byteClass: byteClass)
         }
     }
 
@@ -278,7 +317,7 @@ public struct SecretMasker: Sendable {
 
     /// One byte of the normalised view, with its kind.
     private mutating func viewStep(
-        _ byte: UInt8, kind: TerminalSequenceParser.Kind, at offset: Int, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>
+        _ byte: UInt8, kind: TerminalSequenceParser.Kind, at offset: Int, _ window: Window, table: UnsafeBufferPointer<UInt32>, byteClass: UnsafeBufferPointer<UInt8>
     ) {
         let automaton = rules.automaton
         let firstSpecial = automaton.firstSpecialOffset
@@ -330,7 +369,7 @@ public struct SecretMasker: Sendable {
                 let special = Int(viewState - firstSpecial) / automaton.classCount
                 let length = Int(automaton.matchLength[special])
                 if length > 0 {
-                    addRange(start: start(ofVisible: length, endingAt: offset + 1), end: offset + 1)
+                    addRange(start: headStart(start(ofVisible: length, endingAt: offset + 1), characters: automaton.head[special], window), end: offset + 1)
                     let tail = Tail(characters: automaton.tailCharacters[special], padding: automaton.tailPadding[special])
                     if tail.characters > 0 {
                         tails.append(tail)

@@ -7,15 +7,23 @@ extension SecretMaskingRules {
     static let base32 = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
 
     /// An encoded form of a secret, and the rest of the encoded group that may follow it: that many characters, `=` allowed if `padding` is 1.
+    ///
+    /// `head` is how many encoded characters right before it may still hold bits of the secret (a mixed character
+    /// at the start of an aligned core, two for double base64); they are masked with it.
     struct Variant {
         var bytes: [UInt8]
         var tail: (characters: UInt8, padding: UInt8) = (0, 0)
+        var head: UInt8 = 0
 
-        init(_ bytes: [UInt8], tail: (characters: UInt8, padding: UInt8) = (0, 0)) {
+        init(_ bytes: [UInt8], tail: (characters: UInt8, padding: UInt8) = (0, 0), head: UInt8 = 0) {
             self.bytes = bytes
             self.tail = tail
+            self.head = head
         }
     }
+
+    /// The most characters any variant's head covers.
+    static let maximumHead = 2
 
     /// The encodings under which a secret commonly ends up in a log; duplicates and short ones are filtered by the caller.
     ///
@@ -51,8 +59,14 @@ extension SecretMaskingRules {
         }
         // A compromised job printing `secrets | base64 | base64` (tj-actions, 2025) must not leak any masked value;
         // the inner encoding may sit at any alignment in a larger blob.
-        for inner in base64Cores(of: secret, alphabet: base64Standard) {
-            variants += encodedCores(of: inner, alphabet: base64Standard, bitsPerCharacter: 6)
+        // The inner encoding's mixed first and last characters hold bits of the secret too; the outer characters that
+        // encode them (two before the outer core, up to three after it) are the outer variant's head and tail.
+        for inner in encodedCores(of: secret, alphabet: base64Standard, bitsPerCharacter: 6) where !inner.bytes.isEmpty {
+            for outer in encodedCores(of: inner.bytes, alphabet: base64Standard, bitsPerCharacter: 6, mixedAfter: inner.tail.characters > 0) {
+                var outer = outer
+                if inner.head > 0 { outer.head = 2 }
+                variants.append(outer)
+            }
         }
         return variants
     }
@@ -73,7 +87,10 @@ extension SecretMaskingRules {
     /// dropped). Encoding k zero bytes followed by the secret and keeping that window gives the core.
     /// The characters left in the core's last group (a group is 24 bits in base64, 40 in base32) still hold
     /// bits of the secret, so they — or the `=` padding that replaces them — are the variant's tail, masked with it.
-    static func encodedCores(of bytes: [UInt8], alphabet: [UInt8], bitsPerCharacter bits: Int) -> [Variant] {
+    /// A mixed first character (when 8k is no multiple of b) is the variant's head. With `mixedAfter`, the byte after
+    /// `bytes` holds bits of the secret as well (it is an inner encoding's mixed character), so the tail reaches to the
+    /// last character holding any of its bits.
+    static func encodedCores(of bytes: [UInt8], alphabet: [UInt8], bitsPerCharacter bits: Int, mixedAfter: Bool = false) -> [Variant] {
         let alignments = bits == 6 ? 3 : 5
         let groupCharacters = bits == 6 ? 4 : 8
         return (0..<alignments).map { offset in
@@ -93,8 +110,9 @@ extension SecretMaskingRules {
                 let value = Int(((high | low) >> (16 - bits - (bit % 8))) & UInt16((1 << bits) - 1))
                 core.append(alphabet[value])
             }
-            let rest = (groupCharacters - end % groupCharacters) % groupCharacters
-            return Variant(core, tail: (UInt8(rest), rest > 0 ? 1 : 0))
+            var rest = (groupCharacters - end % groupCharacters) % groupCharacters
+            if mixedAfter { rest = max(rest, (bitCount + 7) / bits - end + 1) }
+            return Variant(core, tail: (UInt8(rest), rest > 0 ? 1 : 0), head: (8 * offset) % bits != 0 ? 1 : 0)
         }
     }
 

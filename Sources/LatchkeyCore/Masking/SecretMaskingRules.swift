@@ -15,6 +15,8 @@ public final class SecretMaskingRules: Sendable {
     let patterns: [[UInt8]]
     /// Per pattern: how many characters of a partly covered encoded group may follow it, and (1) whether `=` padding may fill them.
     let tails: [(characters: UInt8, padding: UInt8)]
+    /// Per pattern: how many encoded characters right before it are masked with it (see `Variant.head`).
+    let heads: [UInt8]
     /// A hash of the patterns and prefixes, so a stored masker state is only resumed with the rules it was taken with.
     let fingerprint: UInt64
     /// Token prefixes after which a run of token characters is replaced, the prefix kept.
@@ -27,17 +29,20 @@ public final class SecretMaskingRules: Sendable {
         var seen = Set<[UInt8]>()
         var patterns: [[UInt8]] = []
         var tails: [(characters: UInt8, padding: UInt8)] = []
+        var heads: [UInt8] = []
         func add(_ variant: Variant, minimumLength: Int) {
             guard variant.bytes.count >= minimumLength, !variant.bytes.contains(where: TerminalSequenceParser.isControl) else { return }
             guard seen.insert(variant.bytes).inserted else {
                 // The same bytes as another variant: keep the longest tail of the two.
                 if let index = patterns.firstIndex(of: variant.bytes) {
                     tails[index] = (max(tails[index].characters, variant.tail.characters), max(tails[index].padding, variant.tail.padding))
+                    heads[index] = max(heads[index], variant.head)
                 }
                 return
             }
             patterns.append(variant.bytes)
             tails.append(variant.tail)
+            heads.append(variant.head)
         }
         let prefixBytes = Array(Set(prefixes.map { Array($0.utf8) }.filter { !$0.isEmpty })).sorted { $0.lexicographicallyPrecedes($1) }
         for secret in secrets {
@@ -60,11 +65,12 @@ public final class SecretMaskingRules: Sendable {
         func mix(_ byte: UInt8) {
             hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3
         }
-        for (pattern, tail) in zip(patterns, tails) {
+        for (index, pattern) in patterns.enumerated() {
             for byte in pattern { mix(byte) }
             mix(0xFF)
-            mix(tail.characters)
-            mix(tail.padding)
+            mix(tails[index].characters)
+            mix(tails[index].padding)
+            mix(heads[index])
         }
         for prefix in prefixBytes {
             for byte in prefix { mix(byte) }
@@ -72,9 +78,10 @@ public final class SecretMaskingRules: Sendable {
         }
         self.patterns = patterns
         self.tails = tails
+        self.heads = heads
         self.prefixes = prefixBytes
         self.fingerprint = hash
-        self.automaton = MaskingAutomaton(patterns: patterns, tails: tails, prefixes: prefixBytes, stopBytes: TerminalSequenceParser.controlBytes)
+        self.automaton = MaskingAutomaton(patterns: patterns, tails: tails, heads: heads, prefixes: prefixBytes, stopBytes: TerminalSequenceParser.controlBytes)
     }
 
     /// The number of byte strings (secrets and encoded variants) that are masked.

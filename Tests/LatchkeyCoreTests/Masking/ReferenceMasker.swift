@@ -6,11 +6,14 @@ import Foundation
 ///
 /// Two views are matched and their ranges united: the raw bytes (what hides inside an escape sequence is found there)
 /// and the normalised view, the visible bytes only (a secret interrupted by escapes, `\r`, line breaks or NULs is found
-/// there and masked from its first to its last byte). Encoded-group tails and token runs are applied in the view.
+/// there and masked from its first to its last byte). Encoded-group heads and tails and token runs are applied in the view.
 /// Complete GitLab section markers (found here by a regular expression, not by the masker's recogniser) are not in the view.
 enum ReferenceMasker {
     static func mask(_ text: [UInt8], rules: SecretMaskingRules, replacement: [UInt8] = Array(SecretMasker.replacement.utf8)) -> [UInt8] {
-        var ranges = rawRanges(text, rules: rules) + viewRanges(text, rules: rules)
+        let base = rawRanges(text, rules: rules) + viewRanges(text, rules: rules)
+        var covered = [Bool](repeating: false, count: text.count)
+        for range in base { for index in range.start..<range.end { covered[index] = true } }
+        var ranges = base + headRanges(text, rules: rules, covered: covered)
         ranges.sort { $0.start < $1.start }
         var merged: [(start: Int, end: Int)] = []
         for range in ranges {
@@ -103,7 +106,8 @@ enum ReferenceMasker {
         }
         var ranges: [(start: Int, end: Int)] = []
         var tailAt: [Int: (characters: UInt8, padding: UInt8)] = [:]
-        for (pattern, tail) in zip(rules.patterns, rules.tails) {
+        for (index, pattern) in rules.patterns.enumerated() {
+            let tail = rules.tails[index]
             for start in occurrences(of: pattern, in: view) {
                 let end = start + pattern.count
                 ranges.append((positions[start], positions[end - 1] + 1))
@@ -131,6 +135,27 @@ enum ReferenceMasker {
                 var end = runStart
                 while end < view.count, SecretMasker.isTokenByte(view[end]), !breakBefore[end] { end += 1 }
                 if end > runStart { ranges.append((positions[runStart - 1] + 1, positions[end - 1] + 1)) }
+            }
+        }
+        return ranges
+    }
+
+    /// Heads: up to `heads[i]` encoded characters right before a view occurrence, which may hold bits of the secret;
+    /// a head stops at a byte another range masks already.
+    static func headRanges(_ text: [UInt8], rules: SecretMaskingRules, covered: [Bool]) -> [(start: Int, end: Int)] {
+        let kinds = kinds(of: text)
+        let positions = kinds.indices.filter { kinds[$0] == .visible }
+        let view = positions.map { text[$0] }
+        var ranges: [(start: Int, end: Int)] = []
+        for (index, pattern) in rules.patterns.enumerated() where rules.heads[index] > 0 {
+            for start in occurrences(of: pattern, in: view) {
+                var first = start
+                while first > 0, start - first < Int(rules.heads[index]), SecretMasker.isEncodedCharacter(view[first - 1]),
+                    !covered[positions[first - 1]]
+                {
+                    first -= 1
+                }
+                if first < start { ranges.append((positions[first], positions[start])) }
             }
         }
         return ranges

@@ -66,9 +66,9 @@ struct SecretMaskerLeakTests {
                     let text = Self.base64(data, width: width)
                     let output = Self.masked(text)
                     #expect(output.contains(SecretMasker.replacement), "\(prefix) width \(width): \(output.debugDescription)")
-                    // Only what the prefix encodes, plus at most one mixed character, may remain.
+                    // Only the characters the prefix alone encodes may remain: the mixed one is the variant's head.
                     let left = Self.unmasked(output).filter { !$0.isWhitespace }
-                    #expect(left.count <= (prefix.count + 2) / 3 * 4 + 1, "\(prefix) width \(width): \(output.debugDescription)")
+                    #expect(left.count <= prefix.utf8.count * 8 / 6, "\(prefix) width \(width): \(output.debugDescription)")
                 }
                 let mime = Data(data).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
                 #expect(Self.masked(mime).contains(SecretMasker.replacement))
@@ -94,7 +94,7 @@ struct SecretMaskerLeakTests {
                 let text = Self.base32(Array((prefix + secret).utf8))
                 let output = Self.masked(text)
                 #expect(output.contains(SecretMasker.replacement), "\(prefix) \(output)")
-                #expect(Self.unmasked(output).filter { $0 != " " }.count <= (prefix.count + 4) / 5 * 8 + 1, "\(prefix) \(output)")
+                #expect(Self.unmasked(output).filter { $0 != " " }.count <= prefix.count * 8 / 5, "\(prefix) \(output)")
                 #expect(!output.hasSuffix("="), "\(prefix) \(output)")
             }
         }
@@ -127,9 +127,11 @@ struct SecretMaskerLeakTests {
                 let outer = Data((outerLeading + inner + "\n").utf8).base64EncodedString()
                 let output = Self.masked(outer, secrets: [Self.variable])
                 #expect(output.contains(SecretMasker.replacement), "\(leading) \(outerLeading) \(output)")
-                // What remains encodes the leading text, and the inner encoding's last group and newline (at most 4 bits of the secret).
-                let leadingCharacters = (outerLeading.count + (leading.count + 2) / 3 * 4 + 2) / 3 * 4
-                #expect(output.count - SecretMasker.replacement.count <= leadingCharacters + 2 + 8, "\(leading) \(outerLeading) \(output)")
+                // What remains encodes the leading text and what follows the inner encoding's mixed characters: nothing of the secret.
+                #expect(output.components(separatedBy: SecretMasker.replacement).count == 2, "\(leading) \(outerLeading) \(output)")
+                let innerLeading = leading.count * 8 / 6
+                let leadingCharacters = (outerLeading.count + innerLeading) * 8 / 6
+                #expect(output.count - SecretMasker.replacement.count <= leadingCharacters + 8, "\(leading) \(outerLeading) \(output)")
             }
         }
     }

@@ -80,7 +80,10 @@ struct SecretMaskerTests {
     @Test("Only bytes that may still start a match are held back")
     func holdsBackOnlyPossibleMatches() {
         var masker = SecretMasker(secrets: ["SECRETVALUE"])
-        #expect(masker.mask(Array("plain log line\n".utf8)) == Array("plain log line\n".utf8))
+        #expect(masker.mask(Array("plain log line.\n".utf8)) == Array("plain log line.\n".utf8))
+        // Base64 characters at a line's end may be the head of a wrapped encoding on the next line: those are held.
+        #expect(masker.mask(Array("last\n".utf8)) == Array("la".utf8))
+        #expect(masker.mask(Array(".".utf8)) == Array("st\n.".utf8))
         #expect(masker.mask(Array("ends with SECR".utf8)) == Array("ends with ".utf8))
         #expect(masker.heldByteCount == 4)
         #expect(masker.mask(Array("ET? !".utf8)) == Array("SECRET? !".utf8))
