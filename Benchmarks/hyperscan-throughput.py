@@ -31,9 +31,10 @@ def on_match(identifier, start, end, flags, context):
 best = float("inf")
 for _ in range(repetitions):
     matches = 0
-    began = time.perf_counter()
+    # CPU time of this thread, as the masker's figures: on a shared machine wall time measures the neighbours too.
+    began = time.thread_time()
     with database.stream(match_event_handler=on_match) as stream:
         for view in views:
             stream.scan(view)
-    best = min(best, time.perf_counter() - began)
+    best = min(best, time.thread_time() - began)
 print(f"{len(log) / best / 1e6:.0f} MB/s  {len(literals)} literals  {matches} matches  compile {compile_ms:.1f} ms")

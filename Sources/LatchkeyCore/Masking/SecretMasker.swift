@@ -62,6 +62,8 @@ public struct SecretMasker: Sendable {
     private var viewRun = false
     /// The end of the view run's masked bytes (the prefix's end before its first character).
     private var viewRunEnd = 0
+    /// The stream position before which the prefilter does not take over again (the end of what made it hand over).
+    private var exactUntil = 0
     /// Open encoded-group tails in the view, and the end of the bytes they covered so far.
     private var tails: [Tail] = []
     private var tailEnd = 0
@@ -112,6 +114,7 @@ public struct SecretMasker: Sendable {
         rawRun = false
         viewRun = false
         tails.removeAll()
+        exactUntil = 0
         return output
     }
 
@@ -136,6 +139,7 @@ public struct SecretMasker: Sendable {
         automaton.table.withUnsafeBufferPointer { table in
             automaton.byteClass.withUnsafeBufferPointer { byteClass in
                 let firstSpecial = automaton.firstSpecialOffset
+                let prefilter = rules.prefilter
                 var index = 0
                 while index < count {
                     if !isConverged {
@@ -143,17 +147,32 @@ public struct SecretMasker: Sendable {
                         index += 1
                         continue
                     }
-                    // Hot path: both views agree, so one state serves both; leave on a match, a prefix or a control byte.
+                    // Nothing pending at the root: the prefilter skips to where a match could begin.
+                    if prefilter.isEnabled, viewState == 0, markers.armed == 0, chunkStart + index >= exactUntil {
+                        let (restart, until) = prefilter.scan(chunk, from: index)
+                        exactUntil = chunkStart + until
+                        index = restart
+                        rawState = 0
+                        if index >= count { break }
+                    }
+                    // Hot path: both views agree, so one state serves both; leave on a match, a prefix or a control byte,
+                    // and at the root once the prefilter may take over again.
+                    let handBack = prefilter.isEnabled ? max(0, exactUntil - chunkStart) : Int.max
                     var current = viewState
+                    var special = false
                     while index < count {
                         let next = table[Int(current) &+ Int(byteClass[Int(chunk[index])])]
-                        if next >= firstSpecial { break }
+                        if next >= firstSpecial {
+                            special = true
+                            break
+                        }
                         current = next
                         index += 1
+                        if next == 0, index >= handBack { break }
                     }
                     rawState = current
                     viewState = current
-                    if index < count {
+                    if special {
                         step(chunk[index], at: chunkStart + index, window, table: table, byteClass: byteClass)
                         index += 1
                     }
@@ -198,22 +217,16 @@ public struct SecretMasker: Sendable {
 
     /// `start` moved back over up to `characters` visible encoded characters before it (a variant's head).
     ///
-    /// It stops at a byte already masked (the head's purpose is served there) or written.
+    /// The bytes a head may claim are always still held: the limit of what is written leaves them out (even inside a
+    /// `[MASKED]` already written, whose bytes stay held while a range may still grow from them).
     private func headStart(_ start: Int, characters: UInt8, _ window: Window) -> Int {
         var start = start
         for _ in 0..<characters {
             let previous = self.start(ofVisible: 1, endingAt: start)
-            guard let byte = byte(at: previous, window), Self.isEncodedCharacter(byte), !isMasked(previous) else { break }
+            guard let byte = byte(at: previous, window), Self.isEncodedCharacter(byte) else { break }
             start = previous
         }
         return start
-    }
-
-    /// Whether a known range covers stream position `offset`.
-    private func isMasked(_ offset: Int) -> Bool {
-        var index = ranges.count - 1
-        while index >= 0, ranges[index].start > offset { index -= 1 }
-        return index >= 0 && ranges[index].end > offset
     }
 
     /// The stream position of the first of the last `depth` visible bytes (the view's undecided bytes); `position` if none.
@@ -415,7 +428,8 @@ public struct SecretMasker: Sendable {
                 appendPlain(from: emitCursor, to: range.start, chunk: chunk, chunkStart: chunkStart, into: &output)
                 output += SecretMasker.replacementBytes
             }
-            emitCursor = max(emitCursor, range.end)
+            // Inside a range still open, the bytes from `limit` on stay held: a head may reach back into them.
+            emitCursor = max(emitCursor, min(range.end, limit))
             if range.end >= limit {
                 // A match starting at `limit` would touch this range, so keep it open to merge.
                 ranges[done].emitted = true

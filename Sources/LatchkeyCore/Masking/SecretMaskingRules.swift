@@ -23,6 +23,8 @@ public final class SecretMaskingRules: Sendable {
     let prefixes: [[UInt8]]
     /// The compiled automaton over `patterns` and `prefixes`.
     let automaton: MaskingAutomaton
+    /// What lets the masker skip plain text without walking the automaton.
+    let prefilter: MaskingPrefilter
 
     /// Compiles `secrets` (and their encoded variants) and the token `prefixes` into one automaton.
     public init(secrets: [String], prefixes: [String] = SecretMaskingRules.tokenPrefixes, minimumSecretLength: Int = 8) {
@@ -81,6 +83,7 @@ public final class SecretMaskingRules: Sendable {
         self.heads = heads
         self.prefixes = prefixBytes
         self.fingerprint = hash
+        self.prefilter = MaskingPrefilter(patterns: patterns, heads: heads, prefixes: prefixBytes)
         self.automaton = MaskingAutomaton(patterns: patterns, tails: tails, heads: heads, prefixes: prefixBytes, stopBytes: TerminalSequenceParser.controlBytes)
     }
 
@@ -95,6 +98,21 @@ public final class SecretMaskingRules: Sendable {
 
     /// The byte strings replaced whole (secrets and encoded variants) and the token prefixes, for benchmarks against other matchers.
     public var literals: (patterns: [[UInt8]], prefixes: [[UInt8]]) { (patterns, prefixes) }
+
+    /// Runs the prefilter alone over `bytes`, as if the automaton took no time at its candidates, and returns how many
+    /// bytes it hands to the automaton: the cost of finding candidates, for benchmarks.
+    public func scanPrefilter(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard prefilter.isEnabled else { return bytes.count }
+        var index = 0
+        var handed = 0
+        while index < bytes.count {
+            let (restart, until) = prefilter.scan(bytes, from: index)
+            let next = max(until, restart + 1)
+            handed += min(next, bytes.count) - min(restart, bytes.count)
+            index = next
+        }
+        return handed
+    }
 
     /// Walks the automaton over `bytes` without masking and counts the special states reached: the floor under `SecretMasker`'s cost.
     public func scanSpecialStates(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {

@@ -10,10 +10,7 @@ import Foundation
 /// Complete GitLab section markers (found here by a regular expression, not by the masker's recogniser) are not in the view.
 enum ReferenceMasker {
     static func mask(_ text: [UInt8], rules: SecretMaskingRules, replacement: [UInt8] = Array(SecretMasker.replacement.utf8)) -> [UInt8] {
-        let base = rawRanges(text, rules: rules) + viewRanges(text, rules: rules)
-        var covered = [Bool](repeating: false, count: text.count)
-        for range in base { for index in range.start..<range.end { covered[index] = true } }
-        var ranges = base + headRanges(text, rules: rules, covered: covered)
+        var ranges = rawRanges(text, rules: rules) + viewRanges(text, rules: rules) + headRanges(text, rules: rules)
         ranges.sort { $0.start < $1.start }
         var merged: [(start: Int, end: Int)] = []
         for range in ranges {
@@ -140,9 +137,8 @@ enum ReferenceMasker {
         return ranges
     }
 
-    /// Heads: up to `heads[i]` encoded characters right before a view occurrence, which may hold bits of the secret;
-    /// a head stops at a byte another range masks already.
-    static func headRanges(_ text: [UInt8], rules: SecretMaskingRules, covered: [Bool]) -> [(start: Int, end: Int)] {
+    /// Heads: up to `heads[i]` encoded characters right before a view occurrence, which may hold bits of the secret.
+    static func headRanges(_ text: [UInt8], rules: SecretMaskingRules) -> [(start: Int, end: Int)] {
         let kinds = kinds(of: text)
         let positions = kinds.indices.filter { kinds[$0] == .visible }
         let view = positions.map { text[$0] }
@@ -150,11 +146,7 @@ enum ReferenceMasker {
         for (index, pattern) in rules.patterns.enumerated() where rules.heads[index] > 0 {
             for start in occurrences(of: pattern, in: view) {
                 var first = start
-                while first > 0, start - first < Int(rules.heads[index]), SecretMasker.isEncodedCharacter(view[first - 1]),
-                    !covered[positions[first - 1]]
-                {
-                    first -= 1
-                }
+                while first > 0, start - first < Int(rules.heads[index]), SecretMasker.isEncodedCharacter(view[first - 1]) { first -= 1 }
                 if first < start { ranges.append((positions[first], positions[start])) }
             }
         }
