@@ -8,14 +8,15 @@
 ///   holds the windows at offsets 0…m−4 of every pattern. It is probed at every `stride` = m−3 bytes of a segment, so a
 ///   contiguous occurrence always covers a probed window it holds (FDR's idea, without SIMD). A hit at g restarts the
 ///   automaton at g − (m−4), where the earliest occurrence that window could belong to starts.
-/// - **Token prefixes.** A SWAR scan finds their first bytes (with the control bytes) eight bytes at a time.
+/// - **Token prefixes.** A SWAR scan finds their first two bytes (with the control bytes) eight bytes at a time.
 /// - **Gaps.** A run of control bytes is transparent in the normalised view. An occurrence is found at the first gap
 ///   it spans, where a unprobed segment holds fewer than m of its bytes (its "before" part, a ≤ m−1 bytes). If a ≥ 4,
 ///   the four bytes before the gap are a window the filter holds and the bytes either side are a pair adjacent in a
-///   pattern (a 64 Ki-bit table): the automaton restarts `lookBehind` bytes before the gap. If a < 4 the pair is one of
-///   a pattern's first four bytes, a prefix's, or a head's encoded characters before a pattern (another table): it
-///   restarts three bytes before the gap. A run with `ESC` in it (escape sequences, section markers), or one the chunk
-///   ends in, always restarts.
+///   pattern (a 64 Ki-bit table): the automaton restarts `lookBehind` bytes before the gap. If a < 4, the pair is in a
+///   prefix, or it is among a pattern's first four bytes or a head's encoded characters before a pattern and the
+///   filter holds the window after the gap (or one byte later, for a two-character head), which is then one of the
+///   pattern's windows at offset 0…3: it restarts three bytes before the gap. A run with `ESC` in it (escape sequences,
+///   section markers), or one the chunk ends in, always restarts.
 /// - **Chunk end.** An occurrence may continue in the next chunk: the automaton runs over the last `longest` − 1 bytes.
 ///
 /// Restarting at the root is sound because no occurrence in either view starts between the hand-over and the restart
@@ -23,7 +24,7 @@
 struct MaskingPrefilter: Sendable {
     static let window = 4
 
-    /// False when the rules are unfit (a pattern shorter than 8 bytes, prefixes with more than two distinct first bytes).
+    /// False when the rules are unfit (a pattern shorter than 8 bytes, prefixes with more than two distinct first two bytes).
     let isEnabled: Bool
     let minimumLength: Int
     let stride: Int
@@ -34,19 +35,21 @@ struct MaskingPrefilter: Sendable {
     let filterShift: UInt32
     /// Byte pairs adjacent in some pattern or prefix: bit `a << 8 | b`.
     let pairs: [UInt64]
-    /// Byte pairs that may span a gap an occurrence has fewer than four bytes before: a pattern's first four bytes,
-    /// any prefix's, and the encoded characters a head may take before a pattern.
+    /// Byte pairs that may span a gap a pattern has fewer than four bytes before: among its first four bytes, or the
+    /// encoded characters a head may take before a pattern.
     let earlyPairs: [UInt64]
-    /// The distinct first bytes of the prefixes (at most two), repeated in every byte of a word for the SWAR scan.
-    let needles: [UInt64]
-    /// The first two bytes of each prefix, `b0 | b1 << 8`.
+    /// Byte pairs adjacent in a prefix.
+    let prefixPairs: [UInt64]
+    /// Whether a head may take two characters (so a pattern may begin one byte after a gap with a head before it).
+    let hasLongHeads: Bool
+    /// The distinct first two bytes of the prefixes (at most two), `b0 | b1 << 8`, which the SWAR scan looks for.
     let prefixStarts: [UInt16]
 
     init(patterns: [[UInt8]], heads: [UInt8], prefixes: [[UInt8]]) {
         let minimum = patterns.map(\.count).min() ?? Int.max
-        let firstBytes = Array(Set(prefixes.compactMap(\.first))).sorted()
+        let starts = Array(Set(prefixes.filter { $0.count >= 2 }.map { UInt16($0[0]) | UInt16($0[1]) << 8 })).sorted()
         let window = Self.window
-        guard !patterns.isEmpty, minimum >= 8, firstBytes.count <= 2, prefixes.allSatisfy({ $0.count >= 2 }) else {
+        guard !patterns.isEmpty, minimum >= 8, starts.count <= 2, prefixes.allSatisfy({ $0.count >= 2 }) else {
             isEnabled = false
             minimumLength = 0
             stride = 1
@@ -55,7 +58,8 @@ struct MaskingPrefilter: Sendable {
             filterShift = 31
             pairs = []
             earlyPairs = []
-            needles = []
+            prefixPairs = []
+            hasLongHeads = false
             prefixStarts = []
             return
         }
@@ -93,8 +97,9 @@ struct MaskingPrefilter: Sendable {
         for pattern in patterns {
             for index in 1..<window { set(&earlyPairs, pattern[index - 1], pattern[index]) }
         }
+        var prefixPairs = pairs.map { _ in UInt64(0) }
         for prefix in prefixes {
-            for index in 1..<prefix.count { set(&earlyPairs, prefix[index - 1], prefix[index]) }
+            for index in 1..<prefix.count { set(&prefixPairs, prefix[index - 1], prefix[index]) }
         }
         let encoded = (0...255).map(UInt8.init).filter(SecretMasker.isEncodedCharacter)
         for (index, pattern) in patterns.enumerated() where heads[index] > 0 {
@@ -107,13 +112,22 @@ struct MaskingPrefilter: Sendable {
         self.filterShift = shift
         self.pairs = pairs
         self.earlyPairs = earlyPairs
-        self.needles = firstBytes.map { UInt64($0) &* 0x0101_0101_0101_0101 }
-        self.prefixStarts = prefixes.map { UInt16($0[0]) | UInt16($0[1]) << 8 }
+        self.prefixPairs = prefixPairs
+        self.hasLongHeads = (heads.max() ?? 0) >= 2
+        self.prefixStarts = starts
     }
 
     @inline(__always)
     static func hashes(_ value: UInt32, shift: UInt32) -> (UInt32, UInt32) {
         ((value &* 0x9E37_79B1) >> shift, ((value ^ (value >> 15)) &* 0x85EB_CA77) >> shift)
+    }
+
+    /// Whether the filter holds the window at `offset`.
+    @inline(__always)
+    private func holds(_ raw: UnsafeRawPointer, at offset: Int, _ filter: UnsafeBufferPointer<UInt64>) -> Bool {
+        let value = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self)
+        let (first, second) = Self.hashes(value, shift: filterShift)
+        return filter[Int(first >> 6)] & (1 << UInt64(first & 63)) != 0 && filter[Int(second >> 6)] & (1 << UInt64(second & 63)) != 0
     }
 
     @inline(__always)
@@ -131,12 +145,13 @@ struct MaskingPrefilter: Sendable {
         let lows: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let below20: UInt64 = 0x2020_2020_2020_2020
-        let del: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-        // Without prefixes the needle is a line feed, which the control test flags anyway.
-        let needle0 = needles.first ?? 0x0A0A_0A0A_0A0A_0A0A
-        let needle1 = needles.count > 1 ? needles[1] : needle0
-        let first0 = UInt8(truncatingIfNeeded: needle0)
-        let first1 = UInt8(truncatingIfNeeded: needle1)
+        let hasNeedles = !prefixStarts.isEmpty
+        let start0 = prefixStarts.first ?? 0
+        let start1 = prefixStarts.count > 1 ? prefixStarts[1] : start0
+        let first0 = UInt64(start0 & 0xFF) &* lows
+        let second0 = UInt64(start0 >> 8) &* lows
+        let first1 = UInt64(start1 & 0xFF) &* lows
+        let second1 = UInt64(start1 >> 8) &* lows
         return filter.withUnsafeBufferPointer { filter in
             pairs.withUnsafeBufferPointer { pairs in earlyPairs.withUnsafeBufferPointer { earlyPairs in
                 var segment = start
@@ -146,18 +161,25 @@ struct MaskingPrefilter: Sendable {
                     var prefixAt = Int.max
                     var control = count
                     scanning: while true {
-                        // Eight bytes at a time to the first control byte or prefix first byte (SWAR: the lowest flag is exact).
-                        while cursor + 8 <= count {
+                        // Eight bytes at a time to the first control byte or prefix start (SWAR; the lowest flag is exact,
+                        // higher ones may be false and are read again). `DEL` is found as `x + 1` reaching the high bit.
+                        while cursor &+ 9 <= count {
                             let word = raw.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)
-                            let x0 = word ^ needle0
-                            let x1 = word ^ needle1
-                            let xd = word ^ del
-                            let mask = (((word &- below20) & ~word) | ((x0 &- lows) & ~x0) | ((x1 &- lows) & ~x1) | ((xd &- lows) & ~xd)) & highs
+                            var mask = ((word &- below20) & ~word) | ((word &+ lows) & ~word)
+                            if hasNeedles {
+                                let next = raw.loadUnaligned(fromByteOffset: cursor &+ 1, as: UInt64.self)
+                                let a0 = word ^ first0
+                                let b0 = next ^ second0
+                                let a1 = word ^ first1
+                                let b1 = next ^ second1
+                                mask |= ((a0 &- lows) & ~a0 & (b0 &- lows) & ~b0) | ((a1 &- lows) & ~a1 & (b1 &- lows) & ~b1)
+                            }
+                            mask &= highs
                             if mask == 0 {
-                                cursor += 8
+                                cursor &+= 8
                                 continue
                             }
-                            cursor += mask.trailingZeroBitCount >> 3
+                            cursor &+= mask.trailingZeroBitCount >> 3
                             break
                         }
                         guard cursor < count else { break scanning }
@@ -166,11 +188,11 @@ struct MaskingPrefilter: Sendable {
                             control = cursor
                             break scanning
                         }
-                        if prefixAt == Int.max, cursor + 1 < count, byte == first0 || byte == first1 {
-                            let two = UInt16(byte) | UInt16(base[cursor + 1]) << 8
-                            if prefixStarts.contains(two) { prefixAt = cursor }
+                        if prefixAt == Int.max, cursor &+ 1 < count {
+                            let two = UInt16(byte) | UInt16(base[cursor &+ 1]) << 8
+                            if two == start0 || two == start1 { prefixAt = cursor }
                         }
-                        cursor += 1
+                        cursor &+= 1
                     }
                     // Probe the windows of [segment, control).
                     var restart = prefixAt
@@ -203,7 +225,21 @@ struct MaskingPrefilter: Sendable {
                                 behind = lookBehind
                             }
                         }
-                        if behind == 0, earlyPairs[bit >> 6] & (1 << UInt64(bit & 63)) != 0 { behind = Self.window - 1 }
+                        if behind == 0, prefixPairs[bit >> 6] & (1 << UInt64(bit & 63)) != 0 { behind = Self.window - 1 }
+                        if behind == 0, earlyPairs[bit >> 6] & (1 << UInt64(bit & 63)) != 0 {
+                            // A pattern with one to three bytes (or only its head) before the gap: the four bytes after the
+                            // gap, or after one more (a second head character), are one of its windows at offset 0…3.
+                            let needed = hasLongHeads ? Self.window + 1 : Self.window
+                            var contiguous = next + needed <= count
+                            var index = next
+                            while contiguous, index < next + needed {
+                                if Self.isControl(base[index]) { contiguous = false }
+                                index += 1
+                            }
+                            if !contiguous || holds(raw, at: next, filter) || (hasLongHeads && holds(raw, at: next + 1, filter)) {
+                                behind = Self.window - 1
+                            }
+                        }
                     }
                     if behind > 0 {
                         restart = min(restart, control - behind)
