@@ -146,6 +146,7 @@ struct MaskingPrefilter: Sendable {
         let highs: UInt64 = 0x8080_8080_8080_8080
         let below20: UInt64 = 0x2020_2020_2020_2020
         let hasNeedles = !prefixStarts.isEmpty
+        let twoNeedles = prefixStarts.count > 1
         let start0 = prefixStarts.first ?? 0
         let start1 = prefixStarts.count > 1 ? prefixStarts[1] : start0
         let first0 = UInt64(start0 & 0xFF) &* lows
@@ -163,18 +164,37 @@ struct MaskingPrefilter: Sendable {
                     scanning: while true {
                         // Eight bytes at a time to the first control byte or prefix start (SWAR; the lowest flag is exact,
                         // higher ones may be false and are read again). `DEL` is found as `x + 1` reaching the high bit.
-                        while cursor &+ 9 <= count {
-                            let word = raw.loadUnaligned(fromByteOffset: cursor, as: UInt64.self)
+                        @inline(__always)
+                        func flags(_ offset: Int) -> UInt64 {
+                            let word = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                             var mask = ((word &- below20) & ~word) | ((word &+ lows) & ~word)
                             if hasNeedles {
-                                let next = raw.loadUnaligned(fromByteOffset: cursor &+ 1, as: UInt64.self)
+                                let next = raw.loadUnaligned(fromByteOffset: offset &+ 1, as: UInt64.self)
                                 let a0 = word ^ first0
                                 let b0 = next ^ second0
-                                let a1 = word ^ first1
-                                let b1 = next ^ second1
-                                mask |= ((a0 &- lows) & ~a0 & (b0 &- lows) & ~b0) | ((a1 &- lows) & ~a1 & (b1 &- lows) & ~b1)
+                                mask |= (a0 &- lows) & ~a0 & (b0 &- lows) & ~b0
+                                if twoNeedles {
+                                    let a1 = word ^ first1
+                                    let b1 = next ^ second1
+                                    mask |= (a1 &- lows) & ~a1 & (b1 &- lows) & ~b1
+                                }
                             }
-                            mask &= highs
+                            return mask & highs
+                        }
+                        var found = false
+                        while cursor &+ 17 <= count {
+                            let low = flags(cursor)
+                            let high = flags(cursor &+ 8)
+                            if low | high == 0 {
+                                cursor &+= 16
+                                continue
+                            }
+                            cursor &+= low != 0 ? low.trailingZeroBitCount >> 3 : 8 &+ high.trailingZeroBitCount >> 3
+                            found = true
+                            break
+                        }
+                        while !found, cursor &+ 9 <= count {
+                            let mask = flags(cursor)
                             if mask == 0 {
                                 cursor &+= 8
                                 continue
