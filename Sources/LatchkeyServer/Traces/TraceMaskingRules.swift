@@ -16,6 +16,7 @@ final class TraceMaskingRules: Sendable {
     private struct State {
         var entries: [Int64: Entry] = [:]
         var clock: UInt64 = 0
+        var compilations = 0
     }
 
     /// Jobs whose rules are kept, and the transition-table bytes they may use together (100 masked variables take ~50 MiB);
@@ -30,7 +31,11 @@ final class TraceMaskingRules: Sendable {
     }
 
     /// The rules for `secrets` of job `jobID`, compiled on first use.
-    func rules(jobID: Int64, secrets: [String]) -> SecretMaskingRules {
+    ///
+    /// The secrets are taken in sorted order, so the same set always compiles to the same rules (and the same fingerprint
+    /// in a stored masker state), whatever order the database lists them in, on this instance or another.
+    func rules(jobID: Int64, secrets unordered: [String]) -> SecretMaskingRules {
+        let secrets = Array(Set(unordered)).sorted()
         let cached: SecretMaskingRules? = state.withLock { state in
             state.clock += 1
             guard let entry = state.entries[jobID], entry.secrets == secrets else { return nil }
@@ -41,6 +46,7 @@ final class TraceMaskingRules: Sendable {
         // Compiled outside the lock: two requests of one job may both compile, which is harmless.
         let rules = SecretMaskingRules(secrets: secrets)
         state.withLock { state in
+            state.compilations += 1
             state.entries[jobID] = Entry(secrets: secrets, rules: rules, lastUse: state.clock)
             while state.entries.count > 1,
                 state.entries.count > capacity || state.entries.values.reduce(0, { $0 + $1.rules.tableByteCount }) > byteBudget,
@@ -59,6 +65,9 @@ final class TraceMaskingRules: Sendable {
 
     /// How many jobs have rules compiled, for tests.
     var count: Int { state.withLock { $0.entries.count } }
+
+    /// How many times rules were compiled since the server started, for tests.
+    var compilations: Int { state.withLock { $0.compilations } }
 }
 
 extension ServerEnvironment {
