@@ -79,6 +79,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let denied as AccessDenied {
+            return try APIError.from(denied).response(from: request, context: context)
+        } catch let error as MembershipError {
+            return try APIError.from(error).response(from: request, context: context)
         } catch let denial as Denial {
             return try APIError.from(denial).response(from: request, context: context)
         } catch let error as StoreError {

@@ -5,7 +5,19 @@ import LatchkeyStore
 
 /// `/groups/:id/members` and `/projects/:id/members`.
 struct MembersController {
-    let environment: ServerEnvironment
+    let authorizer: Authorizer
+    let store: Store
+    let baseURL: String
+
+    init(authorizer: Authorizer, store: Store, baseURL: String) {
+        self.authorizer = authorizer
+        self.store = store
+        self.baseURL = baseURL
+    }
+
+    init(environment: ServerEnvironment) {
+        self.init(authorizer: environment.authorizer, store: environment.store, baseURL: environment.settings.baseURL)
+    }
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -20,46 +32,48 @@ struct MembersController {
         return routes
     }
 
-    private var baseURL: String { environment.settings.baseURL }
-
-    /// What the route's `:id` names, once the actor is allowed the kind of access asked for.
+    /// What the route's `:id` names: the members' source and where inherited members come from.
     private struct Target {
+        var access: MembershipTarget
         var source: MemberSource
         /// Group paths whose members are inherited (the group's ancestors, or the project's namespace chain).
         var inheritedFrom: String?
         var personalOwner: Int64?
     }
 
-    private enum Need { case read, manage, manageOwners }
-
-    private func target(_ request: Request, _ context: AppRequestContext, need: Need) async throws -> Target {
-        let id = try context.parameters.require("id")
-        if request.uri.path.contains("/groups/") {
-            let ability: GroupAbility = switch need {
-            case .read: .readGroup
-            case .manage: .adminMembers
-            case .manageOwners: .manageOwners
-            }
-            let facts = try await environment.authorizedGroup(id, ability, actor: context.actor)
+    /// The target, without a decision yet.
+    private func target(_ request: Request, _ context: AppRequestContext) async throws -> Target {
+        let access = try await authorizer.membershipTarget(try context.parameters.require("id"), groups: request.uri.path.contains("/groups/"), actor: context.actor)
+        switch access {
+        case .group(let facts):
             let parent = facts.group.fullPath.split(separator: "/").dropLast().joined(separator: "/")
-            return Target(source: .group(facts.group.id), inheritedFrom: parent.isEmpty ? nil : parent, personalOwner: nil)
+            return Target(access: access, source: .group(facts.group.id), inheritedFrom: parent.isEmpty ? nil : parent, personalOwner: nil)
+        case .project(let facts):
+            let namespace = facts.project.namespace
+            return Target(
+                access: access, source: .project(facts.project.id), inheritedFrom: namespace.kind == .group ? namespace.fullPath : nil,
+                personalOwner: namespace.kind == .user ? namespace.ownerID : nil)
         }
-        let ability: ProjectAbility = switch need {
-        case .read: .readMembers
-        case .manage: .adminMembers
-        case .manageOwners: .manageOwners
-        }
-        let facts = try await environment.authorizedProject(id, ability, actor: context.actor)
-        let namespace = facts.project.namespace
-        return Target(
-            source: .project(facts.project.id), inheritedFrom: namespace.kind == .group ? namespace.fullPath : nil,
-            personalOwner: namespace.kind == .user ? namespace.ownerID : nil)
+    }
+
+    /// The target, once the actor may read its members.
+    private func readable(_ request: Request, _ context: AppRequestContext) async throws -> Target {
+        let target = try await target(request, context)
+        try authorizer.authorizeReadMembers(target.access, actor: context.actor)
+        return target
+    }
+
+    /// The target, once the actor may manage its members at `level`.
+    private func manageable(_ request: Request, _ context: AppRequestContext, at level: AccessLevel) async throws -> Target {
+        let target = try await target(request, context)
+        try authorizer.authorizeManageMembers(target.access, at: level, actor: context.actor)
+        return target
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let target = try await target(request, context, need: .read)
+        let target = try await readable(request, context)
         let parameters = try await APIParameters.read(request, context: context)
-        var members = try await environment.store.members.members(target.source)
+        var members = try await store.members.members(target.source)
         if let query = try parameters.string("query")?.lowercased(), !query.isEmpty {
             members = members.filter { $0.user.username.lowercased().contains(query) || $0.user.name.lowercased().contains(query) }
         }
@@ -68,28 +82,28 @@ struct MembersController {
 
     /// Direct and inherited members, each at their highest level.
     @Sendable func listAll(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let target = try await target(request, context, need: .read)
+        let target = try await readable(request, context)
         let parameters = try await APIParameters.read(request, context: context)
         var byUser: [Int64: Member] = [:]
         func merge(_ member: Member) {
-            if let existing = byUser[member.user.id], existing.membership.accessLevel >= member.membership.accessLevel { return }
-            byUser[member.user.id] = member
+            guard let existing = byUser[member.user.id] else { return byUser[member.user.id] = member }
+            if AccessPolicy.isStronger(member.membership, than: existing.membership) { byUser[member.user.id] = member }
         }
-        try await environment.store.members.members(target.source).forEach(merge)
+        try await store.members.members(target.source).forEach(merge)
         if let path = target.inheritedFrom {
-            for group in try await environment.store.namespaces.groupChain(fullPath: path) {
-                try await environment.store.members.members(.group(group.id)).forEach(merge)
+            for group in try await store.namespaces.groupChain(fullPath: path) {
+                try await store.members.members(.group(group.id)).forEach(merge)
             }
         }
-        if let owner = target.personalOwner, let user = try await environment.store.users.find(id: owner) {
+        if let owner = target.personalOwner, let user = try await store.users.find(id: owner) {
             merge(Member(user: user, membership: Membership(userID: owner, accessLevel: .owner, createdAt: user.createdAt)))
         }
         return try paginate(byUser.values.sorted { $0.user.id < $1.user.id }, request: request, parameters: parameters)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let target = try await target(request, context, need: .read)
-        guard let userID = context.parameters.get("user_id", as: Int64.self), let member = try await environment.store.members.member(target.source, userID: userID)
+        let target = try await readable(request, context)
+        guard let userID = context.parameters.get("user_id", as: Int64.self), let member = try await store.members.member(target.source, userID: userID)
         else { throw APIError.notFound("Member") }
         return try JSON.response(MemberEntity(member, baseURL: baseURL))
     }
@@ -101,23 +115,24 @@ struct MembersController {
         guard userIDText != nil || username != nil else { throw APIError(.badRequest, error: "user_id, username are missing, exactly one parameter must be provided") }
         guard parameters.has("access_level") else { throw APIError.missing("access_level") }
         let level = try accessLevel(parameters)
-        let target = try await target(request, context, need: level == .owner ? .manageOwners : .manage)
+        let target = try await manageable(request, context, at: level)
         var user: User?
         if let userIDText {
             guard let id = Int64(userIDText) else { throw APIError.invalid("user_id") }
-            user = try await environment.store.users.find(id: id)
+            user = try await store.users.find(id: id)
         } else if let username {
-            user = try await environment.store.users.find(username: username)
+            user = try await store.users.find(username: username)
         }
         guard let user else { throw APIError.notFound("User") }
+        try await authorizer.authorize(.add(level), of: user.id, on: target.access, actor: context.actor)
         let expiresAt = try parameters.string("expires_at")
         if let expiresAt, !Validation.isDay(expiresAt) { throw APIError.invalid("expires_at") }
         do {
-            try await environment.store.members.add(target.source, userID: user.id, level: level, expiresAt: expiresAt)
+            try await store.members.add(target.source, userID: user.id, level: level, expiresAt: expiresAt)
         } catch StoreError.duplicate {
             throw APIError(.conflict, message: "Member already exists")
         }
-        guard let member = try await environment.store.members.member(target.source, userID: user.id) else { throw APIError.notFound("Member") }
+        guard let member = try await store.members.member(target.source, userID: user.id) else { throw APIError.notFound("Member") }
         return try JSON.response(MemberEntity(member, baseURL: baseURL), status: .created)
     }
 
@@ -126,16 +141,13 @@ struct MembersController {
         guard parameters.has("access_level") else { throw APIError.missing("access_level") }
         let level = try accessLevel(parameters)
         guard let userID = context.parameters.get("user_id", as: Int64.self) else { throw APIError.notFound("Member") }
-        var target = try await target(request, context, need: level == .owner ? .manageOwners : .manage)
-        guard let existing = try await environment.store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
-        if existing.membership.accessLevel == .owner {
-            target = try await self.target(request, context, need: .manageOwners)
-            try await refuseRemovingLastOwner(target, userID: userID, newLevel: level)
-        }
+        let target = try await manageable(request, context, at: level)
+        guard let existing = try await store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
+        try await authorizer.authorize(.update(from: existing.membership.accessLevel, to: level), of: userID, on: target.access, actor: context.actor)
         let expiresAt = try parameters.string("expires_at")
         if let expiresAt, !Validation.isDay(expiresAt) { throw APIError.invalid("expires_at") }
-        try await environment.store.members.update(target.source, userID: userID, level: level, expiresAt: parameters.has("expires_at") ? .some(expiresAt) : .none)
-        guard let member = try await environment.store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
+        try await store.members.update(target.source, userID: userID, level: level, expiresAt: parameters.has("expires_at") ? .some(expiresAt) : .none)
+        guard let member = try await store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
         return try JSON.response(MemberEntity(member, baseURL: baseURL))
     }
 
@@ -143,22 +155,11 @@ struct MembersController {
         guard let userID = context.parameters.get("user_id", as: Int64.self) else { throw APIError.notFound("Member") }
         // Members may leave by themselves; everyone else needs to manage members.
         let leaving = context.actor.user?.id == userID
-        var target = try await target(request, context, need: leaving ? .read : .manage)
-        guard let existing = try await environment.store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
-        if existing.membership.accessLevel == .owner {
-            if !leaving { target = try await self.target(request, context, need: .manageOwners) }
-            try await refuseRemovingLastOwner(target, userID: userID, newLevel: nil)
-        }
-        try await environment.store.members.remove(target.source, userID: userID)
+        let target = leaving ? try await readable(request, context) : try await manageable(request, context, at: .guest)
+        guard let existing = try await store.members.member(target.source, userID: userID) else { throw APIError.notFound("Member") }
+        try await authorizer.authorize(.remove(existing.membership.accessLevel), of: userID, on: target.access, actor: context.actor)
+        try await store.members.remove(target.source, userID: userID)
         return JSON.empty()
-    }
-
-    private func refuseRemovingLastOwner(_ target: Target, userID: Int64, newLevel: AccessLevel?) async throws {
-        guard case .group = target.source, newLevel != .owner else { return }
-        let owners = try await environment.store.members.members(target.source).filter { $0.membership.accessLevel == .owner }
-        if owners.count == 1, owners[0].user.id == userID, target.inheritedFrom == nil {
-            throw APIError(.forbidden, message: "403 Forbidden - A group must have at least one owner")
-        }
     }
 
     private func accessLevel(_ parameters: APIParameters) throws -> AccessLevel {

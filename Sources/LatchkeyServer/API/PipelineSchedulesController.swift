@@ -7,6 +7,7 @@ import LatchkeyStore
 struct PipelineSchedulesController {
     let environment: ServerEnvironment
     let creator: PipelineCreator
+    private var authorizer: Authorizer { environment.authorizer }
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -23,7 +24,7 @@ struct PipelineSchedulesController {
     private var baseURL: String { environment.settings.baseURL }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipelineSchedule, actor: context.actor)
+        let facts = try await authorizer.project(try context.parameters.require("id"), .readPipelineSchedule, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let active: Bool?
         switch try parameters.string("scope") {
@@ -39,10 +40,13 @@ struct PipelineSchedulesController {
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
 
-    private func schedule(_ context: AppRequestContext, _ ability: ProjectAbility) async throws -> (PipelineSchedule, ProjectAccessFacts) {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), ability, actor: context.actor)
+    /// The schedule named by the route, once the actor has `base` on its project (asked first, so a stranger learns nothing of
+    /// schedules) and then `ability` on the schedule itself.
+    private func schedule(_ context: AppRequestContext, _ base: ProjectAbility, _ ability: ScheduleAbility) async throws -> (PipelineSchedule, ProjectAccessFacts) {
+        let facts = try await authorizer.project(try context.parameters.require("id"), base, actor: context.actor)
         guard let id = context.parameters.get("schedule_id", as: Int64.self), let schedule = try await environment.store.schedules.find(id: id, projectID: facts.project.id)
         else { throw APIError.notFound("Pipeline Schedule") }
+        try authorizer.authorize(context.actor, ability, try await authorizer.facts(for: schedule, on: facts))
         return (schedule, facts)
     }
 
@@ -59,7 +63,7 @@ struct PipelineSchedulesController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (schedule, facts) = try await schedule(context, .readPipelineSchedule)
+        let (schedule, facts) = try await schedule(context, .readPipelineSchedule, .read)
         return try await respond(schedule, project: facts.project)
     }
 
@@ -75,7 +79,7 @@ struct PipelineSchedulesController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createPipelineSchedule, actor: context.actor)
+        let facts = try await authorizer.project(try context.parameters.require("id"), .createPipelineSchedule, actor: context.actor)
         guard let user = context.actor.user else { throw APIError.unauthorized }
         let parameters = try await APIParameters.read(request, context: context)
         let missing = ["description", "ref", "cron"].filter { ((try? parameters.string($0)) ?? nil) == nil }
@@ -92,9 +96,8 @@ struct PipelineSchedulesController {
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var (schedule, facts) = try await schedule(context, .createPipelineSchedule)
-        // Only the owner may change a schedule (it runs as them); others take ownership first, as in GitLab.
-        guard schedule.ownerID == context.actor.user?.id else { throw APIError.forbidden }
+        // Only the owner (or an administrator) may change a schedule (it runs as them); others take ownership first, as in GitLab.
+        var (schedule, facts) = try await schedule(context, .createPipelineSchedule, .update)
         let parameters = try await APIParameters.read(request, context: context)
         if let description = try parameters.string("description") { schedule.description = description }
         if let ref = try parameters.string("ref") {
@@ -109,14 +112,13 @@ struct PipelineSchedulesController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (schedule, facts) = try await schedule(context, .readPipelineSchedule)
-        if schedule.ownerID != context.actor.user?.id { try await environment.authorize(context.actor, .adminPipelineSchedule, facts) }
+        let (schedule, facts) = try await schedule(context, .readPipelineSchedule, .delete)
         try await environment.store.schedules.delete(id: schedule.id)
         return try await respond(schedule, project: facts.project, status: .accepted)
     }
 
     @Sendable func takeOwnership(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var (schedule, facts) = try await schedule(context, .adminPipelineSchedule)
+        var (schedule, facts) = try await schedule(context, .adminPipelineSchedule, .takeOwnership)
         guard let user = context.actor.user else { throw APIError.unauthorized }
         schedule.ownerID = user.id
         return try await respond(try await environment.store.schedules.save(schedule), project: facts.project, status: .created)
@@ -124,8 +126,9 @@ struct PipelineSchedulesController {
 
     @Sendable func play(_ request: Request, context: AppRequestContext) async throws -> Response {
         // GitLab's PlayService.new(project, current_user): a played schedule runs as the player, with the player's rights (only
-        // the cron run uses the owner), so playing someone's schedule never borrows their access.
-        let (schedule, facts) = try await schedule(context, .createPipeline)
+        // the cron run uses the owner), so playing someone's schedule never borrows their access; and not on a protected ref the
+        // player may not run pipelines on (Ci::PipelineSchedulePolicy's protected_ref).
+        let (schedule, facts) = try await schedule(context, .createPipeline, .play)
         guard let player = context.actor.signedInUser else { throw APIError.unauthorized }
         do {
             _ = try await creator.create(project: facts.project, ref: schedule.ref, source: .schedule, user: player, variables: schedule.variables, scheduleID: schedule.id)

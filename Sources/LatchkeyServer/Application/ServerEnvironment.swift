@@ -15,6 +15,8 @@ public struct ServerEnvironment: Sendable {
     public let logger: Logger
     /// Compiled masking rules of running jobs, reused by every trace request.
     let traceMaskingRules = TraceMaskingRules()
+    /// Every access decision goes through it.
+    let authorizer: Authorizer
 
     public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
         self.traces = TraceStore(root: settings.tracesDirectory)
@@ -25,6 +27,7 @@ public struct ServerEnvironment: Sendable {
         self.repositories = repositories
         self.passwords = passwords
         self.logger = logger
+        self.authorizer = Authorizer(store: store, traces: traces, logger: logger)
     }
 }
 

@@ -40,9 +40,8 @@ struct ScheduleRunner: Service {
             guard let project = try await environment.store.projects.find(id: schedule.projectID),
                 let owner = try await environment.store.users.find(id: schedule.ownerID)
             else { return }
-            let level = try await environment.store.members.effectiveLevel(userID: owner.id, project: project)
-            let decision = AccessPolicy.decide(.user(UserActor(user: owner, scopes: nil)), .createPipeline, on: ProjectAccessFacts(project: project, memberLevel: level))
-            guard decision.isAllowed else {
+            // The cron run is the one that runs as the owner, with the owner's rights as of now (a protected ref included).
+            guard try await environment.authorizer.mayRunAsOwner(schedule, owner: owner, project: project).isAllowed else {
                 environment.logger.warning("schedule owner may no longer create pipelines", metadata: ["schedule": "\(schedule.id)", "project": "\(project.fullPath)"])
                 return
             }
