@@ -68,9 +68,9 @@ struct MaskingPrefilter: Sendable {
         stride = minimum - window + 1
         lookBehind = max(minimum, prefixes.map(\.count).max() ?? 0) - 1
         let windowCount = patterns.count * stride
-        // About 16 bits a window (k = 2: ~1.4 % false hits), 4 Ki bits to 4 Mi bits.
+        // About 32 bits a window (k = 2: ~0.4 % false hits), 4 Ki bits to 4 Mi bits (512 KiB, within L2).
         var bitsLog = 12
-        while bitsLog < 22, 1 << bitsLog < windowCount * 16 { bitsLog += 1 }
+        while bitsLog < 22, 1 << bitsLog < windowCount * 32 { bitsLog += 1 }
         var filter = [UInt64](repeating: 0, count: (1 << bitsLog) / 64)
         let shift = UInt32(32 - bitsLog)
         func addWindow(_ bytes: [UInt8], at offset: Int) {
