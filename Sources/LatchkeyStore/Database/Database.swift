@@ -12,7 +12,8 @@ public enum DatabaseKind: String, Sendable {
     case postgres
 }
 
-/// The one handle to the database: SQLite (a file, one serialised connection) or PostgreSQL (a `PostgresClient` pool).
+/// The one handle to the database: SQLite (a file: one writer connection and a pool of readers, WAL) or PostgreSQL (a
+/// `PostgresClient` pool).
 public final class Database: Sendable {
     public let kind: DatabaseKind
     private let backend: Backend
@@ -20,18 +21,37 @@ public final class Database: Sendable {
     let connectionTimeout: Duration
 
     private enum Backend: Sendable {
-        case sqlite(SQLiteBackend)
+        case sqlite(writer: SQLiteBackend, readers: SQLiteReaderPool)
         case postgres(PostgresClient)
     }
 
-    /// Opens (creating if needed) an SQLite database file with WAL and foreign keys on.
-    public static func sqlite(path: String, logger: Logger) async throws -> Database {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let sql = connection.sql(queryLogLevel: nil)
+    /// Opens (creating if needed) an SQLite database file with WAL and foreign keys on: one connection for every write and
+    /// `readers` read-only connections.
+    ///
+    /// In WAL mode a reader sees the last committed state and never waits for the writer, so reads go on while a transaction
+    /// holds the write lock. Writes are serialised on the writer in this process, so no statement ever sits in SQLite's busy
+    /// handler behind another of ours.
+    public static func sqlite(path: String, logger: Logger, readers: Int = 4) async throws -> Database {
+        let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let sql = writer.sql(queryLogLevel: nil)
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000", "PRAGMA synchronous=NORMAL"] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
-        return Database(kind: .sqlite, backend: .sqlite(SQLiteBackend(connection: connection)))
+        var readerConnections: [SQLiteConnection] = []
+        do {
+            for _ in 0..<max(1, readers) {
+                let reader = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                readerConnections.append(reader)
+                // `query_only`: a statement that writes fails on a reader instead of taking the write lock from the writer.
+                for pragma in ["PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000", "PRAGMA query_only=ON"] {
+                    try await reader.sql(queryLogLevel: nil).raw(SQLQueryString(pragma)).run()
+                }
+            }
+        } catch {
+            for connection in readerConnections + [writer] { try? await connection.close() }
+            throw error
+        }
+        return Database(kind: .sqlite, backend: .sqlite(writer: SQLiteBackend(connection: writer), readers: SQLiteReaderPool(readerConnections)))
     }
 
     /// Uses a PostgreSQL client; the caller must run `client` as a service.
@@ -74,10 +94,29 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` with a database session; statements run outside any transaction.
+    ///
+    /// On SQLite the session is a reader's; a `body` that writes is run again, from its start, on the writer (a reader refuses
+    /// the first write before it changes anything, and what ran before it only read). Code that knows it writes calls `write`.
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let sqlite):
-            return try await sqlite.exclusive(body)
+        case .sqlite(let writer, let readers):
+            do {
+                return try await readers.withConnection { connection in try await body(connection.sql(queryLogLevel: nil)) }
+            } catch let error as SQLiteError where error.reason == .readOnly {
+                return try await writer.exclusive(body)
+            }
+        case .postgres(let client):
+            return try await Self.withConnection(client, timeout: connectionTimeout) { connection in
+                try await body(connection.sql(queryLogLevel: nil))
+            }
+        }
+    }
+
+    /// Runs `body` with a session that may write, outside any transaction (on SQLite, the writer connection).
+    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite(let writer, _):
+            return try await writer.exclusive(body)
         case .postgres(let client):
             return try await Self.withConnection(client, timeout: connectionTimeout) { connection in
                 try await body(connection.sql(queryLogLevel: nil))
@@ -88,8 +127,8 @@ public final class Database: Sendable {
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         switch backend {
-        case .sqlite(let sqlite):
-            return try await sqlite.exclusive { db in
+        case .sqlite(let writer, _):
+            return try await writer.exclusive { db in
                 try await db.raw("BEGIN IMMEDIATE").run()
                 return try await Self.finish(db, body)
             }
@@ -102,9 +141,12 @@ public final class Database: Sendable {
         }
     }
 
-    /// Closes the SQLite connection (PostgreSQL's client stops with its service).
+    /// Closes the SQLite connections (PostgreSQL's client stops with its service).
     public func close() async throws {
-        if case .sqlite(let sqlite) = backend { try await sqlite.close() }
+        if case .sqlite(let writer, let readers) = backend {
+            try await readers.close()
+            try await writer.close()
+        }
     }
 
     private static func finish<T: Sendable>(_ db: any SQLDatabase, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -140,4 +182,41 @@ private actor SQLiteBackend {
     }
 
     func close() async throws { try await connection.close() }
+}
+
+/// SQLite's read-only connections, each used by one task at a time; a task waits only when every reader is busy.
+private actor SQLiteReaderPool {
+    private var idle: [SQLiteConnection]
+    private let all: [SQLiteConnection]
+    private var waiters: [CheckedContinuation<SQLiteConnection, Never>] = []
+
+    init(_ connections: [SQLiteConnection]) {
+        idle = connections
+        all = connections
+    }
+
+    private func acquire() async -> SQLiteConnection {
+        if let connection = idle.popLast() { return connection }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release(_ connection: SQLiteConnection) {
+        if waiters.isEmpty { idle.append(connection) } else { waiters.removeFirst().resume(returning: connection) }
+    }
+
+    nonisolated func withConnection<T: Sendable>(_ body: @Sendable (SQLiteConnection) async throws -> T) async throws -> T {
+        let connection = await acquire()
+        do {
+            let result = try await body(connection)
+            await release(connection)
+            return result
+        } catch {
+            await release(connection)
+            throw error
+        }
+    }
+
+    func close() async throws {
+        for connection in all { try await connection.close() }
+    }
 }

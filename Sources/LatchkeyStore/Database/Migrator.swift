@@ -30,7 +30,7 @@ public struct Migrator: Sendable {
     /// Brings the schema up to date; safe to run again and from several instances at once.
     @discardableResult
     public func migrate(_ database: Database) async throws -> [Int] {
-        try await database.read { db in
+        try await database.write { db in
             try await db.create(table: "schema_migrations").ifNotExists()
                 .column("version", type: .bigint, .primaryKey(autoIncrement: false))
                 .column("name", type: .text, .notNull)
@@ -43,14 +43,14 @@ public struct Migrator: Sendable {
             let foreignKeysOff = migration.rebuildsTables && database.kind == .sqlite
             let didApply: Bool
             if foreignKeysOff {
-                try await database.read { db in try await db.raw("PRAGMA foreign_keys = OFF").run() }
+                try await database.write { db in try await db.raw("PRAGMA foreign_keys = OFF").run() }
                 do {
                     didApply = try await apply(migration, to: database, checkForeignKeys: true)
                 } catch {
-                    try? await database.read { db in try await db.raw("PRAGMA foreign_keys = ON").run() }
+                    try? await database.write { db in try await db.raw("PRAGMA foreign_keys = ON").run() }
                     throw error
                 }
-                try await database.read { db in try await db.raw("PRAGMA foreign_keys = ON").run() }
+                try await database.write { db in try await db.raw("PRAGMA foreign_keys = ON").run() }
             } else {
                 didApply = try await apply(migration, to: database, checkForeignKeys: false)
             }
