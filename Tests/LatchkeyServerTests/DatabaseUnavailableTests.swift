@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LatchkeyCore
@@ -46,10 +47,11 @@ struct DatabaseUnavailableTests {
 
     /// Sends `path` and expects GitLab's 503 within three seconds.
     static func expectUnavailable(
-        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: [String: any Sendable]? = nil
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: [String: any Sendable]? = nil,
+        headers: HTTPFields = [:]
     ) async throws {
         let started = ContinuousClock.now
-        let response = try await client.api(method, path, token: token, json: json)
+        let response = try await client.api(method, path, token: token, json: json, headers: headers)
         #expect(response.status == .serviceUnavailable, "\(method) \(path): \(response.status) \(response.text)")
         #expect(response.object["message"] as? String == "503 Service Unavailable", "\(method) \(path)")
         #expect(response.headers[.retryAfter] == "5")
@@ -68,14 +70,45 @@ struct DatabaseUnavailableTests {
     func apiRequests() async throws {
         try await Self.withDownDatabase { client in
             let token = SecretToken.mint(.personalAccess).value
-            // Known issue: the Authenticator maps every store error to "unauthenticated", so a valid token is refused 401 while the
-            // database is down (clients then drop a good token). Fixed by letting `isDatabaseUnavailable` errors through there.
-            await withKnownIssue("Authenticator turns database failures into 401") {
-                try await Self.expectUnavailable(client, .get, "projects")
-                try await Self.expectUnavailable(client, .get, "projects", token: token)
-                try await Self.expectUnavailable(client, .get, "user", token: token)
-                try await Self.expectUnavailable(client, .post, "projects", token: token, json: ["name": "p"])
+            // Credentials the database could not check are not refused: a 401 would make clients drop a good token.
+            try await Self.expectUnavailable(client, .get, "projects")
+            try await Self.expectUnavailable(client, .get, "projects", token: token)
+            try await Self.expectUnavailable(client, .get, "user", token: token)
+            try await Self.expectUnavailable(client, .post, "projects", token: token, json: ["name": "p"])
+            try await Self.expectUnavailable(client, .get, "personal_access_tokens/self", token: token)
+            let jobToken: HTTPFields = [HTTPField.Name("JOB-TOKEN")!: SecretToken.mint(.jobToken).value]
+            try await Self.expectUnavailable(client, .get, "job", headers: jobToken)
+            try await Self.expectUnavailable(client, .get, "projects/1/packages/generic/p/1.0/f.txt", headers: jobToken)
+            try await Self.expectUnavailable(client, .post, "/api/graphql", token: token, json: ["query": "{ currentUser { username } }"])
+        }
+    }
+
+    @Test("git and the registry's token endpoint answer 503 rather than their 401 challenge while the database is down")
+    func gitAndRegistry() async throws {
+        try await Self.withDownDatabase { client in
+            let password: HTTPFields = [.authorization: "Basic " + Data("root:some-password".utf8).base64EncodedString()]
+            let personal: HTTPFields = [.authorization: "Basic " + Data("root:\(SecretToken.mint(.personalAccess).value)".utf8).base64EncodedString()]
+            let job: HTTPFields = [.authorization: "Basic " + Data("gitlab-ci-token:\(SecretToken.mint(.jobToken).value)".utf8).base64EncodedString()]
+            for headers in [password, personal, job] {
+                for path in ["/root/app.git/info/refs?service=git-upload-pack", "/jwt/auth?service=container_registry&scope=repository:root/app:pull"] {
+                    let response = try await client.api(.get, path, headers: headers)
+                    #expect(response.status == .serviceUnavailable, "\(path): \(response.status) \(response.text)")
+                    #expect(response.headers[.retryAfter] == "5", "\(path)")
+                    #expect(response.headers[.wwwAuthenticate] == nil, "\(path): no challenge, the credentials were never checked")
+                }
             }
+        }
+    }
+
+    @Test("a token that cannot be valid is still 401 while the database is down: only a lookup that fails answers 503")
+    func impossibleTokens() async throws {
+        try await Self.withDownDatabase { client in
+            for token in [String(repeating: "x", count: 600), "glpat-" + String(repeating: "a", count: 600)] {
+                let response = try await client.api(.get, "user", token: token)
+                #expect(response.status == .unauthorized, "\(response.status) \(response.text)")
+            }
+            let jobToken: HTTPFields = [HTTPField.Name("JOB-TOKEN")!: "not-a-job-token"]
+            #expect(try await client.api(.get, "job", headers: jobToken).status == .unauthorized)
         }
     }
 }

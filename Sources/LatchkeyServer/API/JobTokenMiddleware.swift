@@ -9,10 +9,10 @@ struct JobTokenMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         var context = context
         if case .anonymous = context.actor {
-            do {
+            do throws(Authenticator.Failure) {
                 context.actor = try await authenticator.actor(for: request, sources: .jobToken)
             } catch {
-                throw APIError.unauthorized
+                throw error.routeError
             }
         }
         return try await next(request, context)

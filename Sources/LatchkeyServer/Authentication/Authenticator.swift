@@ -24,9 +24,36 @@ public struct Authenticator: Sendable {
         public static let git: Sources = [.personalToken, .basic, .jobToken]
     }
 
-    /// The actor, or `unauthenticated` when credentials are present but wrong (GitLab answers 401 even on public routes then).
-    /// `address` is the client's, for the per-address limit on failed passwords.
-    public func actor(for request: Request, sources: Sources, address: String? = nil) async throws(Denial) -> Actor {
+    /// Why credentials gave no actor.
+    public enum Failure: Error {
+        /// They are wrong, expired or revoked, or their user is blocked: 401, and the client should drop them.
+        case denied(Denial)
+        /// Their lookup failed because the database did not answer (down, no free connection, locked), so they were never checked:
+        /// a 401 would make clients throw a good token away. Only the lookup's own failure counts, never a probe of the database
+        /// (under load a probe answered 503 to tokens that were simply wrong).
+        case unavailable(any Error)
+
+        /// What a route throws: GitLab's 401 for a refusal; for credentials never checked, the database's own error, which
+        /// `ErrorMiddleware` answers 503 with `Retry-After`, the one place every unavailable database is rendered.
+        public var routeError: any Error {
+            switch self {
+            case .denied(let denial): APIError.from(denial)
+            case .unavailable(let error): error
+            }
+        }
+
+        /// A lookup that threw: unchecked when the database did not answer, else refused (a corrupt row never lets anyone in).
+        static func lookup(_ error: any Error) -> Failure {
+            if let failure = error as? Failure { return failure }
+            if let denial = error as? Denial { return .denied(denial) }
+            return error.isDatabaseUnavailable ? .unavailable(error) : .denied(.unauthenticated)
+        }
+    }
+
+    /// The actor, or `denied(.unauthenticated)` when credentials are present but wrong (GitLab answers 401 even on public routes
+    /// then), or `unavailable` when the database could not check them. `address` is the client's, for the per-address limit on
+    /// failed passwords.
+    public func actor(for request: Request, sources: Sources, address: String? = nil) async throws(Failure) -> Actor {
         if sources.contains(.jobToken) {
             if let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? request.uri.queryParameters.get("job_token") {
                 return try await jobActor(token)
@@ -67,7 +94,13 @@ public struct Authenticator: Sendable {
     /// (a job token included), 404 for an unknown user. Never ignored.
     func applyingSudo(_ identifier: String, to actor: Actor, request: Request) async throws -> Actor {
         var asker = actor
-        if case .anonymous = asker, let job = try? await self.actor(for: request, sources: .jobToken) { asker = job }
+        if case .anonymous = asker {
+            do throws(Failure) {
+                asker = try await self.actor(for: request, sources: .jobToken)
+            } catch {
+                guard case .denied = error else { throw error.routeError }
+            }
+        }
         switch AccessPolicy.maySudo(asker) {
         case .allowed:
             break
@@ -116,9 +149,21 @@ public struct Authenticator: Sendable {
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 
+    /// The running job whose token this is, or nil when the token is refused; throws (the route's 503) only when the database
+    /// could not check it.
+    public func acceptedJob(_ value: String) async throws -> JobActor? {
+        do throws(Failure) {
+            guard case .job(let job) = try await jobActor(value) else { return nil }
+            return job
+        } catch {
+            guard case .denied = error else { throw error.routeError }
+            return nil
+        }
+    }
+
     /// The running job whose token this is; a finished job's token is dead at once.
-    public func jobActor(_ value: String) async throws(Denial) -> Actor {
-        guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .unauthenticated }
+    public func jobActor(_ value: String) async throws(Failure) -> Actor {
+        guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .denied(.unauthenticated) }
         do {
             guard let job = try await environment.store.jobs.find(tokenDigest: environment.digester.digest(value)),
                 let project = try await environment.store.projects.find(id: job.projectID),
@@ -126,21 +171,23 @@ public struct Authenticator: Sendable {
             else { throw Denial.unauthenticated }
             return .job(JobActor(job: job, project: project, user: user))
         } catch {
-            throw .unauthenticated
+            throw .lookup(error)
         }
     }
 
-    private func personalToken(_ value: String) async throws(Denial) -> Actor {
-        guard TokenKind.of(value) == .personalAccess || TokenKind.of(value) == nil, !value.isEmpty, value.count < 512 else { throw .unauthenticated }
+    private func personalToken(_ value: String) async throws(Failure) -> Actor {
+        guard TokenKind.of(value) == .personalAccess || TokenKind.of(value) == nil, !value.isEmpty, value.count < 512 else {
+            throw .denied(.unauthenticated)
+        }
         let found: (PersonalAccessToken, User)?
-        do { found = try await environment.store.personalAccessTokens.find(digest: environment.digester.digest(value)) } catch { throw .unauthenticated }
-        guard let (token, user) = found, token.isActive(), !user.isBlocked else { throw .unauthenticated }
+        do { found = try await environment.store.personalAccessTokens.find(digest: environment.digester.digest(value)) } catch { throw .lookup(error) }
+        guard let (token, user) = found, token.isActive(), !user.isBlocked else { throw .denied(.unauthenticated) }
         // `last_used_at` is bookkeeping: a failure to record it must not refuse a valid token.
         try? await environment.store.personalAccessTokens.markUsed(id: token.id)
         return .user(UserActor(user: user, scopes: Set(token.scopes), tokenID: token.id))
     }
 
-    private func passwordLogin(username: String, password: String, address: String?) async throws(Denial) -> Actor {
+    private func passwordLogin(username: String, password: String, address: String?) async throws(Failure) -> Actor {
         do {
             // A slot is taken before the password is checked; past GitLab's limit the password is not even looked at.
             let throttle = FailedAttemptThrottle(store: environment.store)
@@ -151,7 +198,7 @@ public struct Authenticator: Sendable {
             try await throttle.succeeded(slot)
             return .user(UserActor(user: user, scopes: nil))
         } catch {
-            throw .unauthenticated
+            throw .lookup(error)
         }
     }
 }
@@ -173,10 +220,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         var context = context
-        do {
+        do throws(Authenticator.Failure) {
             context.actor = try await authenticator.actor(for: request, sources: .api)
         } catch {
-            throw APIError.unauthorized
+            throw error.routeError
         }
         if let identifier = Authenticator.sudoIdentifier(request) {
             context.actor = try await authenticator.applyingSudo(identifier, to: context.actor, request: request)

@@ -117,10 +117,10 @@ struct GraphQLAuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: AppRequestContext, next: (Request, AppRequestContext) async throws -> Response) async throws -> Response {
         var context = context
-        do {
+        do throws(Authenticator.Failure) {
             context.actor = try await authenticator.actor(for: request, sources: .api)
         } catch {
-            throw APIError.unauthorized
+            throw error.routeError
         }
         if case .user(let user) = context.actor, case .denied(let denial) = AccessPolicy.mayUseAPI(user, write: false) {
             throw APIError.from(denial)

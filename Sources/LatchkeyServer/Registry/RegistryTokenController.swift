@@ -50,6 +50,8 @@ struct RegistryTokenController {
         let actor: Actor
         do {
             actor = try await Authenticator(environment: environment).actor(for: request, sources: [.basic, .jobToken, .personalToken], address: context.remoteAddress?.ipAddress)
+        } catch Authenticator.Failure.unavailable(let error) {
+            throw error
         } catch {
             // GitLab's JwtController answer; the challenge lets registry clients retry with credentials.
             let message = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped."

@@ -52,7 +52,7 @@ struct PipelineTriggerController {
         guard let project = found else { throw Self.refused }
 
         if TokenKind.of(token) == .jobToken {
-            guard case .job(let job)? = try? await Authenticator(environment: environment).jobActor(token) else { throw Self.refused }
+            guard let job = try await Authenticator(environment: environment).acceptedJob(token) else { throw Self.refused }
             let facts = try await environment.facts(for: project, actor: .job(job))
             do {
                 try await environment.authorize(.job(job), .createPipeline, facts)
