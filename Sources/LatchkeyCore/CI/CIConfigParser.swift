@@ -7,6 +7,9 @@
 /// (`trigger`, `secrets`, `pages`, `release`, `when: delayed`, ...) are refused by name rather than ignored, so a
 /// pipeline never runs differently from what the file asks.
 public enum CIConfigParser {
+    /// Most distinct `cache:key:files` paths in one pipeline: each costs a history walk at creation.
+    public static let maxCacheKeyFiles = 100
+
     /// Parses `yaml` for a push to branch `main` with no repository: `include:` fails, `exists` finds nothing.
     public static func parse(_ yaml: String) throws(CIConfigError) -> PipelineDefinition {
         let root = try load(yaml)
@@ -31,7 +34,13 @@ public enum CIConfigParser {
                 throw CIConfigError("Failed to parse rule for \(config.jobs.first { $0.rules?.compareRefs.contains(ref) ?? false }?.name ?? "workflow"): rules:changes:compare_to is not a valid ref")
             }
         }
-        return try config.definition(facts: CIRuleFacts(context: context, paths: paths, comparisons: comparisons))
+        var fileCommits: [String: String] = [:]
+        let keyFiles = config.cacheKeyFiles
+        if keyFiles.count > maxCacheKeyFiles {
+            throw CIConfigError("cache:key:files names \(keyFiles.count) different files; at most \(maxCacheKeyFiles) are allowed in one pipeline")
+        }
+        if !keyFiles.isEmpty, let files { fileCommits = await files.lastCommits(paths: keyFiles) }
+        return try config.definition(facts: CIRuleFacts(context: context, paths: paths, comparisons: comparisons, fileCommits: fileCommits))
     }
 
     private static func load(_ yaml: String) throws(CIConfigError) -> YAMLMapping {

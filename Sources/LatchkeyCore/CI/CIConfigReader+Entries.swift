@@ -146,29 +146,6 @@ extension CIConfigReader {
         return tags
     }
 
-    /// An image name, from `image: name` or `image: {name: ...}`.
-    mutating func readImage(_ value: YAMLValue, location: String) -> String? {
-        switch value {
-        case .string(let name):
-            return name
-        case .mapping(let mapping):
-            checkKeys(
-                mapping,
-                location: location,
-                known: ["name", "entrypoint", "ports", "pull_policy", "docker", "kubernetes"],
-                unsupported: []
-            )
-            guard let name = mapping.present("name")?.stringValue else {
-                fail(location, "config name can't be blank")
-                return nil
-            }
-            return name
-        default:
-            fail(location, "config should be a hash or a string")
-            return nil
-        }
-    }
-
     mutating func readBoolean(_ value: YAMLValue, location: String) -> Bool? {
         guard case .bool(let flag) = value else {
             fail(location, "config should be a boolean value")

@@ -10,7 +10,7 @@ extension CIConfigReader {
 
     /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
     static let unsupportedJobKeys: Set<String> = [
-        "hooks", "inputs", "release", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
+        "inputs", "release", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
     ]
 
     static let jobWhens = ["on_success", "on_failure", "always", "manual", "delayed"]
@@ -100,6 +100,9 @@ extension CIConfigReader {
             interruptible: mapping.present("interruptible").flatMap { readBoolean($0, location: "\(location):interruptible") }
         )
         job.rules = rules
+        job.services = mapping.present("services").flatMap { readServices($0, location: "\(location):services") }
+        job.cache = mapping.present("cache").flatMap { readCaches($0, location: "\(location):cache") }
+        job.hooks = mapping.present("hooks").flatMap { readHooks($0, location: "\(location):hooks") }
         job.only = mapping.present("only").flatMap { readPolicy($0, location: "\(location):only") }
         job.except = mapping.present("except").flatMap { readPolicy($0, location: "\(location):except") }
         job.parallel = mapping.present("parallel").flatMap { readParallel($0, location: "\(location):parallel") }

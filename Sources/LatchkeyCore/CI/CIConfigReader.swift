@@ -38,13 +38,18 @@ struct CIConfigReader {
         var defaults = readDefault(rootEntries.present("default"))
         inherit(&defaults.beforeScript, fromTopLevel: rootEntries.present("before_script"), key: "before_script")
         inherit(&defaults.afterScript, fromTopLevel: rootEntries.present("after_script"), key: "after_script")
+        // The deprecated top-level `image`, `services` and `cache` act as `default:` entries, never both.
         if let image = rootEntries.present("image") {
             let value = readImage(image, location: "image")
-            if defaults.image != nil {
-                failVerbatim("image is defined in top-level and `default:` entry")
-            } else {
-                defaults.image = value
-            }
+            if defaults.image != nil { failVerbatim("image is defined in top-level and `default:` entry") } else { defaults.image = value }
+        }
+        if let services = rootEntries.present("services") {
+            let value = readServices(services, location: "services")
+            if defaults.services != nil { failVerbatim("services is defined in top-level and `default:` entry") } else { defaults.services = value }
+        }
+        if let cache = rootEntries.present("cache") {
+            let value = readCaches(cache, location: "cache")
+            if defaults.cache != nil { failVerbatim("cache is defined in top-level and `default:` entry") } else { defaults.cache = value }
         }
 
         let variables =
@@ -140,11 +145,14 @@ struct CIConfigReader {
                 "before_script", "after_script", "hooks", "cache", "image", "services", "interruptible", "timeout", "retry",
                 "tags", "artifacts", "id_tokens",
             ],
-            unsupported: ["hooks", "id_tokens"]
+            unsupported: ["id_tokens"]
         )
         defaults.beforeScript = mapping.present("before_script").map { readCommands($0, location: "default:before_script") }
         defaults.afterScript = mapping.present("after_script").map { readCommands($0, location: "default:after_script") }
         defaults.image = mapping.present("image").flatMap { readImage($0, location: "default:image") }
+        defaults.services = mapping.present("services").flatMap { readServices($0, location: "default:services") }
+        defaults.cache = mapping.present("cache").flatMap { readCaches($0, location: "default:cache") }
+        defaults.hooks = mapping.present("hooks").flatMap { readHooks($0, location: "default:hooks") }
         defaults.interruptible = mapping.present("interruptible").flatMap { readBoolean($0, location: "default:interruptible") }
         defaults.timeout = mapping.present("timeout").flatMap { readTimeout($0, location: "default:timeout") }
         defaults.tags = mapping.present("tags").flatMap { readTags($0, location: "default:tags") }
@@ -186,7 +194,10 @@ enum CIJobKind: Equatable {
 struct CIReadDefaults {
     var beforeScript: [String]?
     var afterScript: [String]?
-    var image: String?
+    var image: CIImage?
+    var services: [CIImage]?
+    var cache: [CIReadCache]?
+    var hooks: CIHooks?
     var interruptible: Bool?
     var timeout: Int?
     var tags: [String]?
@@ -218,8 +229,11 @@ struct CIReadJob {
     var allowFailure: Bool?
     var timeout: Int?
     var tags: [String]?
-    var image: String?
+    var image: CIImage?
     var interruptible: Bool?
+    var services: [CIImage]?
+    var cache: [CIReadCache]?
+    var hooks: CIHooks?
     var rules: [CIReadRule]?
     var only: CIReadPolicy?
     var except: CIReadPolicy?

@@ -50,6 +50,14 @@ public protocol CIRepositoryFiles: Sendable {
     func paths() async -> [String]
     /// Paths that differ between `ref` and the pipeline's commit (`changes:compare_to`); nil if `ref` is unknown.
     func changedPaths(comparedTo ref: String) async -> [String]?
+    /// The id of the last commit before or at the pipeline's commit that touched each path (`cache:key:files`);
+    /// paths no commit touched are left out.
+    func lastCommits(paths: [String]) async -> [String: String]
+}
+
+extension CIRepositoryFiles {
+    /// Without a history to read, every `cache:key:files` key is `default`, as GitLab's for files it cannot find.
+    public func lastCommits(paths: [String]) async -> [String: String] { [:] }
 }
 
 /// Expands `$NAME` and `${NAME}` with `variables`; unknown names become empty, as GitLab's `ExpandVariables`.

@@ -1,3 +1,24 @@
+import Crypto
+
+extension CIReadCache {
+    /// The entry with its key as GitLab's `Seed::Build::Cache` makes it: a string key as given, `key:files` as the
+    /// prefix and the SHA-1 of the files' last commit ids (sorted, distinct, joined by `-`), `default` without either.
+    func resolved(commits: [String: String]) -> CICache {
+        var cache = entry
+        if let key {
+            cache.key = key
+        } else if let keyFiles {
+            let ids = Set(keyFiles.compactMap { commits[$0] }).sorted()
+            let digest = ids.isEmpty ? "default" : Insecure.SHA1.hash(data: Array(ids.joined(separator: "-").utf8)).map { byte in
+                let hex = String(byte, radix: 16)
+                return hex.count == 1 ? "0" + hex : hex
+            }.joined()
+            cache.key = [keyPrefix ?? "", digest].filter { !$0.isEmpty }.joined(separator: "-")
+        }
+        return cache
+    }
+}
+
 /// One job of the file once `parallel:` is expanded, before rules decide whether it runs.
 private struct CIInstance {
     var name: String
@@ -11,6 +32,12 @@ extension CIReadConfig {
     /// Whether some rule asks for `exists` (so the commit's paths must be listed first).
     var usesExists: Bool {
         (workflowRules?.usesExists ?? false) || jobs.contains { $0.rules?.usesExists ?? false }
+    }
+
+    /// Every path a `cache:key:files` names, whose last commit the key is made of.
+    var cacheKeyFiles: [String] {
+        let caches = jobs.flatMap { $0.cache ?? [] } + (defaults.cache ?? [])
+        return Array(Set(caches.flatMap { $0.keyFiles ?? [] }.filter { !$0.isEmpty })).sorted()
     }
 
     /// Every `changes:compare_to` ref the rules name.
@@ -121,6 +148,9 @@ extension CIReadConfig {
                 nodeTotal: instance.total
             )
             definition.idTokens = job.idTokens ?? []
+            definition.services = job.services ?? fallback("services", self.defaults.services) ?? []
+            definition.caches = (job.cache ?? fallback("cache", self.defaults.cache) ?? []).map { $0.resolved(commits: facts.fileCommits) }
+            definition.hooks = job.hooks ?? fallback("hooks", self.defaults.hooks)
             switch inherit.variables {
             case .all: break
             case .none: definition.inheritedGlobalVariables = []

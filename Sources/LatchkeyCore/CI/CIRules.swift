@@ -30,6 +30,8 @@ struct CIRuleFacts {
     var paths: [String]?
     /// `compare_to` ref → paths changed against it (nil: unknown ref).
     var comparisons: [String: [String]?] = [:]
+    /// `cache:key:files` path → id of the last commit that touched it (paths without one are left out).
+    var fileCommits: [String: String] = [:]
     /// Spent by every regex match of the evaluation; starts when the facts are gathered, just before it.
     var budget = CIMatchBudget()
 }

@@ -19,8 +19,14 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public var allowFailure: Bool
     public var timeoutSeconds: Int?
     public var tags: [String]
-    /// Accepted for compatibility; the shell executor ignores it.
-    public var image: String?
+    /// `image:` for container executors (gitlab-runner's docker executor); Latchkey's own runner refuses it with a trace line.
+    public var image: CIImage?
+    /// `services:` started beside the job by container executors.
+    public var services: [CIImage] = []
+    /// `cache:` entries with their keys computed.
+    public var caches: [CICache] = []
+    /// `hooks:`.
+    public var hooks: CIHooks?
     public var interruptible: Bool
     /// `allow_failure: exit_codes`: a failure with one of these codes counts as allowed.
     public var allowFailureExitCodes: [Int]
@@ -51,7 +57,7 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         allowFailure: Bool = false,
         timeoutSeconds: Int? = nil,
         tags: [String] = [],
-        image: String? = nil,
+        image: CIImage? = nil,
         interruptible: Bool = false,
         allowFailureExitCodes: [Int] = [],
         retry: JobRetry? = nil,
@@ -99,7 +105,10 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         allowFailure = try container.decodeIfPresent(Bool.self, forKey: .allowFailure) ?? false
         timeoutSeconds = try container.decodeIfPresent(Int.self, forKey: .timeoutSeconds)
         tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
-        image = try container.decodeIfPresent(String.self, forKey: .image)
+        image = try container.decodeIfPresent(CIImage.self, forKey: .image)
+        services = try container.decodeIfPresent([CIImage].self, forKey: .services) ?? []
+        caches = try container.decodeIfPresent([CICache].self, forKey: .caches) ?? []
+        hooks = try container.decodeIfPresent(CIHooks.self, forKey: .hooks)
         interruptible = try container.decodeIfPresent(Bool.self, forKey: .interruptible) ?? false
         allowFailureExitCodes = try container.decodeIfPresent([Int].self, forKey: .allowFailureExitCodes) ?? []
         retry = try container.decodeIfPresent(JobRetry.self, forKey: .retry)

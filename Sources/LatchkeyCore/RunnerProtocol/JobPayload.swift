@@ -12,11 +12,25 @@ public struct JobPayload: Codable, Sendable, Equatable {
     public var artifacts: [ArtifactSpec]
     public var dependencies: [Dependency]
     public var features: Features
+    /// `image:`; nil when the job names none (gitlab-runner then uses its configured default image).
+    public var image: Image?
+    public var services: [Image]
+    public var cache: [Cache]
+    /// Registry credentials a container executor logs in with to pull the job's images.
+    public var credentials: [Credentials]
+    /// `hooks:`; left out when the job has none, as GitLab.
+    public var hooks: [Hook]?
 
     public init(
         id: Int64, token: String, allowGitFetch: Bool = true, jobInfo: JobInfo, gitInfo: GitInfo, runnerInfo: RunnerInfo, variables: [JobVariable], steps: [Step],
-        artifacts: [ArtifactSpec], dependencies: [Dependency], features: Features = Features()
+        artifacts: [ArtifactSpec], dependencies: [Dependency], features: Features = Features(), image: Image? = nil, services: [Image] = [],
+        cache: [Cache] = [], credentials: [Credentials] = [], hooks: [Hook]? = nil
     ) {
+        self.image = image
+        self.services = services
+        self.cache = cache
+        self.credentials = credentials
+        self.hooks = hooks
         self.id = id
         self.token = token
         self.allowGitFetch = allowGitFetch
@@ -28,6 +42,144 @@ public struct JobPayload: Codable, Sendable, Equatable {
         self.artifacts = artifacts
         self.dependencies = dependencies
         self.features = features
+    }
+
+    /// Decodes a payload; the container fields are optional on the wire (older servers leave them out).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(Int64.self, forKey: .id)
+        token = try container.decode(String.self, forKey: .token)
+        allowGitFetch = try container.decodeIfPresent(Bool.self, forKey: .allowGitFetch) ?? true
+        jobInfo = try container.decode(JobInfo.self, forKey: .jobInfo)
+        gitInfo = try container.decode(GitInfo.self, forKey: .gitInfo)
+        runnerInfo = try container.decode(RunnerInfo.self, forKey: .runnerInfo)
+        variables = try container.decodeIfPresent([JobVariable].self, forKey: .variables) ?? []
+        steps = try container.decodeIfPresent([Step].self, forKey: .steps) ?? []
+        artifacts = try container.decodeIfPresent([ArtifactSpec].self, forKey: .artifacts) ?? []
+        dependencies = try container.decodeIfPresent([Dependency].self, forKey: .dependencies) ?? []
+        features = try container.decodeIfPresent(Features.self, forKey: .features) ?? Features()
+        image = try container.decodeIfPresent(Image.self, forKey: .image)
+        services = try container.decodeIfPresent([Image].self, forKey: .services) ?? []
+        cache = try container.decodeIfPresent([Cache].self, forKey: .cache) ?? []
+        credentials = try container.decodeIfPresent([Credentials].self, forKey: .credentials) ?? []
+        hooks = try container.decodeIfPresent([Hook].self, forKey: .hooks)
+    }
+
+    /// `image` or one of `services` (GitLab's `JobRequest::Image` / `JobRequest::Service`, gitlab-runner's `common.Image`).
+    public struct Image: Codable, Sendable, Equatable {
+        public var name: String
+        public var entrypoint: [String]?
+        /// Always empty: `ports` is refused in `.gitlab-ci.yml`, as GitLab.
+        public var ports: [Port]
+        public var executorOpts: ExecutorOptions
+        public var pullPolicy: [String]?
+        /// Services only.
+        public var alias: String?
+        public var command: [String]?
+        public var variables: [ServiceVariable]?
+
+        public init(
+            name: String, entrypoint: [String]? = nil, executorOpts: ExecutorOptions = ExecutorOptions(), pullPolicy: [String]? = nil,
+            alias: String? = nil, command: [String]? = nil, variables: [ServiceVariable]? = nil
+        ) {
+            self.name = name
+            self.entrypoint = entrypoint
+            self.ports = []
+            self.executorOpts = executorOpts
+            self.pullPolicy = pullPolicy
+            self.alias = alias
+            self.command = command
+            self.variables = variables
+        }
+
+        public struct Port: Codable, Sendable, Equatable {
+            public var number: Int
+            public var `protocol`: String?
+            public var name: String?
+        }
+
+        /// `docker:` / `kubernetes:` of the image; `{}` when neither is given.
+        public struct ExecutorOptions: Codable, Sendable, Equatable {
+            public var docker: Docker?
+            public var kubernetes: Kubernetes?
+
+            public init(docker: Docker? = nil, kubernetes: Kubernetes? = nil) {
+                self.docker = docker
+                self.kubernetes = kubernetes
+            }
+
+            public struct Docker: Codable, Sendable, Equatable {
+                public var platform: String?
+                public var user: String?
+
+                public init(platform: String? = nil, user: String? = nil) {
+                    self.platform = platform
+                    self.user = user
+                }
+            }
+
+            public struct Kubernetes: Codable, Sendable, Equatable {
+                public var user: String?
+
+                public init(user: String? = nil) { self.user = user }
+            }
+        }
+    }
+
+    /// A service container's variable.
+    public struct ServiceVariable: Codable, Sendable, Equatable {
+        public var key: String
+        public var value: String
+
+        public init(key: String, value: String) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// One `cache:` entry (GitLab's `JobRequest::Cache`).
+    public struct Cache: Codable, Sendable, Equatable {
+        public var key: String
+        public var untracked: Bool
+        public var paths: [String]
+        public var policy: String
+        public var when: String
+        public var fallbackKeys: [String]
+
+        public init(key: String, untracked: Bool, paths: [String], policy: String, when: String, fallbackKeys: [String]) {
+            self.key = key
+            self.untracked = untracked
+            self.paths = paths
+            self.policy = policy
+            self.when = when
+            self.fallbackKeys = fallbackKeys
+        }
+    }
+
+    /// Registry credentials (GitLab's `JobRequest::Credentials`): `type` is `registry`.
+    public struct Credentials: Codable, Sendable, Equatable {
+        public var type: String
+        public var url: String
+        public var username: String
+        public var password: String
+
+        public init(type: String = "registry", url: String, username: String, password: String) {
+            self.type = type
+            self.url = url
+            self.username = username
+            self.password = password
+        }
+    }
+
+    /// A runtime hook (`pre_get_sources_script`).
+    public struct Hook: Codable, Sendable, Equatable {
+        public var name: String
+        public var script: [String]
+
+        public init(name: String, script: [String]) {
+            self.name = name
+            self.script = script
+        }
     }
 
     public struct JobInfo: Codable, Sendable, Equatable {
@@ -114,6 +266,36 @@ public struct JobPayload: Codable, Sendable, Equatable {
             self.artifactType = artifactType
             self.artifactFormat = artifactFormat
             self.expireIn = expireIn
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case name, untracked, paths, exclude, when, artifactType, artifactFormat, expireIn
+        }
+
+        /// Decodes an entry; `untracked` and `exclude` are left out by GitLab when unset.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            name = try container.decodeIfPresent(String.self, forKey: .name) ?? "artifacts"
+            untracked = try container.decodeIfPresent(Bool.self, forKey: .untracked) ?? false
+            paths = try container.decodeIfPresent([String].self, forKey: .paths) ?? []
+            exclude = try container.decodeIfPresent([String].self, forKey: .exclude) ?? []
+            when = try container.decodeIfPresent(String.self, forKey: .when) ?? "on_success"
+            artifactType = try container.decodeIfPresent(String.self, forKey: .artifactType) ?? "archive"
+            artifactFormat = try container.decodeIfPresent(String.self, forKey: .artifactFormat) ?? "zip"
+            expireIn = try container.decodeIfPresent(String.self, forKey: .expireIn)
+        }
+
+        /// Encodes as GitLab's presenter: `exclude` only when it lists something.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(name, forKey: .name)
+            try container.encode(untracked, forKey: .untracked)
+            try container.encode(paths, forKey: .paths)
+            if !exclude.isEmpty { try container.encode(exclude, forKey: .exclude) }
+            try container.encode(when, forKey: .when)
+            try container.encode(artifactType, forKey: .artifactType)
+            try container.encode(artifactFormat, forKey: .artifactFormat)
+            try container.encodeIfPresent(expireIn, forKey: .expireIn)
         }
     }
 

@@ -49,6 +49,18 @@ struct RepositoryCIFiles: CIRepositoryFiles {
         return await Self.diff(environment: environment, projectID: project.id, from: base, to: sha)
     }
 
+    func lastCommits(paths: [String]) async -> [String: String] {
+        let repository = environment.repositories.path(projectID: project.id).path
+        var commits: [String: String] = [:]
+        for path in paths.prefix(CIConfigParser.maxCacheKeyFiles) where !path.isEmpty {
+            // Literal pathspecs: a path from the file is a name, never a git wildcard or magic pathspec.
+            guard let data = try? await Git.runData(["--literal-pathspecs", "-C", repository, "log", "-1", "--format=%H", sha, "--", path]) else { continue }
+            let id = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if id.count == 40 || id.count == 64 { commits[path] = id }
+        }
+        return commits
+    }
+
     /// Paths that differ between two commits; nil when git cannot tell (an unknown or unrelated commit).
     static func diff(environment: ServerEnvironment, projectID: Int64, from: String, to: String) async -> [String]? {
         guard Git.isSafeRef(from), Git.isSafeRef(to) else { return nil }

@@ -126,7 +126,7 @@ struct CIConfigParserTests {
         let plain = try job("plain", in: definition)
         #expect(plain.beforeScript == ["default-before"])
         #expect(plain.afterScript == ["default-after"])
-        #expect(plain.image == "ruby:3")
+        #expect(plain.image?.name == "ruby:3")
         #expect(plain.tags == ["linux"])
         #expect(plain.timeoutSeconds == 5400)
         #expect(plain.interruptible)
@@ -135,7 +135,7 @@ struct CIConfigParserTests {
         let custom = try job("custom", in: definition)
         #expect(custom.beforeScript == ["own"])
         #expect(custom.afterScript == ["default-after"])
-        #expect(custom.image == "alpine")
+        #expect(custom.image?.name == "alpine")
         #expect(custom.tags == [])
         #expect(custom.timeoutSeconds == 600)
         #expect(!custom.interruptible)
@@ -158,7 +158,7 @@ struct CIConfigParserTests {
         let job = try job("job", in: definition)
         #expect(job.beforeScript == ["global-before"])
         #expect(job.afterScript == ["global-after"])
-        #expect(job.image == "debian")
+        #expect(job.image?.name == "debian")
     }
 
     @Test("expire_in: never keeps artifacts and has no expiry in seconds")
@@ -261,7 +261,7 @@ struct CIConfigParserTests {
         // Psych merges `<<` where it stands, so a merge after an explicit key overrides it.
         let other = try self.job("other", in: definition)
         #expect(other.tags == ["docker"])
-        #expect(other.image == "x")
+        #expect(other.image?.name == "x")
         #expect(other.script == ["echo setup", "echo other"])
     }
 
@@ -303,7 +303,7 @@ struct CIConfigParserTests {
         let copy = try job("copy", in: definition)
         #expect(copy.stage == "test")
         #expect(copy.script == ["real"])
-        #expect(copy.image == "other")
+        #expect(copy.image?.name == "other")
         #expect(definition.jobs.map(\.name) == ["real", "copy"])
     }
 
