@@ -1,15 +1,30 @@
 import Foundation
 
-/// Wakes long-polling runners when a job becomes pending in this process (other instances are found by polling).
+/// Wakes long-polling runners when a job may have become pending: in this process directly, in other instances through
+/// `broadcast` (PostgreSQL `NOTIFY`, see `JobWakeups`).
 public actor JobQueue {
-    public init() {}
+    /// How long a long-polling runner waits without any wake-up before it tries to claim again: only a safety net for a
+    /// notification lost while the listening connection was re-established, not a poll of the pending set.
+    static let safetyInterval: Duration = .seconds(10)
+
+    private let broadcast: (@Sendable () async -> Void)?
+
+    public init() { broadcast = nil }
+
+    init(broadcast: @escaping @Sendable () async -> Void) { self.broadcast = broadcast }
 
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     /// Waits released before they parked (the timeout won the race): they must not park at all.
     private var released: Set<UUID> = []
 
-    /// Wakes every waiting runner request.
-    public func notify() {
+    /// Wakes every waiting runner request, here and in the other instances.
+    public nonisolated func notify() async {
+        await wakeLocally()
+        await broadcast?()
+    }
+
+    /// Wakes every waiting runner request of this process.
+    func wakeLocally() {
         let current = waiters
         waiters.removeAll()
         for (_, continuation) in current { continuation.resume() }

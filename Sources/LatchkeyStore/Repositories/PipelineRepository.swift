@@ -150,12 +150,16 @@ public struct PipelineRepository: Sendable {
             while true {
                 let changes = PipelineProgression.advance(jobs.map(\.progression))
                 if changes.isEmpty { break }
-                for (index, status) in changes {
-                    jobs[index].status = status
-                    let update = db.update("jobs").set("status", to: status.rawValue).set("updated_at", to: now).where("id", .equal, jobs[index].id)
-                    if status == .pending { update.set("queued_at", to: now) }
-                    if status.isFinished { update.set("finished_at", to: now) }
-                    try await update.run()
+                // One statement per new status (a 1,000-job stage is queued by one UPDATE, not 1,000).
+                for (status, entries) in Dictionary(grouping: changes, by: \.value) {
+                    let indices = entries.map(\.key)
+                    for index in indices { jobs[index].status = status }
+                    for chunk in stride(from: 0, to: indices.count, by: 500).map({ Array(indices[$0..<min($0 + 500, indices.count)]) }) {
+                        let update = db.update("jobs").set("status", to: status.rawValue).set("updated_at", to: now).where("id", .in, chunk.map { jobs[$0].id })
+                        if status == .pending { update.set("queued_at", to: now) }
+                        if status.isFinished { update.set("finished_at", to: now) }
+                        try await update.run()
+                    }
                 }
             }
             let status = jobs.isEmpty ? PipelineStatus.skipped : PipelineProgression.status(of: jobs.map(\.progression))
