@@ -24,7 +24,7 @@ public struct Store: Sendable {
     public let webSessions: WebSessionRepository
     public let authAttempts: AuthAttemptRepository
 
-    /// `sealer` seals variable values at rest (the server passes one keyed from its secret).
+    /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
         self.database = database
         users = UserRepository(database: database)
@@ -35,7 +35,7 @@ public struct Store: Sendable {
         pipelines = PipelineRepository(database: database)
         jobs = JobRepository(database: database)
         schedules = PipelineScheduleRepository(database: database)
-        settings = SettingsRepository(database: database)
+        settings = SettingsRepository(database: database, sealer: sealer)
         runners = RunnerRepository(database: database)
         variables = VariableRepository(database: database, sealer: sealer)
         artifacts = ArtifactRepository(database: database)

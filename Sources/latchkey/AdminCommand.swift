@@ -10,14 +10,13 @@ struct AdminCommand: AsyncParsableCommand {
         commandName: "admin", abstract: "Administer an instance from its host.", subcommands: [RegistrationTokenCommand.self, ScopeCommand.self, BackupCommand.self, RestoreCommand.self])
 
     struct RegistrationTokenCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "registration-token", abstract: "Print the runner registration token.")
+        static let configuration = CommandConfiguration(commandName: "registration-token", abstract: "Print the runner registration token of the instance (its database).")
 
-        @OptionGroup var options: SettingsOptions
+        @OptionGroup var options: InstanceOptions
 
         func run() async throws {
             let settings = try await options.settings()
-            try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
-            print(try RegistrationTokenFile.value(in: settings.dataDirectory))
+            print(try await withAdministeredInstance(settings) { try await $0.registrationToken() })
         }
     }
 
@@ -35,7 +34,7 @@ struct AdminCommand: AsyncParsableCommand {
         @Argument(help: "show, enable, disable, allow or revoke") var action: String
         @Argument(help: "The project's full path.") var project: String
         @Argument(help: "A project or group full path (allow, revoke).") var target: String?
-        @OptionGroup var options: SettingsOptions
+        @OptionGroup var options: InstanceOptions
 
         func run() async throws {
             guard let action = ScopeAdministration.Action(rawValue: action) else { throw ValidationError("unknown action \(action)") }
@@ -52,7 +51,7 @@ struct AdminCommand: AsyncParsableCommand {
             discussion: "With PostgreSQL the files are copied and the database must be dumped with pg_dump (pg_dump -Fc URL > DIR/latchkey.pgdump).")
 
         @Argument(help: "An empty or new directory for the backup.") var destination: String
-        @OptionGroup var options: SettingsOptions
+        @OptionGroup var options: InstanceOptions
 
         func run() async throws {
             let settings = try await options.settings()

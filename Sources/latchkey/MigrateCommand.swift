@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "migrate", abstract: "Apply pending database migrations and exit.")
 
-    @OptionGroup var options: SettingsOptions
+    @OptionGroup var options: InstanceOptions
 
     func run() async throws {
         let settings = try await options.settings()

@@ -8,9 +8,10 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Latchkey server.")
 
-    @OptionGroup var options: SettingsOptions
+    @OptionGroup var options: InstanceOptions
+    @OptionGroup(title: "Server") var serveOptions: ServeOptions
     @OptionGroup(title: "Embedded runners") var runnerOptions: RunnerExecutorOptions
-    @Option(help: ArgumentHelp("Log lines as text or as one JSON object each (LATCHKEY_LOG_FORMAT).", valueName: "text|json")) var logFormat: String?
+    @Option(help: ArgumentHelp("Log lines as text or as one JSON object each (LATCHKEY_LOG_FORMAT; default text).", valueName: "text|json")) var logFormat: String?
 
     static func logFormat(_ flag: String?) throws -> String {
         let format = (flag ?? ProcessInfo.processInfo.environment["LATCHKEY_LOG_FORMAT"] ?? "text").lowercased()
@@ -21,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // Everything the server writes (database, keys, traces, repositories) is the server's alone.
         umask(0o077)
-        let settings = try await options.settings()
+        let settings = try await options.settings(serveOptions)
         CredentialEnvironment.scrub()
         var factory = EmbeddedRunnerFactory(dataDirectory: settings.dataDirectory.path)
         factory.executor = try runnerOptions.resolvedExecutor() ?? .sandbox

@@ -5,39 +5,55 @@ import LatchkeyServer
 import Logging
 import SystemPackage
 
-/// The options `serve` and `migrate` share; each falls back to an environment variable, then to the settings file, then to a default.
-struct SettingsOptions: ParsableArguments {
-    @Option(help: "Address to listen on (LATCHKEY_HOST).") var host: String?
-    @Option(help: "Port to listen on (LATCHKEY_PORT).") var port: Int?
-    @Option(help: "Where Latchkey keeps its database, repositories and secrets (LATCHKEY_DATA_DIR).") var dataDir: String?
+/// The options every command that works on an instance takes: where it is. Each falls back to an environment variable, then to the
+/// settings file, then to a default.
+struct InstanceOptions: ParsableArguments {
+    @Option(help: "Where Latchkey keeps its database, repositories and secrets (LATCHKEY_DATA_DIR; default ./latchkey-data).") var dataDir: String?
     @Option(help: "postgres://user:password@host:port/database to use PostgreSQL; unset for SQLite in the data dir (LATCHKEY_DATABASE_URL).")
     var databaseURL: String?
-    @Option(help: "The URL clients and jobs use to reach this server (LATCHKEY_EXTERNAL_URL).") var externalURL: String?
-    @Option(help: "Embedded runners to start; 0 for none (LATCHKEY_RUNNERS).") var runners: Int?
-    @Option(help: "host:port of a container registry configured to trust this server's tokens (LATCHKEY_REGISTRY).") var registry: String?
-    @Option(help: "trace, debug, info, notice, warning, error or critical (LATCHKEY_LOG_LEVEL).") var logLevel: String?
-    @Option(help: "Seconds SIGTERM gives embedded runners to finish or cancel their jobs before the server exits (LATCHKEY_SHUTDOWN_TIMEOUT, 30).")
-    var shutdownTimeout: Int?
-    @Option(help: "A JSON settings file: {\"latchkey\": {\"port\": 8080, ...}} (LATCHKEY_CONFIG).") var config: String?
+    @Option(help: "A YAML (.yaml, .yml) or JSON settings file; `latchkey config example` prints one (LATCHKEY_CONFIG).") var config: String?
+    @Option(help: "trace, debug, info, notice, warning, error or critical, any case (LATCHKEY_LOG_LEVEL; default info).") var logLevel: String?
+}
 
+/// The options only `serve` takes: how it listens and what it runs.
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to listen on (LATCHKEY_HOST; default 127.0.0.1).") var host: String?
+    @Option(help: "Port to listen on (LATCHKEY_PORT; default 8080).") var port: Int?
+    @Option(help: "The URL clients and jobs use to reach this server (LATCHKEY_EXTERNAL_URL; default http://HOST:PORT).") var externalURL: String?
+    @Option(help: "Embedded runners to start; 0 for none (LATCHKEY_RUNNERS; default 1).") var runners: Int?
+    @Option(help: ArgumentHelp("Tags of the embedded runners, comma-separated; they also run untagged jobs (LATCHKEY_RUNNER_TAGS; default none).", valueName: "tag,tag"))
+    var runnerTags: String?
+    @Option(help: "host:port of a container registry configured to trust this server's tokens (LATCHKEY_REGISTRY; default none).") var registry: String?
+    @Option(help: "Seconds SIGTERM gives embedded runners to finish or cancel their jobs before the server exits (LATCHKEY_SHUTDOWN_TIMEOUT; default 30).")
+    var shutdownTimeout: Int?
+}
+
+extension InstanceOptions {
     /// Flags first, then `LATCHKEY_*` environment variables, then the settings file.
-    func settings() async throws -> ServerSettings {
+    func settings(_ serve: ServeOptions? = nil) async throws -> ServerSettings {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(secretsSpecifier: .specific(["LATCHKEY_ROOT_TOKEN", "LATCHKEY_ROOT_PASSWORD", "LATCHKEY_DATABASE_URL"]))]
         try SettingsFileSchema.validateEnvironment()
         if let file = config ?? ProcessInfo.processInfo.environment["LATCHKEY_CONFIG"] {
             try SettingsFileSchema.validate(fileAt: file)
-            providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+            if SettingsFileSchema.isYAML(file) {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(file)))
+            } else {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+            }
         }
         let reader = ConfigReader(providers: providers)
         var settings = ServerSettings()
-        settings.host = host ?? reader.string(forKey: "latchkey.host") ?? settings.host
-        settings.port = port ?? reader.int(forKey: "latchkey.port") ?? settings.port
+        settings.host = serve?.host ?? reader.string(forKey: "latchkey.host") ?? settings.host
+        settings.port = serve?.port ?? reader.int(forKey: "latchkey.port") ?? settings.port
         let dataDir = dataDir ?? reader.string(forKey: "latchkey.data_dir") ?? "latchkey-data"
         settings.dataDirectory = URL(fileURLWithPath: dataDir, isDirectory: true).standardizedFileURL
         settings.databaseURL = databaseURL ?? reader.string(forKey: "latchkey.database_url", isSecret: true)
-        settings.externalURL = externalURL ?? reader.string(forKey: "latchkey.external_url")
-        settings.embeddedRunners = runners ?? reader.int(forKey: "latchkey.runners") ?? settings.embeddedRunners
-        settings.registryAddress = registry ?? reader.string(forKey: "latchkey.registry")
+        settings.externalURL = serve?.externalURL ?? reader.string(forKey: "latchkey.external_url")
+        settings.embeddedRunners = serve?.runners ?? reader.int(forKey: "latchkey.runners") ?? settings.embeddedRunners
+        if let tags = serve?.runnerTags ?? reader.string(forKey: "latchkey.runner_tags") {
+            settings.embeddedRunnerTags = try Self.tags(tags)
+        }
+        settings.registryAddress = serve?.registry ?? reader.string(forKey: "latchkey.registry")
         settings.rootToken = reader.string(forKey: "latchkey.root_token", isSecret: true)
         settings.rootPassword = reader.string(forKey: "latchkey.root_password", isSecret: true)
         if let level = logLevel ?? reader.string(forKey: "latchkey.log_level") {
@@ -46,7 +62,7 @@ struct SettingsOptions: ParsableArguments {
             }
             settings.logLevel = parsed
         }
-        if let seconds = shutdownTimeout ?? reader.int(forKey: "latchkey.shutdown_timeout") {
+        if let seconds = serve?.shutdownTimeout ?? reader.int(forKey: "latchkey.shutdown_timeout") {
             guard (0...3600).contains(seconds) else { throw ValidationError("shutdown timeout must be between 0 and 3600 seconds") }
             settings.shutdownTimeout = .seconds(seconds)
         }
@@ -57,5 +73,14 @@ struct SettingsOptions: ParsableArguments {
         }
         guard settings.embeddedRunners >= 0 else { throw ValidationError("runners must be 0 or more") }
         return settings
+    }
+
+    /// A runner tag list as `gitlab-runner register --tag-list` takes it: comma-separated, blanks dropped, each a plain name.
+    static func tags(_ text: String) throws -> [String] {
+        let tags = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        for tag in tags where tag.count > 255 || tag.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ValidationError("runner tag \(tag.prefix(40)) is not a tag: at most 255 characters, no control characters")
+        }
+        return Array(NSOrderedSet(array: tags)) as? [String] ?? tags
     }
 }

@@ -67,7 +67,7 @@ struct HiddenVariablesTests {
             try GitFixtures.commit([".gitlab-ci.yml": "build:\n  script: echo build\n"], to: server.environment.repositories.path(projectID: project))
             let pipeline = try await client.api(.post, "projects/\(project)/pipeline", token: server.rootToken, json: ["ref": "main"])
             try #require(pipeline.status == .created)
-            let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registration = try await server.environment.registrationToken()
             let runnerToken = try #require(try await client.api(.post, "runners", json: ["token": registration]).object["token"] as? String)
             let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])
             try #require(claimed.status == .created)

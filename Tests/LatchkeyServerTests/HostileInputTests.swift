@@ -119,7 +119,7 @@ struct HostileInputTests {
                 to: server.environment.repositories.path(projectID: created.id))
             let pipeline = try await client.api(.post, "projects/\(created.id)/pipeline", token: server.rootToken, json: ["ref": "main"])
             #expect(pipeline.status == .created, "\(pipeline.text)")
-            let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registration = try await server.environment.registrationToken()
             let runner = try await client.api(.post, "runners", json: ["token": registration])
             let claimed = try await client.api(.post, "jobs/request", json: ["token": try #require(runner.object["token"] as? String)])
             let artifacts = try #require(claimed.object["artifacts"] as? [[String: Any]])

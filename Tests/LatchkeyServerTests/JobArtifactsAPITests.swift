@@ -20,7 +20,7 @@ struct JobTokenFixture {
     init(_ server: TestServer, _ client: any TestClientProtocol) async throws {
         self.server = server
         self.client = client
-        let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+        let registration = try await server.environment.registrationToken()
         let runner = try await client.api(.post, "runners", json: ["token": registration, "description": "fixture"])
         runnerToken = try #require(runner.object["token"] as? String)
     }

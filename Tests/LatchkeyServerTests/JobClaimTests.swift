@@ -17,7 +17,7 @@ struct JobClaimTests {
             let projectID = try #require(created.object["id"] as? Int)
             try GitFixtures.commit([".gitlab-ci.yml": ci], to: server.environment.repositories.path(projectID: Int64(projectID)))
             #expect(try await client.api(.post, "projects/\(projectID)/pipeline", token: server.rootToken, json: ["ref": "main"]).status == .created)
-            let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registration = try await server.environment.registrationToken()
             let runner = try await client.api(.post, "runners", json: ["token": registration, "description": "untagged"])
             let runnerToken = try #require(runner.object["token"] as? String)
             let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])

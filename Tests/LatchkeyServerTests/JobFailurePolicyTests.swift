@@ -14,7 +14,7 @@ struct JobFailurePolicyTests {
         try GitFixtures.commit([".gitlab-ci.yml": ciFile], to: server.environment.repositories.path(projectID: Int64(projectID)))
         let pipeline = try await client.api(.post, "projects/\(projectID)/pipeline", token: server.rootToken, json: ["ref": "main"])
         #expect(pipeline.status == .created)
-        let registrationToken = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+        let registrationToken = try await server.environment.registrationToken()
         let runner = try await client.api(.post, "runners", json: ["token": registrationToken, "description": "test runner"])
         return (projectID, try #require(pipeline.object["id"] as? Int), try #require(runner.object["token"] as? String))
     }

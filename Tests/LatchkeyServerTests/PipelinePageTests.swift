@@ -49,7 +49,7 @@ struct PipelinePageTests {
             let build = try #require(jobs.first { $0.name == "build" })
             let approve = try #require(jobs.first { $0.name == "approve" })
             // One online runner with other tags: it can take the untagged job, not the docker/arm64 one.
-            let registrationToken = try RegistrationTokenFile.value(in: server.environment.settings.dataDirectory)
+            let registrationToken = try await server.environment.registrationToken()
             let runner = try await client.api(.post, "runners", json: ["token": registrationToken, "tag_list": "docker", "run_untagged": true])
             let runnerID = try #require(runner.object["id"] as? Int)
             try await server.store.runners.touch(id: Int64(runnerID))

@@ -77,7 +77,7 @@ struct RegistryTokenTests {
         try GitFixtures.commit([".gitlab-ci.yml": "build:\n  script: echo build\n"], to: server.environment.repositories.path(projectID: app))
         let pipeline = try await client.api(.post, "projects/\(app)/pipeline", token: devToken, json: ["ref": "main"])
         try #require(pipeline.status == .created, "\(pipeline.text)")
-        let registrationToken = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+        let registrationToken = try await server.environment.registrationToken()
         let runner = try await client.api(.post, "runners", json: ["token": registrationToken])
         let runnerToken = try #require(runner.object["token"] as? String)
         let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])

@@ -26,7 +26,7 @@ struct RunnerProtocolTests {
         try GitFixtures.commit([".gitlab-ci.yml": ciFile], to: server.environment.repositories.path(projectID: Int64(projectID)))
         let pipeline = try await client.api(.post, "projects/\(projectID)/pipeline", token: server.rootToken, json: ["ref": "main"])
         #expect(pipeline.status == .created)
-        let registrationToken = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+        let registrationToken = try await server.environment.registrationToken()
         let runner = try await client.api(.post, "runners", json: ["token": registrationToken, "description": "test runner"])
         #expect(runner.status == .created)
         return (Int64(projectID), try #require(runner.object["token"] as? String))
@@ -36,7 +36,7 @@ struct RunnerProtocolTests {
     func registration(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in
             _ = try await client.api(.get, "/-/readiness")
-            let registrationToken = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registrationToken = try await server.environment.registrationToken()
             #expect(try await client.api(.post, "runners", json: ["token": "glrtr-wrong"]).status == .forbidden)
             let runner = try await client.api(.post, "runners", json: ["token": registrationToken, "tag_list": "docker,linux"])
             #expect(runner.status == .created)
@@ -149,7 +149,7 @@ struct RunnerProtocolTests {
     @Test("the long poll answers 204 with X-GitLab-Last-Update when there is no job, and 403 for a bad runner token")
     func noJob() async throws {
         try await withTestServer { server, client in
-            let registrationToken = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registrationToken = try await server.environment.registrationToken()
             let runner = try await client.api(.post, "runners", json: ["token": registrationToken])
             let token = try #require(runner.object["token"] as? String)
             let empty = try await client.api(.post, "jobs/request", json: ["token": token])

@@ -24,7 +24,7 @@ extension TestClientProtocol {
         try GitFixtures.commit([".gitlab-ci.yml": ciFile], to: server.environment.repositories.path(projectID: projectID))
         let pipeline = try await api(.post, "projects/\(projectID)/pipeline", token: userToken, json: ["ref": "main"])
         try #require(pipeline.status == .created, "pipeline: \(pipeline.status) \(pipeline.text)", sourceLocation: sourceLocation)
-        let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+        let registration = try await server.environment.registrationToken()
         let runner = try await api(.post, "runners", json: ["token": registration])
         let runnerToken = try #require(runner.object["token"] as? String, sourceLocation: sourceLocation)
         let claimed = try await api(.post, "jobs/request", json: ["token": runnerToken])

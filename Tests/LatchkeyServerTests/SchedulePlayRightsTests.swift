@@ -27,7 +27,7 @@ struct SchedulePlayRightsTests {
 
             let played = try await client.api(.post, "projects/\(app)/pipeline_schedules/\(schedule.id)/play", token: devToken)
             #expect(played.status == .created)
-            let registration = try String(contentsOf: server.environment.settings.dataDirectory.appendingPathComponent("registration-token"), encoding: .utf8)
+            let registration = try await server.environment.registrationToken()
             let runnerToken = try #require(try await client.api(.post, "runners", json: ["token": registration]).object["token"] as? String)
             let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])
             try #require(claimed.status == .created)

@@ -251,7 +251,7 @@ struct WebPagesTests {
             #expect(try await root.get("/admin").status == .ok)
             #expect(try await root.get("/admin/users").text.contains("@eve"))
             #expect(try await root.get("/admin/groups").status == .ok)
-            let token = try RegistrationTokenFile.value(in: server.environment.settings.dataDirectory)
+            let token = try await server.environment.registrationToken()
             #expect(try await root.get("/admin/runners").text.contains(token))
             _ = try await root.get("/admin/application_settings/ci_cd")
             #expect(try await root.post("/admin/application_settings/ci_cd", [("enforced", "true")]).status == .seeOther)

@@ -39,7 +39,6 @@ public func withTestServer<T: Sendable>(
         let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
         try await bootstrapAdministrator(environment: environment)
         let server = TestServer(environment: environment, rootToken: rootToken)
-        _ = try RegistrationTokenFile.value(in: directory)
         let app = Application(router: try await buildRouter(environment: environment), logger: logger)
         return try await app.test(.router) { client in try await body(server, client) }
     }

@@ -125,7 +125,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     router.get("-/liveness") { _, _ in try JSON.response(["status": "ok"]) }
     // Runners authenticate with their own tokens in the body or JOB-TOKEN; personal tokens play no part there.
     let runnerAPI = router.group("api/v4")
-    runnerAPI.addRoutes(RunnersController(environment: environment, registration: RegistrationToken(file: environment.settings.dataDirectory.appendingPathComponent("registration-token"))).endpoints)
+    runnerAPI.addRoutes(RunnersController(environment: environment, registration: environment.registration).endpoints)
     let idTokens = IDTokenKeys(directory: environment.settings.dataDirectory)
     router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, keys: idTokens).endpoints)
     runnerAPI.addRoutes(

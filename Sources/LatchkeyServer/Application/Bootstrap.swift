@@ -22,8 +22,17 @@ enum Bootstrap {
     /// kept in the clear (once, at every start after migrations), so the database holds none.
     static func administrator(environment: ServerEnvironment) async throws {
         try await environment.store.variables.sealPlainValues()
-        guard try await environment.store.users.count() == 0 else { return }
         let settings = environment.settings
+        guard try await environment.store.users.count() == 0 else {
+            // Root's credentials are read on the first start only; an operator who sets them later must learn they did nothing.
+            let ignored = [settings.rootToken.map { _ in "root_token (LATCHKEY_ROOT_TOKEN)" }, settings.rootPassword.map { _ in "root_password (LATCHKEY_ROOT_PASSWORD)" }]
+                .compactMap { $0 }
+            if !ignored.isEmpty {
+                environment.logger.warning(
+                    "\(ignored.joined(separator: " and ")) is read on the first start only; this instance already has its administrator, so it is ignored (change root's password or tokens through the API or web instead)")
+            }
+            return
+        }
         let password = settings.rootPassword ?? SecretToken.mint(.personalAccess).value.dropFirst(6).prefix(24).description
         let root = try await environment.store.users.create(
             NewUser(username: "root", name: "Administrator", email: "admin@example.com", passwordHash: try await environment.passwords.hash(password), isAdmin: true))

@@ -16,6 +16,8 @@ public struct ServerSettings: Sendable {
     public var rootPassword: String?
     /// How many runners to start inside the server process.
     public var embeddedRunners: Int
+    /// The embedded runners' tags (`--runner-tags`); they run untagged jobs as well.
+    public var embeddedRunnerTags: [String] = []
     public var logLevel: Logger.Level
     /// bcrypt cost for password hashes; tests lower it.
     public var passwordCost: UInt8

@@ -12,16 +12,8 @@ public enum ScopeAdministration {
 
     /// Applies `action` and returns what to print.
     public static func run(_ action: Action, project projectPath: String, target: String?, settings: ServerSettings) async throws -> String {
-        let logger = Logger(label: "latchkey.admin")
-        let (database, service) = try await openDatabase(settings, logger: logger)
-        return try await withThrowingTaskGroup(of: String?.self) { group in
-            if let service { group.addTask { try await service.run(); return nil } }
-            defer { group.cancelAll() }
-            try await Migrator().migrate(database)
-            let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
-            let output = try await perform(action, projectPath: projectPath, target: target, environment: environment)
-            try await database.close()
-            return output
+        try await withAdministeredInstance(settings) { environment in
+            try await perform(action, projectPath: projectPath, target: target, environment: environment)
         }
     }
 

@@ -2,25 +2,31 @@ import Foundation
 import LatchkeyCore
 import LatchkeyStore
 
-/// The instance's runner registration token: a file in the data directory (mode 0600), shown to administrators.
+/// The instance's runner registration token: sealed in the database, so every instance and `admin` command on it agrees.
 struct RegistrationToken: Sendable {
-    let file: URL
+    static let key = "runner_registration_token"
+    let settings: SettingsRepository
+    /// Where an older release kept the token: taken over (then removed) on first use, so existing runners keep registering.
+    let legacyFile: URL
 
     /// Reads the token, creating it on first use.
-    func value() throws -> String {
-        if let data = FileManager.default.contents(atPath: file.path), let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
-            return text
+    func value() async throws -> String {
+        let legacyFile = legacyFile
+        let token = try await settings.secret(Self.key) {
+            if let data = FileManager.default.contents(atPath: legacyFile.path),
+                let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty
+            {
+                return text
+            }
+            return SecretToken.mint(.registration).value
         }
-        let token = SecretToken.mint(.registration).value
-        let temporary = file.deletingLastPathComponent().appendingPathComponent(".registration-token-\(UUID().uuidString)")
-        try FileManager.default.createPrivateFile(at: temporary, contents: Data(token.utf8))
-        try FileManager.default.moveItem(at: temporary, to: file)
+        if FileManager.default.fileExists(atPath: legacyFile.path) { try? FileManager.default.removeItem(at: legacyFile) }
         return token
     }
 
     /// Constant-time comparison with a presented token.
-    func matches(_ presented: String) -> Bool {
-        guard let expected = try? value() else { return false }
+    func matches(_ presented: String) async -> Bool {
+        guard let expected = try? await value() else { return false }
         let a = Array(expected.utf8)
         let b = Array(presented.utf8)
         guard a.count == b.count else { return false }
@@ -45,21 +51,25 @@ extension ServerEnvironment {
     /// The embedded runner's token, creating its runner on first start.
     public func embeddedRunnerToken() async throws -> String {
         if let runner = try await store.runners.list().first(where: \.embedded) {
+            // `--runner-tags` is read at every start: the runner takes the tags it is started with.
+            if runner.tags != settings.embeddedRunnerTags { try await store.runners.setTags(id: runner.id, tags: settings.embeddedRunnerTags) }
             return digester.derive(.runner, nonce: runner.tokenNonce).value
         }
         let nonce = TokenDigester.nonce()
         let token = digester.derive(.runner, nonce: nonce)
         _ = try await store.runners.create(
-            description: "embedded runner", tokenDigest: digester.digest(token), tokenNonce: nonce, tags: [], runUntagged: true, locked: false, embedded: true,
+            description: "embedded runner", tokenDigest: digester.digest(token), tokenNonce: nonce, tags: settings.embeddedRunnerTags, runUntagged: true, locked: false, embedded: true,
             version: "latchkey")
         return token.value
     }
 }
 
-/// The registration token file, for the CLI and tests.
-public enum RegistrationTokenFile {
-    /// The instance's runner registration token in `dataDirectory`, created on first use.
-    public static func value(in dataDirectory: URL) throws -> String {
-        try RegistrationToken(file: dataDirectory.appendingPathComponent("registration-token")).value()
+extension ServerEnvironment {
+    /// The instance's runner registration token (in the database), created on first use.
+    var registration: RegistrationToken {
+        RegistrationToken(settings: store.settings, legacyFile: settings.dataDirectory.appendingPathComponent("registration-token"))
     }
+
+    /// The instance's runner registration token, for administrators, the CLI and tests.
+    public func registrationToken() async throws -> String { try await registration.value() }
 }

@@ -28,7 +28,7 @@ struct RunnersController {
     @Sendable func register(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
         let token = try parameters.requireString("token")
-        guard registration.matches(token) else { throw APIError.forbidden }
+        guard await registration.matches(token) else { throw APIError.forbidden }
         let tags = try parameters.stringList("tag_list") ?? []
         let created = try await RunnerCreation.create(
             in: environment, description: try parameters.string("description") ?? "", tags: tags,

@@ -77,7 +77,7 @@ extension WebPages {
                     contacted: $0.contactedAt.map { WebFormat.ago($0) } ?? "never")
             },
             // Shown to administrators only, as GitLab does; never logged.
-            registrationToken: section == "runners" ? try? RegistrationTokenFile.value(in: environment.settings.dataDirectory) : nil,
+            registrationToken: section == "runners" ? try? await environment.registrationToken() : nil,
             enforced: try await store.settings.value(JobTokenScopeRepository.enforcementSetting) == "true")
         let titles = ["": "Admin area", "users": "Users", "groups": "Groups", "runners": "Runners", "application_settings/ci_cd": "CI/CD settings"]
         let title = titles[section] ?? "Admin area"

@@ -68,6 +68,11 @@ public struct RunnerRepository: Sendable {
         }
     }
 
+    /// Replaces the runner's tags (the embedded runner takes `--runner-tags` at every start).
+    public func setTags(id: Int64, tags: [String]) async throws {
+        try await database.read { db in try await db.update("runners").set("tags", to: tags.joined(separator: ",")).where("id", .equal, id).run() }
+    }
+
     public func delete(id: Int64) async throws {
         try await database.read { db in try await db.delete(from: "runners").where("id", .equal, id).run() }
     }
