@@ -23,6 +23,7 @@ public struct Store: Sendable {
     public let releases: ReleaseRepository
     public let webSessions: WebSessionRepository
     public let authAttempts: AuthAttemptRepository
+    public let protectedBranches: ProtectedBranchRepository
 
     /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
@@ -46,5 +47,6 @@ public struct Store: Sendable {
         releases = ReleaseRepository(database: database)
         webSessions = WebSessionRepository(database: database)
         authAttempts = AuthAttemptRepository(database: database)
+        protectedBranches = ProtectedBranchRepository(database: database)
     }
 }

@@ -124,6 +124,8 @@ struct ProjectsController {
         }
         do {
             try await environment.repositories.create(projectID: project.id, defaultBranch: defaultBranch)
+            // GitLab protects a new project's default branch; "partially" (Developers push, Maintainers merge, no force push).
+            _ = try await environment.store.protectedBranches.create(projectID: project.id, NewProtectedBranch(name: defaultBranch, pushAccessLevel: .developer))
             if try parameters.bool("initialize_with_readme") == true {
                 try await environment.repositories.commitInitialReadme(projectID: project.id, project: project, author: user)
             }

@@ -68,7 +68,8 @@ struct RepositoryController {
         if let search = try parameters.string("search"), !search.isEmpty { branches = branches.filter { $0.name.contains(search) } }
         let pageRequest = try PageRequest(parameters)
         let slice = Array(branches.dropFirst(pageRequest.offset).prefix(pageRequest.perPage))
-        let entities = await slice.asyncMap { await entity($0.name, sha: $0.sha, facts: facts, actor: context.actor) }
+        let rules = try await environment.store.protectedBranches.rules(projectID: facts.project.id)
+        let entities = await slice.asyncMap { await environment.branchEntity($0.name, sha: $0.sha, facts: facts, actor: context.actor, rules: rules) }
         return try Page(items: entities, total: branches.count, request: pageRequest).response(for: request, baseURL: baseURL)
     }
 
@@ -79,7 +80,8 @@ struct RepositoryController {
         guard let found = try await environment.repositories.branches(projectID: facts.project.id).first(where: { $0.name == name }) else {
             throw APIError.notFound("Branch")
         }
-        return try JSON.response(await entity(found.name, sha: found.sha, facts: facts, actor: context.actor))
+        let rules = try await environment.store.protectedBranches.rules(projectID: facts.project.id)
+        return try JSON.response(await environment.branchEntity(found.name, sha: found.sha, facts: facts, actor: context.actor, rules: rules))
     }
 
     @Sendable func tags(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -150,15 +152,6 @@ struct RepositoryController {
             name: tag.name, message: tag.message, target: tag.target,
             commit: RepositoryCommitEntity(commit, sha: tag.commitSHA, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(tag.commitSHA)"),
             release: release.map { TagEntity.ReleaseRef(tagName: $0.tagName, description: $0.description) }, protected: false, createdAt: tag.createdAt)
-    }
-
-    private func entity(_ name: String, sha: String, facts: ProjectAccessFacts, actor: Actor) async -> BranchEntity {
-        let commit = await environment.repositories.commit(projectID: facts.project.id, sha: sha)
-        let canPush = AccessPolicy.decide(actor, .pushCode, on: facts).isAllowed
-        return BranchEntity(
-            name: name, commit: RepositoryCommitEntity(commit, sha: sha, webURL: "\(baseURL)/\(facts.project.fullPath)/-/commit/\(sha)"), merged: false, protected: false, default: name == facts.project.defaultBranch,
-            developersCanPush: true, developersCanMerge: true, canPush: canPush,
-            webUrl: "\(baseURL)/\(facts.project.fullPath)/-/tree/\(name)")
     }
 }
 

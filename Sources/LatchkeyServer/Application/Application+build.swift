@@ -154,6 +154,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     authenticatedAPI.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
+    authenticatedAPI.addRoutes(BranchesController(environment: environment, creator: creator).endpoints)
+    authenticatedAPI.addRoutes(ProtectedBranchesController(environment: environment).endpoints)
     let tokens = PersonalAccessTokensController(environment: environment)
     authenticatedAPI.addRoutes(tokens.endpoints)
     // A token of any scope may read and revoke itself (GitLab's `allow_access_with_scope(all_available_scopes)`).

@@ -106,7 +106,9 @@ extension PipelineCreator {
             predefined["CI_COMMIT_AUTHOR"] = "\(commit.authorName) <\(commit.authorEmail)>"
         }
         var overrides: [String: String] = [:]
-        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || ref == project.defaultBranch {
+        let refProtected = try await environment.isProtectedRef(ref, isTag: isTag, projectID: project.id)
+        predefined["CI_COMMIT_REF_PROTECTED"] = refProtected ? "true" : "false"
+        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
             overrides[variable.key] = variable.value
         }
         for variable in variables { overrides[variable.key] = variable.value }

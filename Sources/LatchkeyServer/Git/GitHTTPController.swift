@@ -119,6 +119,11 @@ struct GitHTTPController {
         if let encoding = request.headers[.contentEncoding] { cgi["HTTP_CONTENT_ENCODING"] = encoding }
         if let protocolHeader = request.headers[HTTPField.Name("Git-Protocol")!] { cgi["GIT_PROTOCOL"] = protocolHeader }
         if let pushLog { cgi["LATCHKEY_PUSH_LOG"] = pushLog.path }
+        // Protected branches: the pre-receive hook refuses, ref by ref, what this pusher may not change.
+        let push = pushLog == nil ? nil : try await environment.protectedBranchPushEnvironment(
+            project: project, actor: actor, facts: environment.facts(for: project, actor: actor))
+        if let push { cgi.merge(push.variables) { $1 } }
+        let pushRules = push?.file
 
         let process = try CGIProcess(arguments: ["git", "http-backend"], environment: cgi)
         let stdinDone = CompletionFlag()
@@ -145,9 +150,11 @@ struct GitHTTPController {
                 while let chunk = try await process.read() { try await writer.write(chunk) }
             } catch {
                 process.terminate()
+                if let pushRules { try? FileManager.default.removeItem(at: pushRules) }
                 throw error
             }
             _ = await process.wait()
+            if let pushRules { try? FileManager.default.removeItem(at: pushRules) }
             // Pipelines exist before git sees the push finish, so a client that lists them right after finds them.
             if let pushLog {
                 // A push made with a job token starts no pipeline (no job can trigger itself forever).

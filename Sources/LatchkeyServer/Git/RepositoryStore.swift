@@ -22,6 +22,7 @@ public struct RepositoryStore: Sendable {
         let script = "#!/bin/sh\nif [ -n \"$LATCHKEY_PUSH_LOG\" ]; then cat >> \"$LATCHKEY_PUSH_LOG\"; else cat > /dev/null; fi\n"
         try Data(script.utf8).write(to: hook, options: .atomic)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+        try ProtectedBranchHook.install(in: hooksDirectory)
     }
 
     /// Creates an empty bare repository whose HEAD points at `defaultBranch`.

@@ -49,7 +49,7 @@ struct IDTokenClaims: JWTPayload {
     /// GitLab's claims for `job` of `pipeline` in `project`, run by `user`, for `audiences`, valid for the job's timeout.
     static func make(
         job: Job, pipeline: Pipeline, project: Project, user: User?, accessLevel: AccessLevel?, audiences: [String], issuer: String, timeout: Int,
-        now: Date = Date()
+        refProtected: Bool, now: Date = Date()
     ) -> IDTokenClaims {
         let issued = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let refType = pipeline.isTag ? "tag" : "branch"
@@ -62,7 +62,7 @@ struct IDTokenClaims: JWTPayload {
             namespaceID: String(project.namespace.id), namespacePath: project.namespace.fullPath, projectID: String(project.id),
             projectPath: project.fullPath, userID: user.map { String($0.id) } ?? "", userLogin: user?.username ?? "", userEmail: user?.email ?? "",
             userAccessLevel: accessLevel.map { "\($0.title)".lowercased() }, pipelineID: String(pipeline.id), pipelineSource: pipeline.source.rawValue,
-            jobID: String(job.id), ref: pipeline.ref, refType: refType, refPath: refPath, refProtected: !pipeline.isTag && pipeline.ref == project.defaultBranch ? "true" : "false", runnerID: job.runnerID,
+            jobID: String(job.id), ref: pipeline.ref, refType: refType, refPath: refPath, refProtected: refProtected ? "true" : "false", runnerID: job.runnerID,
             runnerEnvironment: "self-hosted", sha: pipeline.sha, projectVisibility: project.visibility.rawValue,
             ciConfigRefURI: "\(host)/\(project.fullPath)//.gitlab-ci.yml@\(refPath)", ciConfigSHA: pipeline.sha)
     }

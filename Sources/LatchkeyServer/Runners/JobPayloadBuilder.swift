@@ -43,6 +43,7 @@ struct JobPayloadBuilder {
 
     private func variables(job: Job, token: SecretToken, pipeline: Pipeline, project: Project, user: User?, repoURL: String) async throws -> [JobVariable] {
         let base = environment.settings.baseURL
+        let refProtected = try await environment.isProtectedRef(pipeline.ref, isTag: pipeline.isTag, projectID: project.id)
         var variables: [JobVariable] = [
             JobVariable(key: "CI_JOB_TOKEN", value: token.value, public: false, masked: true),
             JobVariable(key: "CI_REGISTRY_USER", value: "gitlab-ci-token", public: true),
@@ -80,6 +81,7 @@ struct JobPayloadBuilder {
             JobVariable(key: "CI_COMMIT_BEFORE_SHA", value: pipeline.beforeSHA, public: true),
             JobVariable(key: "CI_COMMIT_REF_NAME", value: pipeline.ref, public: true),
             JobVariable(key: "CI_COMMIT_REF_SLUG", value: Self.slug(pipeline.ref), public: true),
+            JobVariable(key: "CI_COMMIT_REF_PROTECTED", value: refProtected ? "true" : "false", public: true),
         ]
         if let registry = environment.settings.registryAddress {
             variables += [
@@ -100,7 +102,7 @@ struct JobPayloadBuilder {
             ]
         }
         // Later definitions win, as in GitLab: project variables, then YAML (global, job), then pipeline (trigger/API/schedule) variables.
-        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || pipeline.ref == project.defaultBranch {
+        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
         }
         for variable in job.definition.variables {
@@ -114,7 +116,8 @@ struct JobPayloadBuilder {
             for definition in job.definition.idTokens {
                 let claims = IDTokenClaims.make(
                     job: job, pipeline: pipeline, project: project, user: user, accessLevel: level, audiences: definition.audiences,
-                    issuer: environment.settings.baseURL, timeout: job.definition.timeoutSeconds ?? 3600)
+                    issuer: environment.settings.baseURL, timeout: job.definition.timeoutSeconds ?? 3600,
+                    refProtected: refProtected)
                 variables.append(JobVariable(key: definition.name, value: try await signer.sign(claims), public: false, masked: true))
             }
         }

@@ -12,6 +12,7 @@ public enum Schema {
         Migration(version: 7, name: "server-side web sessions", apply: createWebSessions),
         Migration(version: 8, name: "sign-in attempts shared by every instance", apply: createAuthAttempts),
         Migration(version: 9, name: "personal access token descriptions", apply: addTokenDescriptions),
+        Migration(version: 12, name: "protected branches", apply: ProtectedBranchRepository.createTable),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

@@ -1,0 +1,83 @@
+import Foundation
+import LatchkeyCore
+
+/// The `pre-receive` hook that enforces protected branches on git pushes, and what the server hands it for one push.
+///
+/// The decision is made in Swift (`AccessPolicy.grants` and `checkBranchChange`); the hook only applies, per pushed ref, what the
+/// server wrote for that pusher: one line per rule (`<may push> <may merge> <allows force push> <pattern>`), the default branch, and
+/// whether the pusher may delete protected branches through the API. Patterns hold no shell glob character but `*`
+/// (`ProtectedBranch.isValidName` refuses `?`, `[`, `\` and spaces), so the shell's `case` matches exactly as GitLab's wildcard.
+/// A push that does not come through the server (the operator's own `git push` into the data directory) has no rules file and is
+/// not checked.
+enum ProtectedBranchHook {
+    static let rulesVariable = "LATCHKEY_PUSH_RULES"
+    static let defaultBranchVariable = "LATCHKEY_DEFAULT_BRANCH"
+    static let mayDeleteVariable = "LATCHKEY_MAY_DELETE_PROTECTED"
+
+    static var script: String {
+        func refuse(_ refusal: BranchChangeRefusal) -> String { "echo \"GitLab: \(refusal.message)\" >&2; status=1" }
+        return """
+            #!/bin/sh
+            [ -n "$\(rulesVariable)" ] || exit 0
+            zero=0000000000000000000000000000000000000000
+            status=0
+            while read -r old new ref; do
+              case "$ref" in refs/heads/*) branch="${ref#refs/heads/}" ;; *) continue ;; esac
+              if [ "$new" = "$zero" ] && [ "$branch" = "$\(defaultBranchVariable)" ]; then \(refuse(.deleteDefault)); continue; fi
+              matched=0; push=0; merge=0; force=1
+              while read -r may_push may_merge may_force pattern; do
+                case "$branch" in
+                  $pattern) matched=1; [ "$may_push" = 1 ] && push=1; [ "$may_merge" = 1 ] && merge=1; [ "$may_force" = 1 ] || force=0 ;;
+                esac
+              done < "$\(rulesVariable)"
+              [ "$matched" = 1 ] || continue
+              if [ "$new" = "$zero" ]; then
+                if [ "$\(mayDeleteVariable)" = 1 ]; then \(refuse(.deleteProtectedOverPush)); else \(refuse(.deleteProtected)); fi
+              elif [ "$old" = "$zero" ]; then
+                if [ "$push" = 0 ] && [ "$merge" = 0 ]; then \(refuse(.createProtected)); fi
+              elif [ "$push" = 0 ]; then
+                \(refuse(.pushToProtected))
+              elif [ "$force" = 0 ] && ! git merge-base --is-ancestor "$old" "$new" 2>/dev/null; then
+                \(refuse(.forcePushToProtected))
+              fi
+            done
+            exit $status
+
+            """
+    }
+
+    /// Writes the hook beside the other shared hooks.
+    static func install(in hooksDirectory: URL) throws {
+        let hook = hooksDirectory.appendingPathComponent("pre-receive")
+        try Data(script.utf8).write(to: hook, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: hook.path)
+    }
+
+    /// The rules file's text for one pusher.
+    static func rules(_ grants: [ProtectedBranchGrant]) -> String {
+        grants.map { "\($0.mayPush ? 1 : 0) \($0.mayMerge ? 1 : 0) \($0.allowsForcePush ? 1 : 0) \($0.pattern)\n" }.joined()
+    }
+}
+
+extension ServerEnvironment {
+    /// The CGI variables that let the hook check one push by `actor`, with the rules file they name (removed by the caller).
+    func protectedBranchPushEnvironment(project: Project, actor: Actor, facts: ProjectAccessFacts) async throws -> (variables: [String: String], file: URL) {
+        let rules = try await store.protectedBranches.rules(projectID: project.id)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-push-rules-\(UUID().uuidString)")
+        try Data(ProtectedBranchHook.rules(AccessPolicy.grants(actor, rules, on: facts)).utf8).write(to: file, options: .atomic)
+        let mayDelete = authorizer.allows(actor, .adminProject, facts)
+        return (
+            [
+                ProtectedBranchHook.rulesVariable: file.path, ProtectedBranchHook.defaultBranchVariable: project.defaultBranch,
+                ProtectedBranchHook.mayDeleteVariable: mayDelete ? "1" : "0",
+            ], file
+        )
+    }
+
+    /// Whether `ref` is protected, which decides whether protected CI/CD variables reach its pipelines (GitLab's `protected_ref?`).
+    /// Tags are never protected: Latchkey has no protected tags yet.
+    func isProtectedRef(_ ref: String, isTag: Bool, projectID: Int64) async throws -> Bool {
+        guard !isTag else { return false }
+        return try await store.protectedBranches.rules(projectID: projectID).protects(ref)
+    }
+}
