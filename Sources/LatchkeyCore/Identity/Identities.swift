@@ -99,11 +99,15 @@ public struct Project: Sendable, Equatable, Codable {
     public var jobTokenOutboundEnabled: Bool
     /// Whether a job token may push to this project's own repository.
     public var jobTokenPushAllowed: Bool
+    /// Whether the repository has no branches, as recorded when a push last landed; nil until it is first recorded.
+    public var repositoryEmpty: Bool?
+    /// The commit the default branch pointed at when a push last landed; nil without one (or not recorded yet).
+    public var repositoryHeadSHA: String?
 
     public init(
         id: Int64, name: String, path: String, namespace: Namespace, visibility: Visibility, description: String, defaultBranch: String,
         creatorID: Int64, createdAt: Date, lastActivityAt: Date, jobTokenInboundEnabled: Bool = true, jobTokenOutboundEnabled: Bool = false,
-        jobTokenPushAllowed: Bool = false
+        jobTokenPushAllowed: Bool = false, repositoryEmpty: Bool? = nil, repositoryHeadSHA: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -118,6 +122,8 @@ public struct Project: Sendable, Equatable, Codable {
         self.jobTokenInboundEnabled = jobTokenInboundEnabled
         self.jobTokenOutboundEnabled = jobTokenOutboundEnabled
         self.jobTokenPushAllowed = jobTokenPushAllowed
+        self.repositoryEmpty = repositoryEmpty
+        self.repositoryHeadSHA = repositoryHeadSHA
     }
 
     public var fullPath: String { "\(namespace.fullPath)/\(path)" }

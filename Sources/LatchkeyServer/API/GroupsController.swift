@@ -41,7 +41,7 @@ struct GroupsController {
         filter.underNamespacePath = facts.group.fullPath
         filter.search = try parameters.string("search")
         let page = try await environment.store.projects.list(filter, page: PageRequest(parameters))
-        let entities = await page.items.asyncMap { ProjectEntity($0, baseURL: baseURL, emptyRepo: await environment.repositories.isEmpty(projectID: $0.id)) }
+        let entities = await page.items.asyncMap { ProjectEntity($0, baseURL: baseURL, emptyRepo: await environment.repositoryIsEmpty($0)) }
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
 

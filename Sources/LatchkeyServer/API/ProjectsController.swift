@@ -67,7 +67,15 @@ struct ProjectsController {
 
     private func respond(_ filter: ProjectFilter, request: Request, parameters: APIParameters, actor: Actor) async throws -> Response {
         let page = try await environment.store.projects.list(filter, page: PageRequest(parameters))
-        let entities = try await page.items.asyncMap { try await entity($0, actor: actor) }
+        // One query each for the viewer's levels and the personal projects' owners, whatever the page size.
+        var levels: [Int64: AccessLevel] = [:]
+        if let user = actor.user { levels = try await environment.store.members.effectiveLevels(userID: user.id, projects: page.items) }
+        let owners = try await environment.store.users.find(ids: page.items.compactMap { $0.namespace.kind == .user ? $0.namespace.ownerID : nil })
+        let entities = await page.items.asyncMap { project -> ProjectEntity in
+            let owner = project.namespace.kind == .user ? project.namespace.ownerID.flatMap { owners[$0] } : nil
+            return ProjectEntity(
+                project, baseURL: baseURL, emptyRepo: await environment.repositoryIsEmpty(project), owner: owner, memberLevel: levels[project.id])
+        }
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
 
@@ -75,7 +83,7 @@ struct ProjectsController {
         let level = try await environment.memberLevel(of: actor, on: project)
         var owner: User?
         if project.namespace.kind == .user, let ownerID = project.namespace.ownerID { owner = try await environment.store.users.find(id: ownerID) }
-        return ProjectEntity(project, baseURL: baseURL, emptyRepo: await environment.repositories.isEmpty(projectID: project.id), owner: owner, memberLevel: level)
+        return ProjectEntity(project, baseURL: baseURL, emptyRepo: await environment.repositoryIsEmpty(project), owner: owner, memberLevel: level)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -133,8 +141,9 @@ struct ProjectsController {
             try? await environment.store.projects.delete(id: project.id)
             throw error
         }
+        let recorded = await environment.recordRepositoryMetadata(project)
         // Creating a project in a group makes no membership; in GitLab the creator of a personal project is its owner by namespace.
-        return try JSON.response(try await entity(project, actor: context.actor), status: .created)
+        return try JSON.response(try await entity(recorded, actor: context.actor), status: .created)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -156,7 +165,8 @@ struct ProjectsController {
         }
         changes.defaultBranch = try parameters.string("default_branch")
         changes.jobTokenPushAllowed = try parameters.bool("ci_push_repository_for_job_token_allowed")
-        let updated = try await environment.store.projects.update(id: facts.project.id, changes)
+        var updated = try await environment.store.projects.update(id: facts.project.id, changes)
+        if updated.defaultBranch != facts.project.defaultBranch { updated = await environment.recordRepositoryMetadata(updated) }
         return try JSON.response(try await entity(updated, actor: context.actor))
     }
 

@@ -144,6 +144,7 @@ struct GitHTTPController {
             return head
         }
         let pipelines = self.pipelines
+        let environment = self.environment
         let body = ResponseBody { writer in
             do {
                 if head.leftover.readableBytes > 0 { try await writer.write(head.leftover) }
@@ -157,6 +158,7 @@ struct GitHTTPController {
             if let pushRules { try? FileManager.default.removeItem(at: pushRules) }
             // Pipelines exist before git sees the push finish, so a client that lists them right after finds them.
             if let pushLog {
+                await environment.recordRepositoryMetadata(project)
                 // A push made with a job token starts no pipeline (no job can trigger itself forever).
                 if let user = actor.signedInUser {
                     await pipelines.pushed(logFile: pushLog, project: project, user: user)

@@ -57,7 +57,7 @@ struct JobTokenScopeController {
         }
         let pageRequest = try PageRequest(parameters)
         let items = Array(listed.dropFirst(pageRequest.offset).prefix(pageRequest.perPage))
-        let entities = await items.asyncMap { ProjectEntity($0, baseURL: baseURL, emptyRepo: await environment.repositories.isEmpty(projectID: $0.id)) }
+        let entities = await items.asyncMap { ProjectEntity($0, baseURL: baseURL, emptyRepo: await environment.repositoryIsEmpty($0)) }
         return try Page(items: entities, total: listed.count, request: pageRequest).response(for: request, baseURL: baseURL)
     }
 

@@ -185,9 +185,18 @@ public struct JobTokenScopeRepository: Sendable {
 
     // MARK: Authentication log
 
-    /// Notes that a job of `origin` was let into `accessed` now (one row per pair, its time updated).
+    /// Notes that a job of `origin` was let into `accessed` now (one row per pair, its time updated at most once a minute).
     public func recordAuthorization(accessed: Int64, origin: Int64, at date: Date = Date()) async throws {
-        try await database.read { db in
+        // The log shows when a project last reached in, to the minute at best: a pair recorded within the last minute needs no
+        // write, so a job reading across projects in a loop does not queue every request behind the writer.
+        let recent = try await database.read { db in
+            try await db.select().column("accessed_project_id").from("job_token_auth_logs")
+                .where("accessed_project_id", .equal, accessed).where("origin_project_id", .equal, origin)
+                .where("last_authorized_at", .greaterThanOrEqual, date.milliseconds - 60_000).where("last_authorized_at", .lessThanOrEqual, date.milliseconds)
+                .first()
+        }
+        guard recent == nil else { return }
+        try await database.write { db in
             try await db.insert(into: "job_token_auth_logs").columns("accessed_project_id", "origin_project_id", "last_authorized_at")
                 .values(SQLBind(accessed), SQLBind(origin), SQLBind(date.milliseconds))
                 .onConflict(with: ["accessed_project_id", "origin_project_id"]) { $0.set(excludedValueOf: "last_authorized_at") }

@@ -106,13 +106,16 @@ public struct PersonalAccessTokenRepository: Sendable {
 
     /// The token with this digest and its user, if any.
     public func find(digest: String) async throws -> (PersonalAccessToken, User)? {
+        // One query: the token and its user, joined.
         try await database.read { db in
-            guard let token = try await db.select().column("*").from("personal_access_tokens").where("digest", .equal, digest)
-                .record(PersonalAccessTokenRecord.self)?.token
+            guard
+                let row = try await db.select().column(SQLColumn(SQLLiteral.all, table: SQLIdentifier("t"))).columns(of: "u", JoinedColumns.users, prefix: "u_")
+                    .from(SQLAlias(SQLIdentifier("personal_access_tokens"), as: SQLIdentifier("t")))
+                    .join(SQLAlias(SQLIdentifier("users"), as: SQLIdentifier("u")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "t"))
+                    .where(SQLColumn("digest", table: "t"), .equal, SQLBind(digest))
+                    .first()
             else { return nil }
-            guard let user = try await db.select().column("*").from("users").where("id", .equal, token.userID).record(UserRecord.self)?.user
-            else { return nil }
-            return (token, user)
+            return (try row.record(PersonalAccessTokenRecord.self).token, try row.record(UserRecord.self, prefix: "u_").user)
         }
     }
 
@@ -186,7 +189,12 @@ public struct PersonalAccessTokenRepository: Sendable {
     public func markUsed(id: Int64, at date: Date = Date(), interval: Duration = .seconds(600)) async throws {
         let now = date.milliseconds
         let threshold = now - interval.components.seconds * 1000
-        try await database.read { db in
+        // Read first: most requests find it recorded within the interval and need no write (and no wait for the writer).
+        let recent = try await database.read { db in
+            try await db.select().column("id").from("personal_access_tokens").where("id", .equal, id).where("last_used_at", .greaterThanOrEqual, threshold).first()
+        }
+        guard recent == nil else { return }
+        try await database.write { db in
             try await db.update("personal_access_tokens").set("last_used_at", to: now).where("id", .equal, id)
                 .where { $0.where("last_used_at", .is, SQLLiteral.null).orWhere("last_used_at", .lessThan, threshold) }
                 .run()

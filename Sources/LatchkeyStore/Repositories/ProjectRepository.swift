@@ -17,12 +17,15 @@ struct ProjectRecord: Codable, Sendable {
     var jobTokenInboundEnabled: Bool
     var jobTokenOutboundEnabled: Bool
     var jobTokenPushAllowed: Bool
+    var repositoryEmpty: Bool?
+    var repositoryHeadSha: String?
 
     func project(in namespace: Namespace) -> Project {
         Project(
             id: id, name: name, path: path, namespace: namespace, visibility: Visibility(rawValue: visibility) ?? .private, description: description,
             defaultBranch: defaultBranch, creatorID: creatorId, createdAt: Date(milliseconds: createdAt), lastActivityAt: Date(milliseconds: lastActivityAt),
-            jobTokenInboundEnabled: jobTokenInboundEnabled, jobTokenOutboundEnabled: jobTokenOutboundEnabled, jobTokenPushAllowed: jobTokenPushAllowed)
+            jobTokenInboundEnabled: jobTokenInboundEnabled, jobTokenOutboundEnabled: jobTokenOutboundEnabled, jobTokenPushAllowed: jobTokenPushAllowed,
+            repositoryEmpty: repositoryEmpty, repositoryHeadSHA: repositoryHeadSha)
     }
 }
 
@@ -134,20 +137,28 @@ public struct ProjectRepository: Sendable {
 
     public func find(id: Int64) async throws -> Project? {
         try await database.read { db in
-            guard let record = try await db.select().column("*").from("projects").where("id", .equal, id).record(ProjectRecord.self) else { return nil }
-            return try await Self.attach([record], db: db).first
+            try await Self.withNamespace(db).where(SQLColumn("id", table: "p"), .equal, SQLBind(id)).first().map(Self.project(joined:))
         }
     }
 
     public func find(fullPath: String) async throws -> Project? {
         try await database.read { db in
-            guard
-                let record = try await db.select().column("*").from("projects")
-                    .where(SQLFunction("LOWER", args: SQLIdentifier("full_path")), .equal, SQLBind(fullPath.lowercased()))
-                    .record(ProjectRecord.self)
-            else { return nil }
-            return try await Self.attach([record], db: db).first
+            try await Self.withNamespace(db)
+                .where(SQLFunction("LOWER", args: SQLColumn("full_path", table: "p")), .equal, SQLBind(fullPath.lowercased()))
+                .first().map(Self.project(joined:))
         }
+    }
+
+    /// Projects (`p`, columns prefixed `p_`) joined to their namespaces (`n`, `n_`): a project in one query.
+    static func withNamespace(_ db: any SQLDatabase) -> SQLSelectBuilder {
+        db.select().columns(of: "p", JoinedColumns.projects, prefix: "p_").columns(of: "n", JoinedColumns.namespaces, prefix: "n_")
+            .from(SQLAlias(SQLIdentifier("projects"), as: SQLIdentifier("p")))
+            .join(SQLAlias(SQLIdentifier("namespaces"), as: SQLIdentifier("n")), method: SQLJoinMethod.inner, on: SQLColumn("id", table: "n"), .equal, SQLColumn("namespace_id", table: "p"))
+    }
+
+    /// The project of a row selected through `withNamespace`.
+    static func project(joined row: any SQLRow) throws -> Project {
+        try row.record(ProjectRecord.self, prefix: "p_").project(in: row.record(NamespaceRecord.self, prefix: "n_").namespace)
     }
 
     /// Projects the filter admits, one page at a time.
