@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import ZIPFoundation
 
 /// Zip archives of artifacts: written from collected paths, extracted into a checkout without letting any entry escape it.
@@ -64,9 +65,6 @@ enum ArtifactArchive {
 
     /// The entry path's components, or nil when it is absolute or climbs with `..`.
     static func safeComponents(_ path: String) -> [String]? {
-        guard !path.hasPrefix("/"), !path.hasPrefix("\\"), !path.utf8.contains(0) else { return nil }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
-        guard !parts.isEmpty, !parts.contains("..") else { return nil }
-        return parts
+        ArtifactEntryName.extractionComponents(path)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import LatchkeyCore
 
 /// A request's parameters from the query string and the body (JSON, URL-encoded or multipart form), read the way Grape reads them.
 public struct APIParameters: Sendable {
@@ -36,11 +37,15 @@ public struct APIParameters: Sendable {
                 add(part.name, String(decoding: part.body, as: UTF8.self), to: &values)
             }
         } else if contentType.isEmpty || contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") {
-            guard let json = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+            let object: [String: JSONValue]
+            do {
+                object = try JSONValue.parameters(data)
+            } catch .invalid {
                 if contentType.hasPrefix("application/json") { throw APIError(.badRequest, error: "The provided content-type 'application/json' is not supported or the body is not valid JSON") }
                 return APIParameters(values: values)
+            } catch .notAnObject {
+                throw APIError(.badRequest, error: "the request body must be a JSON object")
             }
-            guard case .object(let object) = json else { throw APIError(.badRequest, error: "the request body must be a JSON object") }
             values.merge(object) { _, body in body }
         }
         return APIParameters(values: values)
@@ -57,12 +62,7 @@ public struct APIParameters: Sendable {
     }
 
     static func parseForm(_ text: String) -> [(String, String)] {
-        text.split(separator: "&").compactMap { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard let rawKey = parts.first else { return nil }
-            func decode(_ s: Substring) -> String { s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s) }
-            return (decode(rawKey), parts.count > 1 ? decode(parts[1]) : "")
-        }
+        URLEncodedForm.decode(text).map { ($0.name, $0.value) }
     }
 
     /// A JSON number as a parameter's text: `12` for whole numbers, checked before the conversion so `1e300` cannot trap.

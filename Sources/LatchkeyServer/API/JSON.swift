@@ -1,33 +1,9 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LatchkeyCore
 
-/// A JSON value, for bodies we read loosely (GitLab clients send strings, numbers or booleans interchangeably).
-public enum JSONValue: Sendable, Equatable, Decodable {
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case null
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let bool = try? container.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let array = try? container.decode([JSONValue].self) {
-            self = .array(array)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
+extension JSONValue {
     var serialized: String {
         switch self {
         case .string(let string): JSON.quote(string)

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LatchkeyCore
 import NIOCore
 import NIOPosix
 import ZIPFoundation
@@ -13,12 +14,13 @@ enum ArtifactEntry {
         case notFound
     }
 
-    /// The entry path as GitLab's `Artifacts::Path` accepts it: relative, no NUL byte, no `..` component.
+    /// The entry path as GitLab's `Artifacts::Path` accepts it (`ArtifactEntryName.lookupPath`).
     static func validate(_ path: String) throws(Failure) -> String {
-        guard !path.isEmpty, !path.contains("\0"), !path.hasPrefix("/") else { throw .invalidPath }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !parts.contains(where: { $0 == ".." || $0 == "." }) else { throw .invalidPath }
-        return path
+        do {
+            return try ArtifactEntryName.lookupPath(path)
+        } catch {
+            throw .invalidPath
+        }
     }
 
     /// Streams the archive's regular-file entry at `path`; the temporary copy is unlinked before the first byte goes out.

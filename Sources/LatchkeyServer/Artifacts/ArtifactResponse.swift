@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import LatchkeyCore
 
 /// Streams a file from disk as a download, with GitLab's headers and Range support; memory does not grow with the file.
 enum ArtifactResponse {
@@ -25,12 +26,6 @@ enum ArtifactResponse {
 
     /// One `bytes=a-b`, `bytes=a-` or `bytes=-n` range within the file.
     static func parseRange(_ header: String, size: Int64) -> ClosedRange<Int64>? {
-        guard header.hasPrefix("bytes="), size > 0, !header.contains(",") else { return nil }
-        let spec = header.dropFirst(6).split(separator: "-", omittingEmptySubsequences: false)
-        guard spec.count == 2 else { return nil }
-        if spec[0].isEmpty, let suffix = Int64(spec[1]), suffix > 0 { return max(0, size - suffix)...(size - 1) }
-        guard let start = Int64(spec[0]), start < size else { return nil }
-        let end = spec[1].isEmpty ? size - 1 : min(Int64(spec[1]) ?? -1, size - 1)
-        return end >= start ? start...end : nil
+        RangeHeader.range(header, size: size)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import NIOPosix
 
 /// Runs the `git` command line (never through a shell).
@@ -40,8 +41,6 @@ enum Git {
 
     /// A ref or sha that cannot be mistaken for an option or a revision expression.
     static func isSafeRef(_ ref: String) -> Bool {
-        !ref.isEmpty && !ref.hasPrefix("-") && ref.count < 256
-            && !ref.contains("..") && !ref.contains(":") && !ref.contains(" ") && !ref.contains("\0") && !ref.contains("^") && !ref.contains("~")
-            && !ref.contains("@{") && !ref.contains("\\")
+        GitRefName.isSafeArgument(ref)
     }
 }

@@ -161,7 +161,7 @@ extension RepositoryStore {
 
     /// Whether `name` is a valid tag name by git's rules.
     static func isValidTagName(_ name: String) async -> Bool {
-        guard Git.isSafeRef(name), !name.hasPrefix("refs/") else { return false }
+        guard GitRefName.isValidTagName(name) else { return false }
         return (try? await Git.run(["check-ref-format", "refs/tags/\(name)"])) != nil
     }
 
