@@ -165,9 +165,8 @@ public struct Authenticator: Sendable {
     public func jobActor(_ value: String) async throws(Failure) -> Actor {
         guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .denied(.unauthenticated) }
         do {
-            guard let job = try await environment.store.jobs.find(tokenDigest: environment.digester.digest(value)),
-                let project = try await environment.store.projects.find(id: job.projectID),
-                let userID = job.userID, let user = try await environment.store.users.find(id: userID), !user.isBlocked
+            guard let (job, project, user) = try await environment.store.jobs.findWithProjectAndUser(tokenDigest: environment.digester.digest(value)),
+                !user.isBlocked
             else { throw Denial.unauthenticated }
             return .job(JobActor(job: job, project: project, user: user))
         } catch {
