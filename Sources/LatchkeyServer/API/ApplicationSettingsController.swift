@@ -15,7 +15,7 @@ struct ApplicationSettingsController {
     }
 
     private func requireAdmin(_ context: AppRequestContext) throws {
-        if case .denied(let denial) = AccessPolicy.mayAdministerInstance(context.actor) { throw APIError.from(denial) }
+        try environment.authorizer.authorizeInstanceAdministration(context.actor)
     }
 
     private func current() async throws -> Response {

@@ -35,12 +35,7 @@ struct JobTokenRevocationController {
             job = found
         }
         guard let project = try await environment.store.projects.find(id: job.projectID) else { throw APIError.notFound("Job") }
-        let facts = try await environment.facts(for: project, actor: context.actor)
-        if case .denied(let denial) = AccessPolicy.mayRevokeJobToken(context.actor, jobID: job.id, on: facts) {
-            // Someone who cannot see the project learns nothing about its jobs.
-            if case .notFound = denial { throw APIError.notFound("Job") }
-            throw APIError.from(denial)
-        }
+        try await environment.authorizer.authorizeJobTokenRevocation(context.actor, jobID: job.id, on: project)
         guard let ended = try await environment.store.jobs.finish(jobID: job.id, status: .canceled, failureReason: nil, exitCode: nil) else {
             throw APIError(.conflict, message: "409 Job is not running: its token is already dead")
         }

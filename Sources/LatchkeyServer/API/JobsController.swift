@@ -31,7 +31,7 @@ struct JobsController {
     }
 
     @Sendable func pipelineJobs(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJob, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readJob, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
             pipeline.projectID == facts.project.id
@@ -42,7 +42,7 @@ struct JobsController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJob, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readJob, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(parameters), includeRetried: true), page: PageRequest(parameters))
         return try await respond(page, project: facts.project, request: request)
@@ -61,9 +61,13 @@ struct JobsController {
     }
 
     private func job(_ context: AppRequestContext, _ ability: ProjectAbility) async throws -> (Job, ProjectAccessFacts) {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), ability, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), ability, actor: context.actor)
         guard let id = context.parameters.get("job_id", as: Int64.self), let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id
         else { throw APIError.notFound("Job") }
+        // GitLab's Ci::BuildPolicy: no update_build (play, retry, cancel) on a protected ref the user may not run pipelines on.
+        if ability.isGuardedByRefProtection, let pipeline = try await environment.store.pipelines.find(id: job.pipelineID) {
+            try await environment.authorizer.authorize(context.actor, ability, facts, ref: pipeline.ref, isTag: pipeline.isTag)
+        }
         return (job, facts)
     }
 

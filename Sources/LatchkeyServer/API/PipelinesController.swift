@@ -20,7 +20,7 @@ struct PipelinesController {
     private var baseURL: String { environment.settings.baseURL }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readPipeline, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         var filter = PipelineFilter(
             ref: try parameters.string("ref"), sha: try parameters.string("sha"), status: try parameters.enumeration("status", PipelineStatus.self),
@@ -40,7 +40,7 @@ struct PipelinesController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readPipeline, actor: context.actor)
         guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
             pipeline.projectID == facts.project.id
         else { throw APIError.notFound("Pipeline") }
@@ -48,7 +48,7 @@ struct PipelinesController {
     }
 
     @Sendable func latest(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPipeline, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readPipeline, actor: context.actor)
         let ref = QueryString(request).get("ref") ?? facts.project.defaultBranch
         guard let pipeline = try await environment.store.pipelines.latest(projectID: facts.project.id, ref: ref) else { throw APIError.notFound("Pipeline") }
         return try await respond(pipeline, project: facts.project)
@@ -61,11 +61,17 @@ struct PipelinesController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createPipeline, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .createPipeline, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let ref = try parameters.requireString("ref")
         let variables = try parameters.variables().map { CIVariable(key: $0.key, value: $0.value) }
         guard variables.allSatisfy({ CIVariableName.isValid($0.key) }) else { throw APIError.validation(["base": ["Variables key can contain only letters, digits and '_'."]]) }
+        do {
+            try await environment.authorizer.authorize(context.actor, .createPipeline, facts, ref: ref)
+        } catch is AccessDenied {
+            // Ci::CreatePipelineService's Validate::Abilities: a 400 with the pipeline's error, not a 403.
+            throw APIError.validation(["base": ["Insufficient permissions for protected ref"]])
+        }
         do {
             let pipeline = try await creator.create(project: facts.project, ref: ref, source: .api, user: context.actor.user, variables: variables, persistInvalid: false)
             return try await respond(pipeline, project: facts.project, status: .created)

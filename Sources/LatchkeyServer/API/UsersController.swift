@@ -27,7 +27,7 @@ struct UsersController {
         // Anyone may look a user up by username (GitLab's public profile); listing everyone needs a sign-in.
         guard context.actor.user != nil || username != nil else { throw APIError.unauthorized }
         let page = try await environment.store.users.list(search: try parameters.string("search"), username: username, page: PageRequest(parameters))
-        if AccessPolicy.mayAdministerInstance(context.actor).isAllowed {
+        if environment.authorizer.allows(context.actor, .administer) {
             return try page.map { UserEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
         }
         return try page.map { UserBasicEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
@@ -35,7 +35,7 @@ struct UsersController {
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
         let user = try await user(context)
-        if AccessPolicy.mayAdministerInstance(context.actor).isAllowed || context.actor.user?.id == user.id {
+        if environment.authorizer.allows(context.actor, .readFullProfile, user: user.id) {
             return try JSON.response(UserEntity(user, baseURL: baseURL))
         }
         return try JSON.response(UserBasicEntity(user, baseURL: baseURL))
@@ -120,7 +120,7 @@ struct UsersController {
     }
 
     private func requireAdmin(_ context: AppRequestContext) throws {
-        if case .denied(let denial) = AccessPolicy.mayAdministerInstance(context.actor) { throw APIError.from(denial) }
+        try environment.authorizer.authorizeInstanceAdministration(context.actor)
     }
 }
 

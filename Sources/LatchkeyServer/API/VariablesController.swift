@@ -43,7 +43,7 @@ struct VariablesController {
     }
 
     private func project(_ context: AppRequestContext) async throws -> Project {
-        try await environment.authorizedProject(try context.parameters.require("id"), .adminVariables, actor: context.actor).project
+        try await environment.authorizer.project(try context.parameters.require("id"), .adminVariables, actor: context.actor).project
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {

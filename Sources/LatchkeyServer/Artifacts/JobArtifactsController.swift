@@ -22,7 +22,7 @@ struct JobArtifactsController {
 
     /// `.../jobs/artifacts/:ref_name/download` and `.../jobs/artifacts/:ref_name/raw/*artifact_path`.
     @Sendable func byRef(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJobArtifacts, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readJobArtifacts, actor: context.actor)
         let rest = context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? ""
         guard let jobName = QueryString(request).get("job"), !jobName.isEmpty else { throw APIError.missing("job") }
         if rest.hasSuffix("/download"), let ref = Self.decode(String(rest.dropLast("/download".count))), !ref.isEmpty {
@@ -59,7 +59,7 @@ struct JobArtifactsController {
     }
 
     private func job(_ context: AppRequestContext) async throws -> Job {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readJobArtifacts, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readJobArtifacts, actor: context.actor)
         guard let id = context.parameters.get("job_id", as: Int64.self) else { throw APIError.invalid("job_id") }
         guard let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id else { throw Self.jobNotFound }
         return job

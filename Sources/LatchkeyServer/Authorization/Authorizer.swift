@@ -81,9 +81,9 @@ struct Authorizer: Sendable {
         AccessPolicy.decide(actor, ability, on: facts).isAllowed
     }
 
-    /// Whether the actor may use `ability` (create_pipeline, update_build) on the project's `ref`, which may be protected.
+    /// Whether the actor, already allowed `ability` (create_pipeline, update_build) on the project, may use it on `ref`, which
+    /// may be protected.
     func authorize(_ actor: Actor, _ ability: ProjectAbility, _ facts: ProjectAccessFacts, ref: String, isTag: Bool = false) async throws {
-        try await authorize(actor, ability, facts)
         let protection = try await refProtection(facts.project, ref: ref, isTag: isTag)
         if case .denied(let denial) = AccessPolicy.decide(actor, ability, on: facts, ref: protection) { throw AccessDenied(denial) }
     }
@@ -232,7 +232,18 @@ struct Authorizer: Sendable {
         return AccessPolicy.mayRunScheduleAsOwner(owner, on: try await facts(for: schedule, on: projectFacts))
     }
 
-    // MARK: Users and the instance
+    // MARK: Users, jobs and the instance
+
+    /// Whether the actor may administer the instance (users, runners, settings).
+    func authorizeInstanceAdministration(_ actor: Actor) throws {
+        if case .denied(let denial) = AccessPolicy.mayAdministerInstance(actor) { throw AccessDenied(denial) }
+    }
+
+    /// Whether the actor may end job `jobID`'s token; someone who cannot see the project learns nothing about its jobs.
+    func authorizeJobTokenRevocation(_ actor: Actor, jobID: Int64, on project: Project) async throws {
+        let facts = try await facts(for: project, actor: actor)
+        if case .denied(let denial) = AccessPolicy.mayRevokeJobToken(actor, jobID: jobID, on: facts) { throw AccessDenied(denial, resource: "Job") }
+    }
 
     func authorize(_ actor: Actor, _ ability: UserAbility, user userID: Int64? = nil) throws {
         if case .denied(let denial) = AccessPolicy.decide(actor, ability, user: userID) { throw AccessDenied(denial, resource: "User") }

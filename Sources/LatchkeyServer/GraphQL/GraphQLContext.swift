@@ -15,8 +15,8 @@ struct GraphQLContext: Sendable {
     func visibleProject(_ fullPath: String) async throws -> ProjectAccessFacts? {
         guard fullPath.contains("/") else { return nil }
         do {
-            return try await environment.authorizedProject(fullPath, .readProject, actor: actor)
-        } catch let error as APIError where [.notFound, .forbidden, .unauthorized].contains(error.status) {
+            return try await environment.authorizer.project(fullPath, .readProject, actor: actor)
+        } catch is AccessDenied {
             return nil
         }
     }
@@ -30,13 +30,13 @@ struct GraphQLContext: Sendable {
 
     /// Whether the actor may administer the project's job token scope, decided by `AccessPolicy`.
     func mayAdminister(_ facts: ProjectAccessFacts) -> Bool {
-        AccessPolicy.decide(actor, .adminJobTokenScope, on: facts).isAllowed
+        environment.authorizer.allows(actor, .adminJobTokenScope, facts)
     }
 
     func requireAdministration(_ facts: ProjectAccessFacts) async throws {
         do {
-            try await environment.authorize(actor, .adminJobTokenScope, facts)
-        } catch is APIError {
+            try await environment.authorizer.authorize(actor, .adminJobTokenScope, facts)
+        } catch is AccessDenied {
             throw GraphQLResourceNotAvailable()
         }
     }

@@ -59,8 +59,8 @@ struct AuthLogNode: Sendable {
 extension GraphQLContext {
     /// The project as a `Project` node, if the actor may read it (decided by `AccessPolicy`).
     func node(for project: Project) async throws -> ProjectNode? {
-        let facts = try await environment.facts(for: project, actor: actor)
-        guard AccessPolicy.decide(actor, .readProject, on: facts).isAllowed else { return nil }
+        let facts = try await environment.authorizer.facts(for: project, actor: actor)
+        guard environment.authorizer.allows(actor, .readProject, facts) else { return nil }
         return ProjectNode(facts: facts, baseURL: baseURL)
     }
 }

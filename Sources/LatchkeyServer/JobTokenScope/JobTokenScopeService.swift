@@ -40,9 +40,9 @@ struct JobTokenScopeService: Sendable {
     /// The project to list, if the actor may name it: it must exist and, unless public, the actor needs a role on it.
     private func listable(_ id: Int64, actor: Actor) async throws -> Project {
         guard let target = try await store.projects.find(id: id) else { throw APIError(.notFound, message: "404 target_project_id not found Not Found") }
-        let facts = try await environment.facts(for: target, actor: actor)
-        let isAdmin = actor.user?.isAdmin ?? false
-        if target.visibility != .public, !isAdmin, (facts.memberLevel ?? .noAccess) < .guest {
+        // GitLab's `can?(current_user, :read_project, target)`: an internal project is as listable as a public one to a user.
+        let facts = try await environment.authorizer.facts(for: target, actor: actor)
+        guard environment.authorizer.allows(actor, .readProject, facts) else {
             throw APIError(.notFound, message: "404 target_project_id not found Not Found")
         }
         return target
@@ -76,8 +76,7 @@ struct JobTokenScopeService: Sendable {
 
     func addGroup(_ groupID: Int64, to project: Project, grant: AllowlistGrant, by actor: Actor, autopopulated: Bool = false) async throws -> Group {
         guard let group = try await store.namespaces.group(id: groupID) else { throw APIError(.notFound, message: "404 target_group_id not found Not Found") }
-        let facts = try await environment.groupFacts(String(group.id), for: actor)
-        if group.visibility != .public, !(actor.user?.isAdmin ?? false), (facts.memberLevel ?? .noAccess) < .guest {
+        guard try await environment.authorizer.isVisible(group, to: actor) else {
             throw APIError(.notFound, message: "404 target_group_id not found Not Found")
         }
         do {

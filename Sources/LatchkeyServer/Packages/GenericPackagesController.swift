@@ -31,7 +31,7 @@ struct GenericPackagesController {
     static let notFound = APIError(.notFound, message: "404 Not found")
 
     @Sendable func upload(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createPackage, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .createPackage, actor: context.actor)
         let coordinates = try GenericPackageCoordinates.parse(context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? "")
         if let status = QueryString(request).get("status"), !["default", "hidden"].contains(status) {
             throw APIError(.badRequest, error: "status does not have a valid value")
@@ -72,7 +72,7 @@ struct GenericPackagesController {
     }
 
     @Sendable func download(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPackage, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readPackage, actor: context.actor)
         let coordinates = try GenericPackageCoordinates.parse(context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? "")
         guard let package = try await environment.store.packages.find(projectID: facts.project.id, type: "generic", name: coordinates.name, version: coordinates.version),
             let file = try await environment.store.packages.latestFile(packageID: package.id, fileName: coordinates.fileName)
@@ -86,7 +86,7 @@ struct GenericPackagesController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readPackage, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readPackage, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let sort = try parameters.string("sort") ?? "asc"
         guard ["asc", "desc"].contains(sort) else { throw APIError(.badRequest, error: "sort does not have a valid value") }

@@ -19,7 +19,7 @@ struct ReleasesController {
     private var baseURL: String { environment.settings.baseURL }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readRelease, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readRelease, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let orderBy = try parameters.string("order_by") ?? "released_at"
         guard ["released_at", "created_at", "semver"].contains(orderBy) else { throw APIError(.badRequest, error: "order_by does not have a valid value") }
@@ -33,7 +33,7 @@ struct ReleasesController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readRelease, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readRelease, actor: context.actor)
         let tagName = RepositoryController.catchAll(context)
         guard !tagName.isEmpty, let release = try await environment.store.releases.find(projectID: facts.project.id, tagName: tagName) else {
             throw APIError(.notFound, message: "404 Not Found")
@@ -43,7 +43,7 @@ struct ReleasesController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .createRelease, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .createRelease, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let tagName = try parameters.requireString("tag_name")
         let project = facts.project

@@ -27,7 +27,7 @@ struct UserRunnersController {
         guard type == "instance_type" else {
             throw APIError(.badRequest, error: "runner_type \(type) is not supported: Latchkey has instance runners only (runner_type=instance_type)")
         }
-        if case .denied(let denial) = AccessPolicy.mayAdministerInstance(context.actor) { throw APIError.from(denial) }
+        try environment.authorizer.authorizeInstanceAdministration(context.actor)
         let tags = try parameters.stringList("tag_list") ?? []
         let created = try await RunnerCreation.create(
             in: environment, description: try parameters.string("description") ?? "", tags: tags,

@@ -183,13 +183,13 @@ struct WebPages: Sendable {
     /// The project at `path` if the visitor may use `ability` on it; otherwise sign-in for visitors and 404 for everyone else.
     func project(_ web: WebRequest, _ path: String, _ ability: ProjectAbility) async throws -> ProjectAccessFacts {
         guard let project = try await environment.store.projects.find(fullPath: path) else { throw refusal(web) }
-        let facts = try await environment.facts(for: project, actor: web.actor)
-        guard AccessPolicy.decide(web.actor, ability, on: facts).isAllowed else { throw refusal(web) }
+        let facts = try await environment.authorizer.facts(for: project, actor: web.actor)
+        guard environment.authorizer.allows(web.actor, ability, facts) else { throw refusal(web) }
         return facts
     }
 
     func may(_ web: WebRequest, _ ability: ProjectAbility, _ facts: ProjectAccessFacts) -> Bool {
-        AccessPolicy.decide(web.actor, ability, on: facts).isAllowed
+        environment.authorizer.allows(web.actor, ability, facts)
     }
 
     func refusal(_ web: WebRequest) -> WebError {
