@@ -103,7 +103,7 @@ struct ProtectedBranchesEndToEndTests {
         #expect(Set(branches.array.compactMap { $0["name"] as? String }) == ["main", "release/1"])
     }
 
-    @Test("python-gitlab manages protected branches and branches, refusals included")
+    @Test("python-gitlab manages protected branches, branches and tags, refusals included")
     func pythonGitLab() async throws {
         let path = "protected-py-\(UUID().uuidString.prefix(6).lowercased())"
         let (id, work) = try await project(path)
@@ -154,6 +154,15 @@ struct ProtectedBranchesEndToEndTests {
                 assert e.response_code == 400, e
             p.protectedbranches.delete("stable-*")
             assert [b.name for b in p.protectedbranches.list(get_all=True)] == ["main"]
+            t = p.tags.create({"tag_name": "v-py", "ref": "main", "message": "from python"})
+            assert t.name == "v-py" and t.message == "from python", t
+            try:
+                p.tags.create({"tag_name": "v-py", "ref": "main"})
+                raise SystemExit("second tag accepted")
+            except gitlab.exceptions.GitlabCreateError as e:
+                assert e.response_code == 400 and "already exists" in str(e), e
+            p.tags.delete("v-py")
+            assert p.tags.list(get_all=True) == []
             print("python-gitlab: ok")
             """
         let result = try Python.run(

@@ -156,6 +156,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
     authenticatedAPI.addRoutes(BranchesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(ProtectedBranchesController(environment: environment).endpoints)
+    authenticatedAPI.addRoutes(TagsController(environment: environment, creator: creator).endpoints)
     let tokens = PersonalAccessTokensController(environment: environment)
     authenticatedAPI.addRoutes(tokens.endpoints)
     // A token of any scope may read and revoke itself (GitLab's `allow_access_with_scope(all_available_scopes)`).
