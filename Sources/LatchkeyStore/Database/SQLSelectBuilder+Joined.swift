@@ -23,6 +23,6 @@ extension SQLSelectBuilder {
 extension SQLRow {
     /// The record whose columns were selected with `prefix` (see `columns(of:_:prefix:)`).
     func record<T: Decodable>(_ type: T.Type, prefix: String) throws -> T {
-        try decode(model: T.self, prefix: prefix, keyDecodingStrategy: .convertFromSnakeCase)
+        try decode(model: T.self, prefix: prefix, keyDecodingStrategy: ColumnNames.strategy)
     }
 }
