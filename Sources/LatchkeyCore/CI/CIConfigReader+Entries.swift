@@ -77,8 +77,7 @@ extension CIConfigReader {
             fail(location, "config should be a hash")
             return nil
         }
-        // `reports`, `expose_as`, `exclude`, `untracked`, `public` and `access` are accepted and ignored:
-        // they shape how GitLab shows or filters artifacts, not whether a job runs.
+        // `public` and `access` are accepted and not acted on: they shape who may download, which AccessPolicy decides.
         checkKeys(
             mapping,
             location: location,
@@ -117,7 +116,72 @@ extension CIConfigReader {
                 fail(location, "\(flag) should be a boolean value")
             }
         }
+        artifacts.untracked = mapping.present("untracked") == .bool(true)
+        artifacts.hasArchive = mapping.present("paths") != nil || artifacts.untracked
+        if let exclude = mapping.present("exclude") {
+            if let strings = exclude.strings { artifacts.exclude = strings } else { fail(location, "exclude should be an array of strings") }
+        }
+        if let exposeAs = mapping.present("expose_as") {
+            // GitLab's `Entry::Artifacts` rules for the merge request widget's label.
+            if let text = exposeAs.stringValue {
+                if text.count > 100 {
+                    fail(location, "expose as is too long (maximum is 100 characters)")
+                } else if !text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || " _-".contains($0)) }) {
+                    fail(location, "expose as can contain only letters, digits, '-', '_' and spaces")
+                } else if !mapping.has("paths") {
+                    fail(location, "expose as when `expose_as` is set `paths` must be defined")
+                } else if artifacts.paths.contains(where: { $0.contains("*") }) {
+                    fail(location, "expose as paths can't contain '*' when used with 'exposed_as'")
+                } else {
+                    artifacts.exposeAs = text
+                }
+            } else {
+                fail(location, "expose as should be a string")
+            }
+        }
+        if let reports = mapping.present("reports") {
+            artifacts.reports = readReports(reports, location: "\(location):reports") ?? []
+        }
         return artifacts
+    }
+
+    /// GitLab's `Entry::Reports::ALLOWED_KEYS`.
+    static let reportKeys: Set<String> = Set(ArtifactReport.formats.keys).subtracting(["cobertura", "jacoco"]).union(["coverage_report"])
+
+    /// `artifacts:reports:`: each report a path or paths; `coverage_report` a format and one path.
+    mutating func readReports(_ value: YAMLValue, location: String) -> [ArtifactReport]? {
+        guard case .mapping(let mapping) = value else {
+            fail(location, "config should be a hash")
+            return nil
+        }
+        checkKeys(mapping, location: location, known: Self.reportKeys, unsupported: [])
+        var reports: [ArtifactReport] = []
+        for entry in mapping.entries where Self.reportKeys.contains(entry.key) {
+            if entry.key == "coverage_report" {
+                guard case .mapping(let coverage) = entry.value else {
+                    fail(location, "coverage report should be a hash")
+                    continue
+                }
+                checkKeys(coverage, location: "\(location):coverage_report", known: ["coverage_format", "path"], unsupported: [])
+                let format = coverage.present("coverage_format")?.stringValue
+                guard let format, ["cobertura", "jacoco"].contains(format) else {
+                    fail("\(location):coverage_report", "coverage format must be one of supported formats: cobertura, jacoco")
+                    continue
+                }
+                guard let path = coverage.present("path")?.stringValue, !path.isEmpty else {
+                    fail("\(location):coverage_report", "path can't be blank")
+                    continue
+                }
+                reports.append(ArtifactReport(type: format, paths: [path]))
+            } else if let path = entry.value.stringValue {
+                reports.append(ArtifactReport(type: entry.key, paths: [path]))
+            } else if let paths = entry.value.strings {
+                reports.append(ArtifactReport(type: entry.key, paths: paths))
+            } else {
+                fail(location, "\(entry.key.replacingOccurrences(of: "_", with: " ")) should be an array of strings or a string")
+            }
+        }
+        return reports
     }
 
     /// A duration string shorter than a month; GitLab refuses numbers here, so `timeout: 3600` is an error.

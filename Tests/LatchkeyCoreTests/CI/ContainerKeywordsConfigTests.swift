@@ -146,6 +146,14 @@ struct ContainerKeywordsConfigTests {
             ("cache: {pahts: [a]}", "jobs:j:cache config contains unknown keys: pahts"),
             ("hooks: {post_get_sources_script: [a]}", "jobs:j:hooks config contains unknown keys: post_get_sources_script"),
             ("hooks: [a]", "jobs:j:hooks config should be a hash"),
+            ("artifacts: {reports: {junit: 1}}", "jobs:j:artifacts:reports junit should be an array of strings or a string"),
+            ("artifacts: {reports: {jnuit: a.xml}}", "jobs:j:artifacts:reports config contains unknown keys: jnuit"),
+            ("artifacts: {reports: {coverage_report: {coverage_format: lcov, path: a}}}",
+             "jobs:j:artifacts:reports:coverage_report coverage format must be one of supported formats: cobertura, jacoco"),
+            ("artifacts: {exclude: a}", "jobs:j:artifacts exclude should be an array of strings"),
+            ("artifacts: {expose_as: 'a!', paths: [a]}", "jobs:j:artifacts expose as can contain only letters, digits, '-', '_' and spaces"),
+            ("artifacts: {expose_as: a}", "jobs:j:artifacts expose as when `expose_as` is set `paths` must be defined"),
+            ("artifacts: {expose_as: a, paths: ['*.log']}", "jobs:j:artifacts expose as paths can't contain '*' when used with 'exposed_as'"),
         ])
     func refused(entry: String, message: String) {
         do {
@@ -154,6 +162,36 @@ struct ContainerKeywordsConfigTests {
         } catch {
             #expect(error.messages.contains(message), "\(error.messages)")
         }
+    }
+
+    @Test("reports keep their type and paths; coverage_report becomes its format; without paths or untracked there is no archive")
+    func reports() throws {
+        let definition = try CIConfigParser.parse(
+            """
+            test:
+              artifacts:
+                untracked: true
+                exclude: [tmp/]
+                expose_as: Test results
+                paths: [out/]
+                reports:
+                  junit: [a.xml, b.xml]
+                  dotenv: deploy.env
+                  coverage_report: {coverage_format: cobertura, path: coverage.xml}
+              script: [x]
+            only-reports:
+              artifacts: {reports: {junit: r.xml}}
+              script: [y]
+            """)
+        let artifacts = try #require(definition.jobs.first?.artifacts)
+        #expect(artifacts.untracked && artifacts.hasArchive && artifacts.exclude == ["tmp/"] && artifacts.exposeAs == "Test results")
+        #expect(
+            artifacts.reports == [
+                ArtifactReport(type: "junit", paths: ["a.xml", "b.xml"]), ArtifactReport(type: "dotenv", paths: ["deploy.env"]),
+                ArtifactReport(type: "cobertura", paths: ["coverage.xml"]),
+            ])
+        #expect(artifacts.reports.map(\.format) == ["gzip", "gzip", "gzip"])
+        #expect(definition.jobs.last?.artifacts?.hasArchive == false)
     }
 
     @Test("a cache policy may be a variable, expanded by the runner")
