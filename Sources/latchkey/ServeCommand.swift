@@ -41,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         ParentWatch.exitWhenParentDies()
+        FileDescriptorLimit.raise(logger: Logger(label: "latchkey"))
         let lock = settings.databaseURL == nil ? try DataDirectoryLock.acquire(settings.dataDirectory) : nil
         DataDirectoryPermissions.warnIfWide(settings.dataDirectory, logger: Logger(label: "latchkey"))
         let status = try await ServerLauncher(settings: settings, embeddedRunner: factory.make).run()
