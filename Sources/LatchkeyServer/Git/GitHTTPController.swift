@@ -51,6 +51,8 @@ struct GitHTTPController {
         let actor: Actor
         do {
             actor = try await Authenticator(environment: environment).actor(for: request, sources: .git, address: context.remoteAddress?.ipAddress)
+        } catch Authenticator.Failure.unavailable(let error) {
+            throw error
         } catch {
             return challenge("HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.")
         }
