@@ -58,6 +58,25 @@ enum YAMLLoader {
     /// A rough upper bound on nesting depth: open flow brackets outside quotes and comments, plus block
     /// indentation levels, plus leading `- ` and `? ` indicators on a line. libyaml stops at 1000 levels, but
     /// Yams composes recursively, so a small thread stack could overflow well before that.
+    /// A YAML 1.1 base-60 integer (`-1:30:00`, underscores allowed), or nil when it is not one or does not fit in Int.
+    static func sexagesimal(_ text: String) -> Int? {
+        var digits = Substring(text.replacingOccurrences(of: "_", with: ""))
+        var negative = false
+        if let sign = digits.first, sign == "-" || sign == "+" {
+            negative = sign == "-"
+            digits = digits.dropFirst()
+        }
+        var value = 0
+        for part in digits.split(separator: ":", omittingEmptySubsequences: false) {
+            guard !part.isEmpty, part.utf8.count <= 18, part.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(part) else { return nil }
+            let (times, overflowed) = value.multipliedReportingOverflow(by: 60)
+            let (sum, overflowedAgain) = times.addingReportingOverflow(number)
+            guard !overflowed, !overflowedAgain else { return nil }
+            value = sum
+        }
+        return negative ? -value : value
+    }
+
     static func estimatedDepth(of text: String) -> Int {
         let space = UInt8(ascii: " "), hash = UInt8(ascii: "#")
         var deepest = 0
@@ -192,6 +211,9 @@ enum YAMLLoader {
             case .bool:
                 return Bool.construct(from: scalar).map(YAMLValue.bool) ?? .string(scalar.string)
             case .int:
+                // Yams multiplies base-60 integers (YAML 1.1's `1:30`) without overflow checks and traps on long ones
+                // (found by fuzzing, issue 10); they are read here instead, and one too large for Int stays a string.
+                if scalar.string.contains(":") { return YAMLLoader.sexagesimal(scalar.string).map(YAMLValue.int) ?? .string(scalar.string) }
                 if let number = Int.construct(from: scalar) { return .int(number) }
                 return .string(scalar.string)
             case .float:

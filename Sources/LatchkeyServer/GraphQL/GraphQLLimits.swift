@@ -28,6 +28,7 @@ struct GraphQLLimits: Sendable, Equatable {
         case complexity(Int, max: Int)
         case documentFields(Int, max: Int)
         case fragmentChain(max: Int)
+        case truncatedEscape
 
         var message: String {
             switch self {
@@ -36,6 +37,7 @@ struct GraphQLLimits: Sendable, Equatable {
             case .complexity(let complexity, let max): "Query has complexity of \(complexity), which exceeds max complexity of \(max)"
             case .documentFields(let count, let max): "Query has \(count) fields, which exceeds the limit of \(max)"
             case .fragmentChain(let max): "Query spreads fragments more than \(max) deep"
+            case .truncatedEscape: "Syntax Error: Invalid character escape sequence at the end of the document."
             }
         }
     }
@@ -104,8 +106,28 @@ struct GraphQLLimits: Sendable, Equatable {
         return result
     }
 
-    /// Refuses a query whose nesting the parser should not see.
+    /// Whether the document ends inside an escape: a `\` as its last byte, or a `\u` with fewer than four bytes after it.
+    ///
+    /// The GraphQL library's lexer reads those bytes without a bounds check and traps (found by fuzzing, issue 10).
+    /// Backslashes pair up in any context, as escapes do in strings, so `"\\u"` is a backslash and a `u`, not an escape.
+    static func endsInsideEscape(_ query: String) -> Bool {
+        let bytes = Array(query.utf8)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            guard index + 1 < bytes.count else { return true }
+            if bytes[index + 1] == UInt8(ascii: "u"), bytes.count - (index + 2) < 4 { return true }
+            index += 2
+        }
+        return false
+    }
+
+    /// Refuses a query the parser should not see: one it would trap on, or nesting it would recurse into too deeply.
     func checkBeforeParsing(_ query: String) throws(Violation) {
+        if Self.endsInsideEscape(query) { throw .truncatedEscape }
         let scan = Self.scan(query)
         guard scan.nesting > Self.maxNesting else { return }
         if scan.selectionDepth > maxDepth { throw .depth(scan.selectionDepth, max: maxDepth) }

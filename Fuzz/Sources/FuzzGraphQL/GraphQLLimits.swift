@@ -1,0 +1,1 @@
+../../../Sources/LatchkeyServer/GraphQL/GraphQLLimits.swift
