@@ -59,10 +59,7 @@ struct GroupsController {
     }
 
     private func isVisible(_ group: Group, to actor: Actor) async throws -> Bool {
-        if group.visibility == .public { return true }
-        guard let user = actor.user else { return false }
-        if user.isAdmin || group.visibility == .internal { return true }
-        return try await environment.groupFacts(String(group.id), for: actor).memberLevel != nil
+        try await environment.authorizer.isVisible(group, to: actor)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -103,13 +103,10 @@ struct ProjectsController {
         let namespace: Namespace
         if let namespaceID = try parameters.int("namespace_id") {
             guard let found = try await environment.store.namespaces.namespace(id: namespaceID) else { throw APIError.notFound("Namespace") }
-            if found.kind == .group {
-                let facts = try await environment.groupFacts(String(found.id), for: context.actor)
-                if case .denied(let denial) = AccessPolicy.decide(context.actor, .createProject, on: facts) {
-                    throw denial == .notFound ? APIError.notFound("Namespace") : APIError.validation(["namespace": ["is not valid"]])
-                }
-            } else if found.ownerID != user.id && !user.isAdmin {
-                throw APIError.validation(["namespace": ["is not valid"]])
+            do {
+                try await environment.authorizer.authorizeNewProject(in: found, actor: context.actor)
+            } catch let denied as AccessDenied {
+                throw denied.denial == .notFound ? APIError.notFound("Namespace") : APIError.validation(["namespace": ["is not valid"]])
             }
             namespace = found
         } else {

@@ -66,8 +66,8 @@ struct PipelineTriggerController {
         guard token.count < 256, let trigger = try await environment.store.pipelineTriggers.find(tokenDigest: environment.digester.digest(token)),
             trigger.projectID == project.id, let ownerID = trigger.ownerID, let owner = try await environment.store.users.find(id: ownerID), !owner.isBlocked
         else { throw Self.refused }
-        let facts = try await environment.facts(for: project, actor: .user(UserActor(user: owner, scopes: nil)))
-        switch AccessPolicy.decide(.user(UserActor(user: owner, scopes: nil)), .createPipeline, on: facts) {
+        // A trigger runs as its owner, with the owner's rights as of now (a protected ref included).
+        switch try await environment.authorizer.mayCreatePipeline(as: owner, on: project, ref: ref) {
         case .allowed: break
         case .denied(.notFound): throw Self.refused
         case .denied: throw APIError.validation(["base": ["Insufficient permissions to create a new pipeline"]])
