@@ -2,7 +2,7 @@
 """Runner fleet for Benchmarks/dispatch.sh: N processes, one registered runner each, looping POST /api/v4/jobs/request
 with keep-alive as gitlab-runner does, until EXPECTED jobs are claimed. Prints one JSON line of figures.
 
-Usage: dispatch-runners.py URL REGISTRATION_TOKEN RUNNERS EXPECTED [--finish] [--noop SECONDS] [--tokens FILE]
+Usage: dispatch-runners.py URL ADMIN_TOKEN RUNNERS EXPECTED [--finish] [--noop SECONDS] [--tokens FILE]
   --finish     each claimed job is ended at once (PUT /jobs/:id state=success), as a runner whose job takes no time
   --noop S     instead: the same loop on GET /-/liveness for S seconds (the harness's own ceiling)
   --tokens F   register the runners once and keep their tokens in F (reused when F exists)
@@ -35,7 +35,9 @@ def register(url, registration, count):
     conn = connect(url)
     tokens = []
     for index in range(count):
-        status, payload = call(conn, "POST", "/api/v4/runners", {"token": registration, "description": f"bench-{index}", "run_untagged": True})
+        # An administrator's personal access token creates instance runners (POST /user/runners), as `gitlab-runner register` then uses them.
+        status, payload = call(conn, "POST", "/api/v4/user/runners", {"runner_type": "instance_type", "description": f"bench-{index}", "run_untagged": True},
+                               {"PRIVATE-TOKEN": registration})
         if status != 201:
             raise SystemExit(f"registration failed: {status} {payload[:200]!r}")
         tokens.append(json.loads(payload)["token"])

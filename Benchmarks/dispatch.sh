@@ -35,7 +35,7 @@ start_server() { # $1: database label; sets url, token, server
     curl -sf "$url/-/readiness" >/dev/null || { cat "$work/server.log"; exit 1; }
     curl -sf -H "PRIVATE-TOKEN: $token" -H 'Content-Type: application/json' -d '{"name":"bench"}' "$url/api/v4/projects" >/dev/null
     git init -q -b main "$work/repo"
-    registration="$(cat "$work/data/registration-token")"
+    registration="$token"
     rm -f "$work/tokens.json"
 }
 

@@ -51,7 +51,9 @@ public func buildApplication(
     let (database, databaseService) = try await openDatabase(settings, logger: logger)
     // PostgresClient must run before the first query; migrations wait for it inside the service group.
     let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)
-    let queue = JobQueue()
+    // Several instances on one PostgreSQL wake each other's long-polling runners (LISTEN/NOTIFY).
+    let wakeups = settings.databaseURL.flatMap { $0.isEmpty ? nil : JobWakeups(database: database, url: $0, logger: logger) }
+    let queue = wakeups.map { wakeups in JobQueue(broadcast: { await wakeups.broadcast() }) } ?? JobQueue()
     let creator = PipelineCreator(environment: environment, queue: queue)
     let router = try await buildRouter(environment: environment, creator: creator, queue: queue)
     // Services stop in reverse order: the database goes first in the list so it closes last, after every request has ended.
@@ -59,6 +61,7 @@ public func buildApplication(
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
     services.append(JobReaper(environment: environment, queue: queue))
+    if let wakeups { services.append(wakeups.listener(for: queue)) }
 
     var app = Application(
         router: router,

@@ -12,6 +12,7 @@ public enum Schema {
         Migration(version: 7, name: "server-side web sessions", apply: createWebSessions),
         Migration(version: 8, name: "sign-in attempts shared by every instance", apply: createAuthAttempts),
         Migration(version: 9, name: "personal access token descriptions", apply: addTokenDescriptions),
+        Migration(version: 10, name: "job tags and needs for claiming and progression in SQL", apply: JobRepository.addDispatchColumns),
         Migration(version: 11, name: "repository metadata recorded when a push lands", apply: ProjectRepository.addRepositoryMetadata),
         Migration(version: 12, name: "protected branches", apply: ProtectedBranchRepository.createTable),
     ]

@@ -15,6 +15,8 @@ extension JobRepository {
         // Whether a job waits on `needs:` (a DAG): only then can the end of one job start another before its stage is complete.
         try await db.alter(table: "jobs").column("uses_needs", type: Schema.boolean, .notNull, .default(false)).run()
         try await db.create(index: "jobs_by_pipeline_status").on("jobs").column("pipeline_id").column("status").run()
+        // A trace PATCH advances its offset in one statement and records the runner's sign of life there, not on `jobs`.
+        try await db.alter(table: "job_traces").column("updated_at", type: .bigint).run()
         // Jobs that may still run get their tags and needs from their stored definitions.
         let open = [JobStatus.created, .pending, .manual].map(\.rawValue)
         let rows = try await db.select().column("id").column("definition").from("jobs").where("status", .in, open).all()

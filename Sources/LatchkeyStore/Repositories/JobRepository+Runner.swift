@@ -76,20 +76,20 @@ extension JobRepository {
     }
 
     /// Records appended trace bytes if the trace still stands at `expected` bytes; false if another request moved it.
+    /// One statement: the trace row's own `updated_at` is the runner's sign of life (`active` reads it), so `jobs` is not written.
     public func advanceTrace(jobID: Int64, expected: Int64, to state: TraceState) async throws -> Bool {
-        try await database.read { db in
-            let updated = try await db.update("job_traces")
+        try await database.write { db in
+            try await db.update("job_traces")
                 .set("received", to: state.received).set("crc", to: Int64(state.crc)).set("held", to: Data(state.held))
+                .set("updated_at", to: Date().milliseconds)
                 .where("job_id", .equal, jobID).where("received", .equal, expected)
-                .returning("job_id").first()
-            if updated != nil { try await db.update("jobs").set("updated_at", to: Date().milliseconds).where("id", .equal, jobID).run() }
-            return updated != nil
+                .returning("job_id").first() != nil
         }
     }
 
     /// Notes that the runner is still alive for the job.
     public func touch(jobID: Int64) async throws {
-        try await database.read { db in try await db.update("jobs").set("updated_at", to: Date().milliseconds).where("id", .equal, jobID).run() }
+        try await database.write { db in try await db.update("jobs").set("updated_at", to: Date().milliseconds).where("id", .equal, jobID).run() }
     }
 
     /// Ends a running or canceling job (a canceling job always ends canceled) and kills its token at once; nil if it had already ended.
@@ -113,15 +113,23 @@ extension JobRepository {
             }
             return record?.job
         }
-        if let finished { try await PipelineRepository(database: database).advance(pipelineID: finished.pipelineID) }
+        if let finished { try await PipelineRepository(database: database).advance(afterEndOf: finished) }
         return finished
     }
 
-    /// Running or canceling jobs, for the reaper to check timeouts and silent runners.
+    /// Running or canceling jobs, for the reaper to check timeouts and silent runners; `updatedAt` is the runner's last sign of
+    /// life for the job (an update, or a trace `PATCH`, which touches only the trace row).
     public func active() async throws -> [Job] {
         try await database.read { db in
-            try await db.select().column("*").from("jobs").where("status", .in, [JobStatus.running.rawValue, JobStatus.canceling.rawValue]).orderBy("id")
-                .records(JobRecord.self).map(\.job)
+            let statuses = [JobStatus.running.rawValue, JobStatus.canceling.rawValue]
+            let rows = try await db.raw(
+                "SELECT j.*, t.updated_at AS trace_updated_at FROM jobs j LEFT JOIN job_traces t ON t.job_id = j.id WHERE j.status IN (\(binds: statuses)) ORDER BY j.id"
+            ).all()
+            return try rows.map { row in
+                var job = try row.record(JobRecord.self).job
+                if let traced = try row.decode(column: "trace_updated_at", as: Int64?.self) { job.updatedAt = max(job.updatedAt, Date(milliseconds: traced)) }
+                return job
+            }
         }
     }
 

@@ -62,6 +62,7 @@ public struct JobRepository: Sendable {
             )
             .returning("id").first()
         guard let id = try row?.decode(column: "id", as: Int64.self) else { throw StoreError.corrupt("job insert") }
+        try await insertDispatchFacts(definition, jobID: id, db: db)
         return id
     }
 
