@@ -65,12 +65,135 @@ struct BrowserTests {
     }
 }
 
+extension BrowserTests {
+    @Test(
+        "the job log shows colours and collapsible sections and follows a running job without a reload; the pipeline graph draws needs: edges and a play button; the list filters by status",
+        .enabled(if: BrowserFixture.unavailableReason == nil))
+    func jobLogAndPipelineGraph() async throws {
+        let server = try await LiveServer.shared.start()
+        let root = ["PRIVATE-TOKEN": server.rootToken]
+        let created = try await HTTP.request("POST", "\(server.url)/api/v4/projects", headers: root, json: ["name": "graphs"])
+        #expect(created.status == 201, "\(created.text)")
+        let project = try #require(created.object["id"] as? Int)
+        let ci = #"""
+            stages: [build, test, deploy]
+            build:
+              stage: build
+              script:
+                - printf '\033[31mred error\033[0m and \033[1;32mbold green\033[0m\n'
+                - printf '\033[0Ksection_start:%s:deps[collapsed=true]\r\033[0KInstall dependencies\n' "$(date +%s)"
+                - echo inside-the-section
+                - printf '\033[0Ksection_end:%s:deps\r\033[0K\n' "$(date +%s)"
+                - for i in $(seq 1 15); do echo "tick $i"; sleep 1; done
+            unit:
+              stage: test
+              needs: [build]
+              script: [echo unit]
+            lint:
+              stage: test
+              needs: []
+              script: [echo lint]
+            ship:
+              stage: deploy
+              needs: [unit]
+              when: manual
+              script: [echo ship]
+            """#
+        try BrowserFixture.push([".gitlab-ci.yml": ci], to: "\(server.url)/root/graphs.git", token: server.rootToken)
+        // The browser opens the job page while the job still runs: what it shows later came by the live tail.
+        let (pipelineID, buildID) = try await eventually("the build job to run") { () -> (Int, Int)? in
+            let jobs = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(project)/jobs", headers: root).array
+            guard let build = jobs.first(where: { $0["name"] as? String == "build" }), build["status"] as? String == "running",
+                let id = build["id"] as? Int, let pipeline = (build["pipeline"] as? [String: Any])?["id"] as? Int
+            else { return nil }
+            return (pipeline, id)
+        }
+        let output = BrowserFixture.screenshotDirectory
+        let steps = try await offThePool {
+            try BrowserFixture.drive(
+                server.url, password: BrowserFixture.rootPassword, target: "-", source: "-", output: output,
+                pages: [
+                    "11-job-log-live": [
+                        "path": "/root/graphs/-/jobs/\(buildID)", "before": "window.__sameDocument = true; window.__wasLive = !!document.getElementById('trace').dataset.traceUrl",
+                        "wait": "/Job log · the job /.test((document.getElementById('trace-status') || {}).textContent || '')",
+                        "script": """
+                            (function () {
+                              var log = document.getElementById('trace');
+                              var colour = function (text) {
+                                var span = Array.from(log.querySelectorAll('span')).find(function (s) { return s.textContent === text; });
+                                return span ? { classes: span.className, colour: getComputedStyle(span).color, weight: getComputedStyle(span).fontWeight } : null;
+                              };
+                              var section = Array.from(log.querySelectorAll('details.log-section')).find(function (d) { return d.querySelector('summary').textContent.indexOf('Install dependencies') >= 0; });
+                              var wasOpen = section ? section.open : null;
+                              var inside = section && Array.from(section.querySelectorAll('.log-line')).find(function (l) { return l.textContent.indexOf('inside-the-section') >= 0; });
+                              var shown = function (element) { return element.checkVisibility ? element.checkVisibility() : element.getClientRects().length > 0; };
+                              var hiddenBefore = inside ? !shown(inside) : null;
+                              if (section) section.querySelector('summary').click();
+                              return { sameDocument: window.__sameDocument === true, wasLive: window.__wasLive === true, red: colour('red error'), bold: colour('bold green'),
+                                       sectionOpenAtFirst: wasOpen, hiddenWhileCollapsed: hiddenBefore, openAfterClick: section ? section.open : null,
+                                       visibleAfterClick: inside ? shown(inside) : null,
+                                       lastTick: log.textContent.indexOf('tick 15') >= 0, lineAnchors: log.querySelectorAll('a.line-number[href^="#L"]').length };
+                            })()
+                            """,
+                    ],
+                    "12-pipeline-graph": [
+                        "path": "/root/graphs/-/pipelines/\(pipelineID)",
+                        "wait": "document.querySelectorAll('#pipeline-graph .job-card').length == 4 && !!document.querySelector('button[aria-label=\"Run ship\"]')",
+                        "script": """
+                            ({ edges: Array.from(document.querySelectorAll('svg.needs-edges path')).map(function (p) { return p.getAttribute('data-edge'); }).sort(),
+                               play: !!document.querySelector('button[aria-label="Run ship"]') })
+                            """,
+                    ],
+                ])
+        }
+        // The list's tabs: the pipeline is under its own status and not under "Failed".
+        let status = try await eventually("the pipeline to settle") { () -> String? in
+            let pipeline = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(project)/pipelines/\(pipelineID)", headers: root).object
+            guard let status = pipeline["status"] as? String, !["created", "pending", "running"].contains(status) else { return nil }
+            return status
+        }
+        #expect(status != "failed")
+        let lists = try await offThePool {
+            try BrowserFixture.drive(
+                server.url, password: BrowserFixture.rootPassword, target: "-", source: "-", output: output,
+                pages: [
+                    "13-pipelines-by-status": ["path": "/root/graphs/-/pipelines?status=\(status)", "script": "document.querySelector('.tabs a[aria-current=page]').textContent"],
+                    "14-pipelines-failed": ["path": "/root/graphs/-/pipelines?status=failed"],
+                    "15-pipeline-phone": ["path": "/root/graphs/-/pipelines/\(pipelineID)", "width": 390, "script": "document.documentElement.scrollWidth <= 390"] as [String: Any],
+                ])
+        }
+        let log = try #require(steps.first { $0.name == "11-job-log-live" }).object
+        #expect(log["sameDocument"] as? Bool == true, "the job page reloaded instead of following the log: \(log)")
+        #expect(log["wasLive"] as? Bool == true, "the job had ended before the page opened: \(log)")
+        #expect(log["lastTick"] as? Bool == true, "\(log)")
+        let red = log["red"] as? [String: Any], bold = log["bold"] as? [String: Any]
+        #expect((red?["classes"] as? String)?.contains("term-fg-red") == true, "\(log)")
+        #expect((bold?["classes"] as? String)?.contains("term-bold") == true && (bold?["classes"] as? String)?.contains("term-fg-green") == true, "\(log)")
+        #expect(red?["colour"] as? String != bold?["colour"] as? String, "\(log)")
+        #expect(log["sectionOpenAtFirst"] as? Bool == false && log["hiddenWhileCollapsed"] as? Bool == true, "\(log)")
+        #expect(log["openAfterClick"] as? Bool == true && log["visibleAfterClick"] as? Bool == true, "\(log)")
+        #expect((log["lineAnchors"] as? Int ?? 0) >= 8, "\(log)")
+        let graph = try #require(steps.first { $0.name == "12-pipeline-graph" }).object
+        #expect(graph["edges"] as? [String] == ["build -> unit", "unit -> ship"], "\(graph)")
+        #expect(graph["play"] as? Bool == true)
+        let byStatus = try #require(lists.first { $0.name == "13-pipelines-by-status" })
+        #expect(byStatus.value != "\"All\"" && byStatus.text.contains("#\(pipelineID)"), "\(byStatus)")
+        #expect(lists.first { $0.name == "14-pipelines-failed" }?.text.contains("No pipelines with the status Failed") == true)
+        #expect(lists.first { $0.name == "15-pipeline-phone" }?.value == "true", "the pipeline page is wider than a phone")
+    }
+}
+
 /// Chromium and the DevTools driver (Python's standard library only), and where screenshots go.
 enum BrowserFixture {
     struct Step: Decodable {
         var name: String
         var url: String
         var text: String
+        /// What the page's `script` returned, as JSON.
+        var value: String?
+
+        /// `value` decoded as a JSON object.
+        var object: [String: Any] { value.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:] }
     }
 
     /// Why the browser test cannot run here, or nil when it can.
@@ -97,7 +220,7 @@ enum BrowserFixture {
     }
 
     /// Runs the driver: the Token Access steps (or, with `target` "-", only sign-in and `pages`), returning what each step showed.
-    static func drive(_ base: String, password: String, target: String, source: String, output: URL, pages: [String: String] = [:]) throws -> [Step] {
+    static func drive(_ base: String, password: String, target: String, source: String, output: URL, pages: [String: Any] = [:]) throws -> [Step] {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-browser-\(UUID().uuidString).py")
         try Data(driver.utf8).write(to: script)
         defer { try? FileManager.default.removeItem(at: script) }
@@ -265,10 +388,25 @@ def main():
     os.makedirs(out, exist_ok=True)
     browser = Browser()
     report = {"steps": []}
-    def step(name, full=False):
+    def step(name, full=False, value=None):
         browser.screenshot(os.path.join(out, name + ".png"), full=full)
         report["steps"].append({"name": name, "url": browser.evaluate("location.pathname + location.hash"),
-                                "text": browser.evaluate("document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText")})
+                                "text": browser.evaluate("document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText"),
+                                "value": None if value is None else json.dumps(value)})
+    # A page is a path, or {"path", "width", "before": script run once loaded, "wait": expression polled until true, "script": its
+    # value goes in the report}.
+    def visit(name, spec):
+        if isinstance(spec, str): spec = {"path": spec}
+        if "width" in spec: browser.call("Emulation.setDeviceMetricsOverride", width=spec["width"], height=900, deviceScaleFactor=1, mobile=spec["width"] < 700)
+        browser.goto(base + spec["path"])
+        if "before" in spec: browser.evaluate(spec["before"])
+        if "wait" in spec:
+            deadline = time.time() + spec.get("timeout", 90)
+            while not browser.evaluate(spec["wait"]):
+                if time.time() > deadline: raise RuntimeError(name + ": timed out waiting for " + spec["wait"])
+                time.sleep(0.25)
+        step(name, full=spec.get("full", False), value=browser.evaluate(spec["script"]) if "script" in spec else None)
+        if "width" in spec: browser.call("Emulation.clearDeviceMetricsOverride")
     try:
         browser.goto(base + "/users/sign_in")
         if target != "-": step("01-sign-in")
@@ -276,9 +414,8 @@ def main():
             document.querySelector('#user_password').value = {js(password)};
             document.querySelector('form[action="/users/sign_in"]').submit();""")
         if target == "-":
-            for name, path in extra.items():
-                browser.goto(base + path)
-                step(name)
+            for name, spec in extra.items():
+                visit(name, spec)
             return
         step("02-projects")
         browser.goto(base + "/" + target)
@@ -290,9 +427,8 @@ def main():
         step("04-allowlist-added", full=True)
         browser.submit("document.querySelector('#inbound button.switch').click()")
         step("05-scope-toggled", full=True)
-        for name, path in extra.items():
-            browser.goto(base + path)
-            step(name)
+        for name, spec in extra.items():
+            visit(name, spec)
     finally:
         browser.close()
         print(json.dumps(report))

@@ -55,7 +55,24 @@ extension WebPages {
         var previousURL: String?
         var nextURL: String?
         var hasPipelines: Bool
+        /// The status tabs over the list; `current` marks the one shown.
+        var filters: [StatusFilter]
+        /// The status shown, for the empty state ("No failed pipelines").
+        var filterLabel: String?
+        var allURL: String
     }
+
+    struct StatusFilter {
+        var label: String
+        var url: String
+        var current: Bool
+    }
+
+    /// The list's tabs, in GitLab's words.
+    static let statusFilters: [(label: String, status: PipelineStatus?)] = [
+        ("All", nil), ("Running", .running), ("Pending", .pending), ("Passed", .success), ("Failed", .failed), ("Canceled", .canceled),
+        ("Manual", .manual), ("Skipped", .skipped),
+    ]
 
     struct JobRow {
         var id: Int64
@@ -74,6 +91,8 @@ extension WebPages {
         var stuck: String?
         /// The jobs it `needs:`, by name.
         var needs: String?
+        /// The same as a JSON array, for the script that draws the `needs:` edges.
+        var needsJSON: String?
     }
 
     struct StageView {
@@ -182,12 +201,18 @@ extension WebPages {
     func pipelinesPage(_ web: inout WebRequest, _ path: String) async throws -> Response {
         let facts = try await project(web, path, .readPipeline)
         let project = facts.project
-        let number = max(1, web.request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1)
-        let page = try await environment.store.pipelines.list(projectID: project.id, filter: PipelineFilter(), page: PageRequest(page: number, perPage: 20))
+        let number = min(100_000, max(1, web.request.uri.queryParameters.get("page").flatMap { Int($0) } ?? 1))
+        // An unknown status shows every pipeline, as GitLab's list does for a filter it does not know.
+        let status = web.request.uri.queryParameters.get("status").flatMap { PipelineStatus(rawValue: String($0)) }
+        let page = try await environment.store.pipelines.list(projectID: project.id, filter: PipelineFilter(status: status), page: PageRequest(page: number, perPage: 20))
         let base = "/\(project.fullPath)/-/pipelines"
+        let filtered = status.map { "status=\($0.rawValue)&" } ?? ""
         let view = PipelinesView(
             projectName: project.name, pipelines: try await pipelineRows(page.items, project: project), page: number,
-            previousURL: number > 1 ? "\(base)?page=\(number - 1)" : nil, nextURL: number * 20 < page.total ? "\(base)?page=\(number + 1)" : nil, hasPipelines: !page.items.isEmpty)
+            previousURL: number > 1 ? "\(base)?\(filtered)page=\(number - 1)" : nil,
+            nextURL: number * 20 < page.total ? "\(base)?\(filtered)page=\(number + 1)" : nil, hasPipelines: !page.items.isEmpty,
+            filters: Self.statusFilters.map { StatusFilter(label: $0.label, url: $0.status.map { "\(base)?status=\($0.rawValue)" } ?? base, current: $0.status == status) },
+            filterLabel: status.map { Self.statusFilters.first(where: { $0.status == status })?.label ?? $0.rawValue }, allURL: base)
         return self.page(
             &web, "pipelines", title: "Pipelines · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
             crumbs: crumbs(project, Crumb(title: "Pipelines", url: base)))
@@ -213,7 +238,10 @@ extension WebPages {
                 if job.status == .pending, !online.contains(where: { $0.canRun(tags: job.definition.tags) }) {
                     row.stuck = job.definition.tags.isEmpty ? "stuck: no online runner runs untagged jobs" : "stuck: no online runner has the tags \(job.definition.tags.joined(separator: ", "))"
                 }
-                if let needs = job.definition.needs, !needs.isEmpty { row.needs = needs.joined(separator: ", ") }
+                if let needs = job.definition.needs, !needs.isEmpty {
+                    row.needs = needs.joined(separator: ", ")
+                    row.needsJSON = (try? JSONEncoder().encode(needs)).map { String(decoding: $0, as: UTF8.self) }
+                }
                 if let last = stages.indices.last, stages[last].name == job.stage {
                     stages[last].jobs.append(row)
                 } else {
@@ -231,7 +259,7 @@ extension WebPages {
         let active = [PipelineStatus.created, .pending, .running, .canceling].contains(pipeline.status)
         return page(
             &web, "pipeline", title: "Pipeline #\(pipeline.id) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
-            refresh: active ? "5" : nil,
+            refresh: active ? "5" : nil, script: stages.contains { $0.jobs.contains { $0.needsJSON != nil } },
             crumbs: crumbs(project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(pipeline.id)", url: nil)))
     }
 

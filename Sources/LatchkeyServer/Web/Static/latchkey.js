@@ -1,4 +1,45 @@
-// Latchkey: the job page's live tail. Every page works without this script (the job page then reloads itself).
+// Latchkey: the job page's live tail and the pipeline graph's needs: edges. Every page works without this script (the job
+// page then reloads itself; the pipeline page names each job's needs in words).
+(function () {
+  "use strict";
+  var graph = document.getElementById("pipeline-graph");
+  if (!graph) return;
+  var svgNS = "http://www.w3.org/2000/svg";
+  // One curve from the right edge of each needed job to the left edge of the job that needs it, as GitLab's graph draws them.
+  function draw() {
+    var old = graph.querySelector("svg.needs-edges");
+    if (old) old.remove();
+    var svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("class", "needs-edges");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("width", graph.scrollWidth);
+    svg.setAttribute("height", graph.scrollHeight);
+    var box = graph.getBoundingClientRect();
+    var byName = {};
+    graph.querySelectorAll(".job-card[data-job-name]").forEach(function (card) { byName[card.dataset.jobName] = card; });
+    graph.querySelectorAll(".job-card[data-needs]").forEach(function (card) {
+      var needs;
+      try { needs = JSON.parse(card.dataset.needs); } catch (e) { return; }
+      needs.forEach(function (name) {
+        var from = byName[name];
+        if (!from || from === card) return;
+        var a = from.getBoundingClientRect(), b = card.getBoundingClientRect();
+        var x1 = a.right - box.left + graph.scrollLeft, y1 = a.top + a.height / 2 - box.top;
+        var x2 = b.left - box.left + graph.scrollLeft, y2 = b.top + b.height / 2 - box.top;
+        if (x2 <= x1) return; // the same column or a phone's stacked layout: the words under the job say it
+        var bend = Math.max(12, (x2 - x1) / 2);
+        var path = document.createElementNS(svgNS, "path");
+        path.setAttribute("d", "M" + x1 + "," + y1 + " C" + (x1 + bend) + "," + y1 + " " + (x2 - bend) + "," + y2 + " " + x2 + "," + y2);
+        path.setAttribute("data-edge", name + " -> " + card.dataset.jobName);
+        svg.appendChild(path);
+      });
+    });
+    graph.appendChild(svg);
+  }
+  draw();
+  window.addEventListener("resize", draw);
+})();
+
 (function () {
   "use strict";
   var log = document.getElementById("trace");
