@@ -15,12 +15,12 @@ struct JobPayloadBuilder {
         let timeout = definition.timeoutSeconds ?? 3600
         let steps = [
             JobPayload.Step(name: "script", script: definition.beforeScript + definition.script, timeout: timeout, when: "on_success", allowFailure: false),
-            JobPayload.Step(name: "after_script", script: definition.afterScript, timeout: 300, when: "always", allowFailure: true),
+            JobPayload.Step(name: "after_script", script: definition.afterScript, timeout: timeout, when: "always", allowFailure: true),
         ].filter { !$0.script.isEmpty }
         let artifacts = definition.artifacts.map { spec in
             [JobPayload.ArtifactSpec(name: spec.name ?? "artifacts", paths: spec.paths, when: spec.when.rawValue, expireIn: spec.expireIn)]
         } ?? []
-        return JobPayload(
+        var payload = JobPayload(
             id: job.id, token: token.value,
             jobInfo: .init(id: job.id, name: job.name, stage: job.stage, projectId: project.id, projectName: project.name),
             gitInfo: .init(
@@ -30,6 +30,9 @@ struct JobPayloadBuilder {
             variables: try await variables(job: job, token: token, pipeline: pipeline, project: project, user: user, repoURL: repoURL),
             steps: steps, artifacts: artifacts,
             dependencies: try await dependencies(job: job, token: token))
+        let refProtected = try await environment.isProtectedRef(pipeline.ref, isTag: pipeline.isTag, projectID: project.id)
+        try await addContainerFields(to: &payload, job: job, token: token, pipeline: pipeline, project: project, user: user, refProtected: refProtected)
+        return payload
     }
 
     /// `http://gitlab-ci-token:<token>@host/path.git`.
@@ -124,21 +127,11 @@ struct JobPayloadBuilder {
         return variables
     }
 
-    /// The jobs whose artifacts this job receives: `dependencies`, or every earlier-stage job by default.
+    /// The jobs whose artifacts this job receives: `dependencies`, or every earlier-stage job by default (one query).
     private func dependencies(job: Job, token: SecretToken) async throws -> [JobPayload.Dependency] {
-        let jobs = try await environment.store.jobs.latestJobs(pipelineID: job.pipelineID)
-        let chosen: [Job]
-        if let names = job.definition.dependencies {
-            chosen = jobs.filter { names.contains($0.name) && $0.id != job.id }
-        } else {
-            chosen = jobs.filter { $0.stageIndex < job.stageIndex }
+        try await environment.store.jobs.dependencyArchives(of: job).map { archive in
+            .init(id: archive.jobID, token: token.value, name: archive.name, artifactsFile: .init(filename: archive.filename, size: archive.size))
         }
-        var dependencies: [JobPayload.Dependency] = []
-        for dependency in chosen {
-            guard let archive = try await environment.store.artifacts.archive(jobID: dependency.id) else { continue }
-            dependencies.append(.init(id: dependency.id, token: token.value, name: dependency.name, artifactsFile: .init(filename: archive.filename, size: archive.size)))
-        }
-        return dependencies
     }
 
     /// GitLab's slug: lowercased, non-alphanumerics to `-`, at most 63 characters, no leading or trailing `-`.

@@ -41,8 +41,8 @@ struct RunnerJobsController {
             let remaining = deadline - ContinuousClock.now
             // A server shutting down answers at once, so it never waits out a long poll.
             guard remaining > .zero, !Task.isShuttingDownGracefully else { break }
-            // Wake early when this process queues a job; poll at least every second for jobs other instances queue.
-            await queue.wait(timeout: min(remaining, .seconds(1)))
+            // Woken when this process or another instance (PostgreSQL NOTIFY) may have queued a job; no polling of the pending set.
+            await queue.wait(timeout: min(remaining, JobQueue.safetyInterval))
         }
         var headers: HTTPFields = [:]
         headers[Self.lastUpdate] = String(Int(Date().timeIntervalSince1970))
@@ -51,34 +51,26 @@ struct RunnerJobsController {
 
     /// Claims the oldest pending job this runner may run; nil when there is none.
     ///
-    /// Every pending job is considered, page by page: jobs no runner can take (tags nobody has) never hide later ones.
+    /// The choice is one statement over every pending job (`JobRepository.claimNext`): jobs no runner can take never hide later ones.
     private func claimNext(for runner: Runner) async throws -> Response? {
-        var cursor: Int64 = 0
         while true {
-            let page = try await environment.store.jobs.pending(after: cursor)
-            guard let last = page.last else { return nil }
-            cursor = last.id
-            if let response = try await claimFirst(of: page, for: runner) { return response }
-        }
-    }
-
-    private func claimFirst(of jobs: [Job], for runner: Runner) async throws -> Response? {
-        for job in jobs where runner.canRun(tags: job.definition.tags) {
             let nonce = TokenDigester.nonce()
             let token = environment.digester.derive(.jobToken, nonce: nonce)
-            guard let claimed = try await environment.store.jobs.claim(jobID: job.id, runnerID: runner.id, tokenDigest: environment.digester.digest(token), tokenNonce: nonce)
-            else { continue }
+            guard let claimed = try await environment.store.jobs.claimNext(runner: runner, tokenDigest: environment.digester.digest(token), tokenNonce: nonce)
+            else { return nil }
             guard let pipeline = try await environment.store.pipelines.find(id: claimed.pipelineID),
                 let project = try await environment.store.projects.find(id: claimed.projectID)
-            else { continue }
-            try await environment.store.pipelines.advance(pipelineID: pipeline.id)
+            else {
+                // Deleted under us: the job must not stay running with a live token.
+                _ = try await environment.store.jobs.finish(jobID: claimed.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
+                continue
+            }
             var users = UserCache(store: environment.store)
             let user = try await users.user(claimed.userID)
             let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
             return try JSON.response(payload, status: .created)
         }
-        return nil
     }
 
     // MARK: Job token of a running job
@@ -236,7 +228,7 @@ struct RunnerJobsController {
     /// `GET /jobs/:id/artifacts`: a running job downloads another job's archive with its own token (dependencies).
     @Sendable func downloadArtifacts(_ request: Request, context: AppRequestContext) async throws -> Response {
         let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("job_token") ?? QueryString(request).get("token")
-        guard let token, case .job(let actor)? = try? await Authenticator(environment: environment).jobActor(token) else { throw APIError.unauthorized }
+        guard let token, let actor = try await Authenticator(environment: environment).acceptedJob(token) else { throw APIError.unauthorized }
         guard let id = context.parameters.get("job_id", as: Int64.self), let owner = try await environment.store.jobs.find(id: id) else {
             throw APIError.notFound("Job")
         }
