@@ -179,4 +179,48 @@ struct ProtectedBranchesAPITests {
             }
         }
     }
+
+    @Test(
+        "a Developer may not run pipelines, play schedules or retry jobs on a branch only Maintainers may push or merge to; a Maintainer may",
+        arguments: TestBackend.all)
+    func protectedRefsLimitRunning(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let (bob, bobToken) = try await server.makeUser("bob")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            let repository = server.environment.repositories.path(projectID: project.id)
+            let ci = "build:\n  script: echo build\n"
+            try GitFixtures.commit([".gitlab-ci.yml": ci], to: repository)
+            try GitFixtures.commit([".gitlab-ci.yml": ci], to: repository, branch: "release/1")
+            let member = try await client.api(.post, "projects/\(project.id)/members", token: alice, json: ["user_id": Int(bob.id), "access_level": 30])
+            #expect(member.status == .created, "\(member.text)")
+            let rule = try await client.api(
+                .post, "projects/\(project.id)/protected_branches", token: alice, json: ["name": "release/*", "push_access_level": 40, "merge_access_level": 40])
+            #expect(rule.status == .created, "\(rule.text)")
+
+            // Pipelines: the Developer runs them on main (Developers push there) but not on release/1.
+            #expect(try await client.api(.post, "projects/\(project.id)/pipeline", token: bobToken, json: ["ref": "main"]).status == .created)
+            let refused = try await client.api(.post, "projects/\(project.id)/pipeline", token: bobToken, json: ["ref": "release/1"])
+            #expect(refused.status == .badRequest || refused.status == .forbidden, "\(refused.text)")
+            let allowed = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "release/1"])
+            #expect(allowed.status == .created, "\(allowed.text)")
+
+            // Schedules: the Developer's own schedule on the protected branch cannot be played by him; the Maintainer's can be, by her.
+            let schedule = try await client.api(
+                .post, "projects/\(project.id)/pipeline_schedules", token: alice, json: ["description": "nightly", "ref": "release/1", "cron": "0 1 * * *"])
+            #expect(schedule.status == .created, "\(schedule.text)")
+            let scheduleID = try #require(schedule.object["id"] as? Int)
+            let play = try await client.api(.post, "projects/\(project.id)/pipeline_schedules/\(scheduleID)/play", token: bobToken)
+            #expect(play.status == .forbidden, "\(play.text)")
+            #expect(try await client.api(.post, "projects/\(project.id)/pipeline_schedules/\(scheduleID)/play", token: alice).status == .created)
+
+            // Jobs: the Developer cannot retry the Maintainer's job on the protected branch.
+            let pipelineID = try #require(allowed.object["id"] as? Int)
+            let jobs = try await client.api(.get, "projects/\(project.id)/pipelines/\(pipelineID)/jobs", token: alice).array
+            let jobID = try #require(jobs.first?["id"] as? Int)
+            _ = try await client.api(.post, "projects/\(project.id)/jobs/\(jobID)/cancel", token: alice)
+            #expect(try await client.api(.post, "projects/\(project.id)/jobs/\(jobID)/retry", token: bobToken).status == .forbidden)
+            #expect(try await client.api(.post, "projects/\(project.id)/jobs/\(jobID)/retry", token: alice).status == .created)
+        }
+    }
 }

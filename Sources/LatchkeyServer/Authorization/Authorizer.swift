@@ -88,11 +88,13 @@ struct Authorizer: Sendable {
         if case .denied(let denial) = AccessPolicy.decide(actor, ability, on: facts, ref: protection) { throw AccessDenied(denial) }
     }
 
-    /// How `ref` is protected. Until protected branches and tags are stored, the default branch is the one protected ref (as for
-    /// protected variables and `CI_COMMIT_REF_PROTECTED`), and whoever may push code may push to it, as git pushes do today.
+    /// How `ref` is protected: by the project's protected branch rules, the least role any matching rule lets push or merge being
+    /// the least that may run pipelines there (GitLab's `protected_ref_accessible_to?`). Tags are never protected (no protected tags yet).
     func refProtection(_ project: Project, ref: String, isTag: Bool = false) async throws -> RefProtection {
-        guard !isTag, ref == project.defaultBranch else { return .unprotected(ref) }
-        return RefProtection(ref: ref, isProtected: true, allowedLevel: ProjectAbility.pushCode.minimumLevel)
+        guard !isTag else { return .unprotected(ref) }
+        let rules = try await store.protectedBranches.rules(projectID: project.id)
+        guard rules.protects(ref) else { return .unprotected(ref) }
+        return RefProtection(ref: ref, isProtected: true, allowedLevel: rules.leastLevelToPushOrMerge(ref))
     }
 
     /// Every cross-project job token use lands in the target's authentication log; every refusal, in the job's own trace.
