@@ -129,6 +129,16 @@ public enum AccessPolicy {
         }
     }
 
+    /// For a refused `Sudo`: whether the actor's role would do and only its credential does not (an administrator without a personal
+    /// access token, a job token), which GitLab answers "Must be authenticated using an OAuth or Personal Access Token".
+    public static func sudoNeedsPersonalAccessToken(_ actor: Actor) -> Bool {
+        switch actor {
+        case .anonymous: false
+        case .job: true
+        case .user(let userActor): userActor.user.isAdmin && !userActor.user.isBlocked
+        }
+    }
+
     /// Whether a signed-in user may act at all with the credential used for a request of the given kind.
     public static func mayUseAPI(_ actor: UserActor, write: Bool) -> Decision {
         guard !actor.user.isBlocked else { return .denied(.blocked) }

@@ -113,10 +113,7 @@ public struct Authenticator: Sendable {
                     "scope": .string("sudo"),
                 ]))
         case .denied(.insufficientRole):
-            if case .user(let user) = asker, user.user.isAdmin {
-                throw APIError(.forbidden, message: "403 Forbidden - Must be authenticated using an OAuth or Personal Access Token to use sudo")
-            }
-            if case .job = asker {
+            if AccessPolicy.sudoNeedsPersonalAccessToken(asker) {
                 throw APIError(.forbidden, message: "403 Forbidden - Must be authenticated using an OAuth or Personal Access Token to use sudo")
             }
             throw APIError(.forbidden, message: "403 Forbidden - Must be admin to use sudo")
