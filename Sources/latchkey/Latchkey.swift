@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LatchkeyCore
+import LatchkeyServer
 
 /// The `latchkey` command: a GitLab-compatible CI/CD server core built around the job token.
 @main
@@ -19,6 +20,7 @@ struct Latchkey: AsyncParsableCommand {
 
     /// Runs the chosen subcommand; its errors are reported with its own usage, not the top-level one.
     static func main() async {
+        BrokenPipes.ignore()
         let command: any ParsableCommand
         do {
             command = try await asyncParseAsRoot(nil)

@@ -89,6 +89,7 @@ public func buildApplication(
 
 /// The environment shared by controllers; the data directory, secret and repositories are prepared here.
 public func makeEnvironment(settings: ServerSettings, database: Database, logger: Logger) async throws -> ServerEnvironment {
+    BrokenPipes.ignore()
     try FileManager.default.createDirectory(at: settings.dataDirectory, withIntermediateDirectories: true)
     // The data directory holds the server secret, the database and every job's files: for this user only.
     try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: settings.dataDirectory.path)
