@@ -43,7 +43,7 @@ struct ServeLifecycleTests {
         var dataDirectory: URL { directory.appendingPathComponent("data") }
 
         func ready() async throws {
-            _ = try await eventually("the server on \(url) to be ready", timeout: .seconds(60)) { () -> Bool? in
+            _ = try await eventually("the server on \(url) to be ready", timeout: .seconds(120)) { () -> Bool? in
                 guard self.process.isRunning else { throw LiveServerError.exited(self.output) }
                 guard let response = try? await HTTP.request("GET", self.url + "/-/readiness") else { return nil }
                 return response.status == 200 ? true : nil
