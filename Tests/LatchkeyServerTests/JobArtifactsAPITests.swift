@@ -165,12 +165,8 @@ enum Zip {
         try JSONSerialization.data(withJSONObject: files).write(to: manifest)
         let output = directory.appendingPathComponent("out.zip")
         let script = "import json,sys,zipfile\nfiles=json.load(open(sys.argv[1]))\nz=zipfile.ZipFile(sys.argv[2],'w',zipfile.ZIP_DEFLATED)\n[z.writestr(k,v) for k,v in sorted(files.items())]\nz.close()\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, manifest.path, output.path]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ZipFailure() }
+        let (status, _) = try Subprocess.run(["/usr/bin/env", "python3", "-c", script, manifest.path, output.path], environment: ProcessInfo.processInfo.environment)
+        guard status == 0 else { throw ZipFailure() }
         return try Data(contentsOf: output)
     }
 

@@ -1,13 +1,11 @@
 import Foundation
+import LatchkeyCore
 
 /// Real `git`, for tests that need commits in a project's bare repository.
 public enum GitFixtures {
     /// Runs git; throws with its output when it fails.
     @discardableResult
     public static func git(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git"] + arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
         env["GIT_TERMINAL_PROMPT"] = "0"
         env["GIT_AUTHOR_NAME"] = "Test"
@@ -15,16 +13,10 @@ public enum GitFixtures {
         env["GIT_COMMITTER_NAME"] = "Test"
         env["GIT_COMMITTER_EMAIL"] = "test@example.com"
         env.merge(environment) { $1 }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw GitFailure(arguments: arguments, output: text) }
+        // posix_spawn, not Foundation's `Process`, whose `run()` can crash the test process (swift-corelibs-foundation #5472).
+        let (status, output) = try Subprocess.run(["/usr/bin/env", "git"] + arguments, environment: env, directory: directory?.path, error: .output)
+        let text = String(decoding: output, as: UTF8.self)
+        guard status == 0 else { throw GitFailure(arguments: arguments, output: text) }
         return text
     }
 

@@ -1,13 +1,12 @@
 import Foundation
 import HTTPTypes
+import LatchkeyCore
 import Hummingbird
 import NIOCore
 import Synchronization
 
 /// A CGI child process (git http-backend) with streaming stdin and stdout.
-// The one audited `@unchecked Sendable`: `Process` and `FileHandle` are not marked Sendable, but every stored property is
-// immutable, stdin is only written by one task and stdout only read by one task at a time, and `Process` guards its own state.
-final class CGIProcess: @unchecked Sendable {
+final class CGIProcess: Sendable {
     /// The CGI response head, and whatever body bytes arrived with it.
     struct Head: Sendable {
         var status: HTTPResponse.Status
@@ -15,41 +14,26 @@ final class CGIProcess: @unchecked Sendable {
         var leftover: ByteBuffer
     }
 
-    private let process: Process
-    private let input: FileHandle
-    private let output: FileHandle
+    private let process: Subprocess
 
     init(arguments: [String], environment: [String: String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
-        process.environment = env
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        self.input = stdin.fileHandleForWriting
-        self.output = stdout.fileHandleForReading
+        process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
     }
 
     func write(_ buffer: ByteBuffer) async throws {
-        let data = Data(buffer: buffer)
-        let input = input
-        try await Git.pool.runIfActive { try input.write(contentsOf: data) }
+        let process = process
+        try await Git.pool.runIfActive { try buffer.withUnsafeReadableBytes { try process.write($0) } }
     }
 
-    func closeInput() { try? input.close() }
+    func closeInput() { process.closeInput() }
 
     /// The next chunk of stdout, or nil at its end.
     func read() async throws -> ByteBuffer? {
-        let output = output
-        let data = try await Git.pool.runIfActive { output.availableData }
-        return data.isEmpty ? nil : ByteBuffer(bytes: data)
+        let process = process
+        let bytes = try await Git.pool.runIfActive { try process.read() }
+        return bytes.isEmpty ? nil : ByteBuffer(bytes: bytes)
     }
 
     /// Reads the CGI header block; keeps buffering body bytes until `inputFinished()` says the request is fully written.
@@ -103,15 +87,12 @@ final class CGIProcess: @unchecked Sendable {
     }
 
     func terminate() {
-        if process.isRunning { process.terminate() }
+        process.signal(SIGTERM)
     }
 
     func wait() async -> Int32 {
         let process = process
-        return (try? await Git.pool.runIfActive {
-            process.waitUntilExit()
-            return process.terminationStatus
-        }) ?? -1
+        return (try? await Git.pool.runIfActive { process.waitForExit() }) ?? -1
     }
 }
 

@@ -21,21 +21,11 @@ enum Git {
 
     static func runData(_ arguments: [String], environment: [String: String] = [:]) async throws -> Data {
         try await pool.runIfActive {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["git"] + arguments
-            var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
-            env.merge(environment) { $1 }
-            process.environment = env
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw Failure(status: process.terminationStatus) }
-            return data
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }.merging(environment) { $1 }
+            environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            let (status, output) = try Subprocess.run(["/usr/bin/env", "git"] + arguments, environment: environment)
+            guard status == 0 else { throw Failure(status: status) }
+            return Data(output)
         }
     }
 
