@@ -64,18 +64,14 @@ struct BackupTests {
         #expect(restore.status == 0, "\(restore.output)")
         #expect(try CommandLineTests.run(["admin", "restore", backup.path, "--data-dir", restored.path]).output.contains("is not empty"))
         let port = try RegistryFixture.freePort()
-        let second = Process()
-        second.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
-        second.arguments = ["serve", "--port", String(port), "--data-dir", restored.path, "--runners", "0"]
         var environment = ProcessInfo.processInfo.environment
         environment["LATCHKEY_PARENT_PID"] = String(getpid())
-        second.environment = environment
-        second.standardOutput = FileHandle.nullDevice
-        second.standardError = FileHandle.nullDevice
-        try second.run()
-        // No waitUntilExit: Foundation's can miss a quick exit and block a test thread for ever; the server exits on SIGTERM,
-        // and with this process (LATCHKEY_PARENT_PID) at the latest.
-        defer { second.terminate() }
+        let second = try Subprocess.launch(
+            [CommandLineTests.binary, "serve", "--port", String(port), "--data-dir", restored.path, "--runners", "0"], environment: environment,
+            output: .null, error: .null)
+        // Not waited for here (the Subprocess reaps it on a thread of its own when it goes): the server exits on SIGTERM, and
+        // with this process (LATCHKEY_PARENT_PID) at the latest.
+        defer { second.signal(SIGTERM) }
         let copy = "http://127.0.0.1:\(port)"
         _ = try await eventually("the restored server to be ready", timeout: .seconds(60)) { () -> Bool? in
             (try? await HTTP.request("GET", "\(copy)/-/readiness"))?.status == 200 ? true : nil

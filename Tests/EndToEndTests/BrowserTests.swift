@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
@@ -224,24 +225,18 @@ enum BrowserFixture {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-browser-\(UUID().uuidString).py")
         try Data(driver.utf8).write(to: script)
         defer { try? FileManager.default.removeItem(at: script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let ordered = String(decoding: try JSONSerialization.data(withJSONObject: pages, options: [.sortedKeys]), as: UTF8.self)
-        process.arguments = ["python3", script.path, base, "root", password, target, source, output.path, ordered]
         var environment = ProcessInfo.processInfo.environment
         environment["CHROMIUM"] = chromium
-        process.environment = environment
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "the browser driver failed: \(String(decoding: err, as: UTF8.self))")
+        let process = try Subprocess.launch(
+            ["/usr/bin/env", "python3", script.path, base, "root", password, target, source, output.path, ordered], environment: environment,
+            output: .pipe, error: .pipe)
+        let out = try process.readToEnd()
+        let err = try process.readToEnd(fromError: true)
+        let status = process.waitForExit()
+        try #require(status == 0, "the browser driver failed: \(String(decoding: err, as: UTF8.self))")
         struct Report: Decodable { var steps: [Step] }
-        return try JSONDecoder().decode(Report.self, from: out).steps
+        return try JSONDecoder().decode(Report.self, from: Data(out)).steps
     }
 
     /// Commits `files` and pushes them over HTTP as root.

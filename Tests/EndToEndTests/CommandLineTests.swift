@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
@@ -14,20 +15,11 @@ struct CommandLineTests {
 
     /// Runs the binary to its end (at most 60 s) with `environment` added to this process's, stdout and stderr together.
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
         for (key, value) in environment { merged[key] = value }
         merged["LATCHKEY_PARENT_PID"] = String(getpid())
-        process.environment = merged
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+        let (status, output) = try Subprocess.collect([binary] + arguments, environment: merged, error: .output)
+        return Run(status: status, output: String(decoding: output, as: UTF8.self))
     }
 
     static func settingsFile(_ text: String) throws -> String {

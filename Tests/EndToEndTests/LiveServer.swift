@@ -24,8 +24,8 @@ actor LiveServer {
     }
 
     private var handle: Handle?
-    private var process: Process?
-    private var registryProcess: Process?
+    private var process: Subprocess?
+    private var registryProcess: Subprocess?
 
     /// The running server, starting it if needed.
     func start() async throws -> Handle {
@@ -38,26 +38,20 @@ actor LiveServer {
         let rootToken = SecretToken.mint(.personalAccess).value
         let log = directory.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = binary
         let builds = directory.appendingPathComponent("builds", isDirectory: true)
-        process.arguments = [
-            "serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2", "--log-level", "debug",
-            "--builds-dir", builds.path,
+        var arguments = [
+            binary.path, "serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2",
+            "--log-level", "debug", "--builds-dir", builds.path,
         ]
         // The registry's address is reserved now (jobs learn it from the server) and the registry itself starts on first use.
         let registryAddress = RegistryFixture.unavailableReason == nil ? "127.0.0.1:\(try RegistryFixture.freePort())" : nil
-        if let registryAddress { process.arguments! += ["--registry", registryAddress] }
+        if let registryAddress { arguments += ["--registry", registryAddress] }
         var environment = ProcessInfo.processInfo.environment
         environment["LATCHKEY_ROOT_TOKEN"] = rootToken
         environment["LATCHKEY_ROOT_PASSWORD"] = "root-password-e2e"
         // The server exits when this test process does, even if it dies.
         environment["LATCHKEY_PARENT_PID"] = String(getpid())
-        process.environment = environment
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let process = try Subprocess.launch(arguments, environment: environment, output: .appending(log.path), error: .output)
         self.process = process
         let url = "http://127.0.0.1:\(port)"
         let deadline = Date().addingTimeInterval(60)
@@ -68,7 +62,7 @@ actor LiveServer {
         }
         let handle = Handle(
             url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, buildsDirectory: builds,
-            pid: process.processIdentifier, registryAddress: registryAddress)
+            pid: process.pid, registryAddress: registryAddress)
         self.handle = handle
         return handle
     }
@@ -82,16 +76,11 @@ actor LiveServer {
         let root = handle.dataDirectory.deletingLastPathComponent()
         let log = root.appendingPathComponent("registry.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            Self.packageRoot.appendingPathComponent("scripts/registry-fixture.sh").path, String(address.split(separator: ":").last!), handle.url,
-            handle.dataDirectory.path, root.appendingPathComponent("registry").path, String(getpid()),
-        ]
-        let output = try FileHandle(forWritingTo: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
+        let process = try Subprocess.launch(
+            [
+                "/bin/bash", Self.packageRoot.appendingPathComponent("scripts/registry-fixture.sh").path, String(address.split(separator: ":").last!),
+                handle.url, handle.dataDirectory.path, root.appendingPathComponent("registry").path, String(getpid()),
+            ], output: .appending(log.path), error: .output)
         registryProcess = process
         _ = try await eventually("the registry at \(address) to answer", timeout: .seconds(60)) { () -> Bool? in
             guard process.isRunning else { throw LiveServerError.exited(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)) }
@@ -196,5 +185,27 @@ enum RegistryFixture {
         }
         guard bound else { throw LiveServerError.timeout("a free port") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// How the end-to-end tests start programs: with Foundation `Process`'s defaults, but not `Process` itself (its `run()` can
+/// crash the whole test process, swift-corelibs-foundation #5472). The child leads a process group of its own and keeps this
+/// process's standard streams unless told otherwise; unlike with `Process`, it gets default signal dispositions.
+extension Subprocess {
+    /// Starts `arguments` (`arguments[0]` an absolute path) with `environment`, by default this process's.
+    static func launch(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment, output: Stream = .inherit, error: Stream = .inherit
+    ) throws -> Subprocess {
+        try Subprocess(arguments, environment: environment, input: .inherit, output: output, error: error, processGroup: true)
+    }
+
+    /// Runs `arguments` to its end: its exit status (128 + the signal that ended it) and all it wrote to standard output
+    /// (with standard error when `error` is `.output`).
+    static func collect(
+        _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment, error: Stream = .inherit
+    ) throws -> (status: Int32, output: [UInt8]) {
+        let process = try launch(arguments, environment: environment, output: .pipe, error: error)
+        let output = try process.readToEnd()
+        return (process.waitForExit(), output)
     }
 }

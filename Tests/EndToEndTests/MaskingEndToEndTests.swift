@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
@@ -195,14 +196,7 @@ struct MaskingEndToEndTests {
     }
 
     func curl(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = ["-s", "-g"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let (_, output) = try Subprocess.collect(["/usr/bin/curl", "-s", "-g"] + arguments)
+        return String(decoding: output, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
@@ -174,16 +175,11 @@ struct ProtectedBranchesEndToEndTests {
 /// The pip-installed `python3` (python-gitlab 8.6), read to the end and polled rather than waited on.
 enum Python {
     static func run(_ script: String, environment: [String: String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let process = try Subprocess.launch(
+            ["/usr/bin/env", "python3", "-c", script], environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: .pipe,
+            error: .output)
+        let data = try process.readToEnd()
         while process.isRunning { usleep(10_000) }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (process.waitForExit(), String(decoding: data, as: UTF8.self))
     }
 }

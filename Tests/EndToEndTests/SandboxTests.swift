@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
@@ -203,25 +204,19 @@ struct SandboxTests {
         _ = try Self.output(
             binary, ["runner", "register", "--url", server.url, "--registration-token", registrationToken, "--tag-list", tag, "--no-run-untagged", "--config", config])
         let builds = directory.appendingPathComponent("builds", isDirectory: true)
-        let runner = Process()
-        runner.executableURL = URL(fileURLWithPath: binary)
-        runner.arguments = ["runner", "run", "--config", config, "--concurrent", "2", "--builds-dir", builds.path]
+        var arguments = [binary, "runner", "run", "--config", config, "--concurrent", "2", "--builds-dir", builds.path]
         if let uid {
             // The runner's own files become the unprivileged user's; the data directory stays root's.
             try FileManager.default.createDirectory(at: builds, withIntermediateDirectories: true)
             for path in [config, builds.path] { #expect(chown(path, uid, uid) == 0) }
-            runner.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            runner.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--", binary] + (runner.arguments ?? [])
+            arguments = ["/usr/bin/setpriv", "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--"] + arguments
         }
         let log = directory.appendingPathComponent("runner.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        runner.standardOutput = handle
-        runner.standardError = handle
-        try runner.run()
+        let runner = try Subprocess.launch(arguments, output: .appending(log.path), error: .output)
         defer {
-            runner.terminate()
-            runner.waitUntilExit()
+            runner.signal(SIGTERM)
+            runner.waitForExit()
         }
         let trace = try await attack(tags: [tag], runnerConfig: config, builds: builds, runnerIsRoot: uid == nil && geteuid() == 0)
         #expect(trace.contains("bubblewrap sandbox"), "\(trace)")
@@ -265,17 +260,9 @@ struct SandboxTests {
 
     /// Runs a command to its end; its standard output, or an error with what it printed.
     static func output(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else { throw LiveServerError.exited("\(executable) \(arguments.joined(separator: " ")): \(text)") }
+        let (status, output) = try Subprocess.collect([executable] + arguments, error: .output)
+        let text = String(decoding: output, as: UTF8.self)
+        guard status == 0 else { throw LiveServerError.exited("\(executable) \(arguments.joined(separator: " ")): \(text)") }
         return text
     }
 }

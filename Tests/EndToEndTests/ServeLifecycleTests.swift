@@ -10,9 +10,8 @@ import Testing
 @Suite("Serve: startup and shutdown", .serialized)
 struct ServeLifecycleTests {
     /// One `latchkey serve` process of this test, its output in a file; killed when the test is done with it.
-    final class Server: @unchecked Sendable {
-        // @unchecked: `Process` is not Sendable; each Server is used by one test task only.
-        let process = Process()
+    final class Server: Sendable {
+        let process: Subprocess
         let directory: URL
         let log: URL
         let port: Int
@@ -27,17 +26,14 @@ struct ServeLifecycleTests {
             try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
             log = self.directory.appendingPathComponent("server-\(UUID().uuidString).log")
             FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.executableURL = LiveServer.packageRoot.appendingPathComponent(".build/debug/latchkey")
-            process.arguments =
-                ["serve", "--port", String(self.port), "--data-dir", dataDirectory.path, "--log-level", "info"] + arguments
             var environment = ProcessInfo.processInfo.environment
             environment["LATCHKEY_ROOT_TOKEN"] = rootToken
             environment["LATCHKEY_PARENT_PID"] = String(getpid())
-            process.environment = environment
-            let handle = try FileHandle(forWritingTo: log)
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
+            process = try Subprocess.launch(
+                [
+                    LiveServer.packageRoot.appendingPathComponent(".build/debug/latchkey").path, "serve", "--port", String(self.port), "--data-dir",
+                    self.directory.appendingPathComponent("data").path, "--log-level", "info",
+                ] + arguments, environment: environment, output: .appending(log.path), error: .output)
         }
 
         var dataDirectory: URL { directory.appendingPathComponent("data") }
@@ -50,14 +46,14 @@ struct ServeLifecycleTests {
             }
         }
 
-        func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+        func signal(_ signal: Int32) { process.signal(signal) }
 
         /// The exit status, or nil if the process still runs after `timeout`.
         func exitStatus(within timeout: Duration) async throws -> Int32? {
             let clock = ContinuousClock()
             let deadline = clock.now + timeout
             while process.isRunning, clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            return process.isRunning ? nil : process.terminationStatus
+            return process.isRunning ? nil : process.waitForExit()
         }
 
         /// Creates a project as root and pushes `.gitlab-ci.yml` with real git; returns the project id.
@@ -86,8 +82,8 @@ struct ServeLifecycleTests {
 
         func stop() {
             if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                process.signal(SIGKILL)
+                process.waitForExit()
             }
         }
 
