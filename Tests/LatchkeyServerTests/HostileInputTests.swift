@@ -211,4 +211,18 @@ struct HostileInputTests {
             #expect(try await client.graphql(unused, token: nil).errors == ["Query has 1002 fields, which exceeds the limit of 1000"])
         }
     }
+
+    @Test("a body git http-backend does not read (a POST to info/refs, 4 MiB) ends the request with git's answer, not a 500")
+    func unreadGitBody() async throws {
+        try await withTestServer { server, client in
+            _ = try await client.createProject(["name": "target", "visibility": "public"], token: server.rootToken)
+            let body = String(repeating: "a=b&", count: 1 << 20)
+            for token in [nil, server.rootToken] {
+                for _ in 0..<3 {
+                    let response = try await client.api(.post, "/root/target.git/info/refs?service=git-upload-pack", token: token, form: body)
+                    #expect(response.status.code < 500, "\(response.status) \(response.text.prefix(200))")
+                }
+            }
+        }
+    }
 }

@@ -28,6 +28,11 @@ public final class Subprocess: Sendable {
         public var operation: String
         public var code: Int32
         public var description: String { "\(operation): \(String(cString: strerror(code)))" }
+
+        public init(operation: String, code: Int32) {
+            self.operation = operation
+            self.code = code
+        }
     }
 
     public let pid: pid_t
@@ -235,7 +240,7 @@ public final class Subprocess: Sendable {
     }
 
     /// A pipe whose ends are close-on-exec from the start, so that a child spawned by another thread in between cannot inherit them.
-    static func makePipe() throws -> (read: Int32, write: Int32) {
+    package static func makePipe() throws -> (read: Int32, write: Int32) {
         var descriptors: [Int32] = [-1, -1]
         #if os(Linux)
         // Glibc's Swift module does not export `pipe2` (it needs _GNU_SOURCE); look it up instead.
@@ -252,8 +257,8 @@ public final class Subprocess: Sendable {
         return (descriptors[0], descriptors[1])
     }
 
-    /// `posix_spawn` with `standard` as descriptors 0, 1 and 2 and every other descriptor closed.
-    static func spawn(
+    /// `posix_spawn` with `standard` as descriptors 0, 1 and 2 (and `extra` at its target) and every other descriptor closed.
+    package static func spawn(
         _ arguments: [String], environment: [String: String], directory: String?, standard: [Int32], processGroup: Bool,
         extra: (descriptor: Int32, target: Int32)? = nil
     ) throws -> pid_t {

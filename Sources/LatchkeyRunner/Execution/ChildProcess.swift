@@ -1,10 +1,11 @@
 import Foundation
+import LatchkeyCore
 
 /// A process in a process group of its own, stdin from /dev/null, stdout and stderr merged into one non-blocking pipe.
 ///
-/// Spawned with `posix_spawn` rather than `Process` so that the process group, the signal
-/// dispositions and the exact environment are ours to set: the job must not inherit the
-/// runner's environment or its ignored signals, and killing `-pid` must reach every
+/// Spawned with `posix_spawn` (`Subprocess.spawn`) rather than `Process` so that the process group, the signal
+/// dispositions, the descriptors and the exact environment are ours to set: the job must not inherit the
+/// runner's environment, its ignored signals or its open files, and killing `-pid` must reach every
 /// process the job started.
 struct ChildProcess {
     let pid: pid_t
@@ -22,75 +23,42 @@ struct ChildProcess {
     /// Starts `arguments[0]` (an absolute path) with exactly `environment`; with `infoDescriptor`, the child also gets the write end of a second pipe as that descriptor.
     static func spawn(_ arguments: [String], environment: [String: String], infoDescriptor: Int32? = nil) throws -> ChildProcess {
         precondition(arguments.first?.hasPrefix("/") == true, "the executable must be an absolute path")
-        var descriptors: [Int32] = [-1, -1]
-        try makePipe(&descriptors)
-        var infoDescriptors: [Int32] = [-1, -1]
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard null >= 0 else { throw PrivateFile.error("/dev/null") }
+        defer { close(null) }
+        let output = try Subprocess.makePipe()
+        var info: (read: Int32, write: Int32) = (-1, -1)
         if let infoDescriptor {
-            do { try makePipe(&infoDescriptors) } catch {
-                close(descriptors[0])
-                close(descriptors[1])
+            do { info = try Subprocess.makePipe() } catch {
+                close(output.read)
+                close(output.write)
                 throw error
             }
-            if infoDescriptors[1] == infoDescriptor {
+            if info.write == infoDescriptor {
                 // dup2 onto itself would keep close-on-exec; move it out of the way first.
-                let moved = fcntl(infoDescriptors[1], F_DUPFD_CLOEXEC, infoDescriptor + 1)
-                close(infoDescriptors[1])
-                infoDescriptors[1] = moved
+                let moved = fcntl(info.write, F_DUPFD_CLOEXEC, infoDescriptor + 1)
+                close(info.write)
+                info.write = moved
             }
         }
-        defer { if infoDescriptors[1] >= 0 { close(infoDescriptors[1]) } }
-
-        #if os(Linux)
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        #else
-        var actions: posix_spawn_file_actions_t?
-        var attributes: posix_spawnattr_t?
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, descriptors[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, descriptors[1], 2)
-        if let infoDescriptor, infoDescriptors[1] >= 0 {
-            posix_spawn_file_actions_adddup2(&actions, infoDescriptors[1], infoDescriptor)
+        defer { if info.write >= 0 { close(info.write) } }
+        let pid: pid_t
+        do {
+            pid = try Subprocess.spawn(
+                arguments, environment: environment, directory: nil, standard: [null, output.write, output.write], processGroup: true,
+                extra: infoDescriptor.flatMap { info.write >= 0 ? (info.write, $0) : nil })
+        } catch {
+            close(output.read)
+            close(output.write)
+            if info.read >= 0 { close(info.read) }
+            throw error
         }
-
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        // C strings cannot hold NUL; such keys or values are dropped rather than truncated.
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] =
-            environment.sorted { $0.key < $1.key }
-            .filter { !$0.key.isEmpty && !$0.key.contains("=") && !$0.key.utf8.contains(0) && !$0.value.utf8.contains(0) }
-            .map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid = pid_t()
-        let result = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-        close(descriptors[1])
-        guard result == 0 else {
-            close(descriptors[0])
-            if infoDescriptors[0] >= 0 { close(infoDescriptors[0]) }
-            errno = result
-            throw PrivateFile.error(arguments[0])
-        }
-        _ = fcntl(descriptors[0], F_SETFL, fcntl(descriptors[0], F_GETFL) | O_NONBLOCK)
-        var child = ChildProcess(pid: pid, output: descriptors[0])
-        if infoDescriptors[0] >= 0 {
-            _ = fcntl(infoDescriptors[0], F_SETFL, fcntl(infoDescriptors[0], F_GETFL) | O_NONBLOCK)
-            child.info = infoDescriptors[0]
+        close(output.write)
+        _ = fcntl(output.read, F_SETFL, fcntl(output.read, F_GETFL) | O_NONBLOCK)
+        var child = ChildProcess(pid: pid, output: output.read)
+        if info.read >= 0 {
+            _ = fcntl(info.read, F_SETFL, fcntl(info.read, F_GETFL) | O_NONBLOCK)
+            child.info = info.read
         }
         return child
     }
@@ -109,23 +77,6 @@ struct ChildProcess {
             if count < 0 && errno == EINTR { continue }
             return bytes
         }
-    }
-
-    /// A pipe whose ends are close-on-exec from the start: with `pipe` + `fcntl`, a job spawned
-    /// by another worker in between would inherit our write end and hold our output open.
-    private static func makePipe(_ descriptors: inout [Int32]) throws {
-        #if os(Linux)
-        // Glibc's Swift module does not export `pipe2` (it needs _GNU_SOURCE); look it up instead.
-        typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") {
-            let pipe2 = unsafeBitCast(symbol, to: Pipe2.self)
-            guard descriptors.withUnsafeMutableBufferPointer({ pipe2($0.baseAddress!, O_CLOEXEC) }) == 0 else { throw PrivateFile.error("pipe") }
-            return
-        }
-        #endif
-        guard pipe(&descriptors) == 0 else { throw PrivateFile.error("pipe") }
-        _ = fcntl(descriptors[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(descriptors[1], F_SETFD, FD_CLOEXEC)
     }
 
     /// Reads what the pipe holds now into `buffer`.

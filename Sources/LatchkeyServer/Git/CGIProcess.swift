@@ -22,9 +22,16 @@ final class CGIProcess: Sendable {
         process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
     }
 
-    func write(_ buffer: ByteBuffer) async throws {
+    /// Writes the chunk to the child's stdin; false once the child has closed it (it answered without reading everything,
+    /// as `git http-backend` does for a request it refuses): the rest of the body is not needed, and that is no error.
+    func write(_ buffer: ByteBuffer) async throws -> Bool {
         let process = process
-        try await Git.pool.runIfActive { try buffer.withUnsafeReadableBytes { try process.write($0) } }
+        do {
+            try await Git.pool.runIfActive { try buffer.withUnsafeReadableBytes { try process.write($0) } }
+            return true
+        } catch let failure as Subprocess.Failure where failure.code == EPIPE {
+            return false
+        }
     }
 
     func closeInput() { process.closeInput() }

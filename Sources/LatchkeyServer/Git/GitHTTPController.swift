@@ -133,7 +133,9 @@ struct GitHTTPController {
             group.addTask {
                 defer { stdinDone.set() }
                 do {
-                    for try await chunk in request.body { try await process.write(chunk) }
+                    for try await chunk in request.body {
+                        guard try await process.write(chunk) else { break }
+                    }
                 } catch {
                     process.closeInput()
                     throw error
