@@ -36,28 +36,18 @@ struct JobTokenRevocationController {
         }
         guard let project = try await environment.store.projects.find(id: job.projectID) else { throw APIError.notFound("Job") }
         try await environment.authorizer.authorizeJobTokenRevocation(context.actor, jobID: job.id, on: project)
-        guard let ended = try await environment.store.jobs.finish(jobID: job.id, status: .canceled, failureReason: nil, exitCode: nil) else {
-            throw APIError(.conflict, message: "409 Job is not running: its token is already dead")
-        }
         let who: String =
             switch context.actor {
             case .job: "the job itself"
             default: context.actor.user.map { "@\($0.username)" } ?? "someone"
             }
-        let line = "\n\u{1B}[31;1mLatchkey: this job's token was revoked by \(who) (POST /job/token/revoke); the job is canceled.\u{1B}[0;m\n"
-        // Nothing more comes from the runner: queued refusals go in now, before the line that ends the trace.
-        environment.traces.flushNotices(jobID: job.id, force: true)
-        do { try environment.traces.append(jobID: job.id, Array(line.utf8)) } catch {
-            environment.logger.error("cannot write the revocation line into the trace", metadata: ["job": "\(job.id)", "error": "\(error)"])
+        guard
+            let ended = try await environment.revokeJobToken(
+                job, project: project, reason: "this job's token was revoked by \(who) (POST /job/token/revoke)", authorID: context.actor.user?.id,
+                details: ["by": who])
+        else {
+            throw APIError(.conflict, message: "409 Job is not running: its token is already dead")
         }
-        do {
-            try await environment.store.auditEvents.record(
-                entityID: project.id, authorID: context.actor.user?.id, eventName: "job_token_revoked",
-                details: ["job_id": "\(job.id)", "by": who])
-        } catch {
-            environment.logger.error("cannot record the revocation in the audit log", metadata: ["job": "\(job.id)", "error": "\(error)"])
-        }
-        environment.logger.notice("job token revoked", metadata: ["job": "\(job.id)", "project": "\(project.fullPath)", "by": "\(who)"])
         return try JSON.response(Revoked(jobId: ended.id, status: ended.status.rawValue))
     }
 }

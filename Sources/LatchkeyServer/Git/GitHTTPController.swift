@@ -126,6 +126,9 @@ struct GitHTTPController {
             project: project, actor: actor, facts: environment.facts(for: project, actor: actor))
         if let push { cgi.merge(push.variables) { $1 } }
         let pushRules = push?.file
+        // Leaked tokens: the same hook streams the pushed objects here first; a live token among them is revoked and the push refused.
+        let tokenScan = pushLog == nil ? nil : try PushTokenScan()
+        if let tokenScan { cgi.merge(tokenScan.environment) { $1 } }
 
         let process = try CGIProcess(arguments: ["git", "http-backend"], environment: cgi)
         let stdinDone = CompletionFlag()
@@ -149,16 +152,24 @@ struct GitHTTPController {
         }
         let pipelines = self.pipelines
         let environment = self.environment
+        let leaks = LeakedTokenGuard(environment: environment)
         let body = ResponseBody { writer in
+            let ended = CompletionFlag()
             do {
-                if head.leftover.readableBytes > 0 { try await writer.write(head.leftover) }
-                while let chunk = try await process.read() { try await writer.write(chunk) }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let tokenScan { group.addTask { await tokenScan.serve(ended: ended, leaks: leaks, project: project, authorID: actor.user?.id) } }
+                    defer { ended.set() }
+                    if head.leftover.readableBytes > 0 { try await writer.write(head.leftover) }
+                    while let chunk = try await process.read() { try await writer.write(chunk) }
+                    _ = await process.wait()
+                    ended.set()
+                    try await group.waitForAll()
+                }
             } catch {
                 process.terminate()
                 if let pushRules { try? FileManager.default.removeItem(at: pushRules) }
                 throw error
             }
-            _ = await process.wait()
             if let pushRules { try? FileManager.default.removeItem(at: pushRules) }
             // Pipelines exist before git sees the push finish, so a client that lists them right after finds them.
             if let pushLog {

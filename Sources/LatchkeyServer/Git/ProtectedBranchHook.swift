@@ -8,7 +8,7 @@ import LatchkeyCore
 /// whether the pusher may delete protected branches through the API. Patterns hold no shell glob character but `*`
 /// (`ProtectedBranch.isValidName` refuses `?`, `[`, `\` and spaces), so the shell's `case` matches exactly as GitLab's wildcard.
 /// A push that does not come through the server (the operator's own `git push` into the data directory) has no rules file and is
-/// not checked.
+/// not checked. The same hook first streams the pushed objects to the server's token scan (`PushTokenScan`).
 enum ProtectedBranchHook {
     static let rulesVariable = "LATCHKEY_PUSH_RULES"
     static let defaultBranchVariable = "LATCHKEY_DEFAULT_BRANCH"
@@ -18,8 +18,10 @@ enum ProtectedBranchHook {
         func refuse(_ refusal: BranchChangeRefusal) -> String { "echo \"GitLab: \(refusal.message)\" >&2; status=1" }
         return """
             #!/bin/sh
-            [ -n "$\(rulesVariable)" ] || exit 0
+            input=$(cat)
             zero=0000000000000000000000000000000000000000
+            \(PushTokenScan.hookSection)
+            [ -n "$\(rulesVariable)" ] || exit 0
             status=0
             while read -r old new ref; do
               case "$ref" in refs/heads/*) branch="${ref#refs/heads/}" ;; *) continue ;; esac
@@ -40,7 +42,9 @@ enum ProtectedBranchHook {
               elif [ "$force" = 0 ] && ! git merge-base --is-ancestor "$old" "$new" 2>/dev/null; then
                 \(refuse(.forcePushToProtected))
               fi
-            done
+            done <<LATCHKEY_REFS
+            $input
+            LATCHKEY_REFS
             exit $status
 
             """

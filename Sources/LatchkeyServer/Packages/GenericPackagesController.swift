@@ -42,7 +42,14 @@ struct GenericPackagesController {
         try files.prepare()
         let temporary = files.temporaryFile()
         defer { try? FileManager.default.removeItem(at: temporary) }
-        let (size, sha256) = try await receive(request.body, to: temporary)
+        var scanner = TokenCandidateScanner()
+        let (size, sha256) = try await receive(request.body, to: temporary, scanning: &scanner)
+        for text in [coordinates.name, coordinates.version, coordinates.fileName] {
+            scanner.scan(text.utf8)
+            scanner.endDocument()
+        }
+        // A live token in the package (or its name) is revoked, and the package is not kept.
+        try await LeakedTokenGuard(environment: environment).refuseLeaks(scanner, surface: .genericPackage, project: facts.project, authorID: context.actor.user?.id)
         let stored = try files.commit(temporary, projectID: facts.project.id)
         var jobID: Int64?
         if case .job(let job) = context.actor { jobID = job.job.id }
@@ -55,8 +62,8 @@ struct GenericPackagesController {
         return try JSON.response(["message": "201 Created"], status: .created)
     }
 
-    /// Streams the raw body to `destination` with its SHA-256; never more than the limit.
-    private func receive(_ body: RequestBody, to destination: URL) async throws -> (Int64, String) {
+    /// Streams the raw body to `destination` with its SHA-256, through `scanner` (up to its budget); never more than the limit.
+    private func receive(_ body: RequestBody, to destination: URL, scanning scanner: inout TokenCandidateScanner) async throws -> (Int64, String) {
         try FileManager.default.createPrivateFile(at: destination)
         let handle = try FileHandle(forWritingTo: destination)
         defer { try? handle.close() }
@@ -66,8 +73,13 @@ struct GenericPackagesController {
             written += Int64(chunk.readableBytes)
             guard written <= limit else { throw APIError(.contentTooLarge, message: "413 Request Entity Too Large") }
             chunk.withUnsafeReadableBytes { hasher.update(bufferPointer: $0) }
+            let scanned = written - Int64(chunk.readableBytes)
+            if scanned < LeakedTokenGuard.scanBudget {
+                scanner.scan(chunk.readableBytesView.prefix(Int(min(Int64(chunk.readableBytes), Int64(LeakedTokenGuard.scanBudget) - scanned))))
+            }
             try handle.write(contentsOf: chunk.readableBytesView)
         }
+        scanner.endDocument()
         return (written, hasher.finalize().map { String(format: "%02x", $0) }.joined())
     }
 

@@ -73,6 +73,9 @@ struct ReleasesController {
             }
         }
         let name = try parameters.string("name").flatMap { $0.isEmpty ? nil : $0 } ?? tagName
+        // A live token in the release's texts is revoked, and the release is not made.
+        try await LeakedTokenGuard(environment: environment).refuseLeaks(
+            in: [name, try parameters.string("description"), try parameters.string("tag_message")], surface: .release, project: project, authorID: context.actor.user?.id)
         let release: Release
         do {
             release = try await environment.store.releases.create(

@@ -210,6 +210,11 @@ struct RunnerJobsController {
             throw APIError(.badRequest, message: "400 Bad request - file is missing")
         }
         let filename = Self.safeFilename(received.filename ?? "artifacts.zip")
+        // The upload's metadata (its file name and parameters): a live token there is revoked and the archive not kept.
+        if let project = try await environment.store.projects.find(id: job.projectID) {
+            try await LeakedTokenGuard(environment: environment).refuseLeaks(
+                in: [received.filename, request.uri.query], surface: .artifact, project: project, authorID: job.userID)
+        }
         let stored = try environment.artifacts.commit(temporary, jobID: job.id, name: filename)
         if let replaced = try await environment.store.artifacts.save(
             jobID: job.id, projectID: job.projectID, fileType: type, fileFormat: format, filename: filename, size: received.size, storagePath: stored, expireAt: expireAt)
