@@ -13,10 +13,13 @@ public struct AppRequestContext: RequestContext, RemoteAddressRequestContext {
     }
     /// What the access log reports of this request once it is answered; shared by every copy of the context.
     public let requestRecord = RequestRecord()
+    /// The connection the request came on: a long poll watches it for its client leaving (`peerDeparture()`).
+    let connection: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        connection = source.channel
     }
 
     // Uploads (artifacts, packages, git pushes) stream; JSON bodies are collected explicitly with their own limit.

@@ -65,6 +65,7 @@ public func buildApplication(
 
     var app = Application(
         router: router,
+        server: .latchkey,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Latchkey"),
         services: services,
         logger: logger)

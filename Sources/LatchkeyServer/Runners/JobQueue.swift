@@ -30,14 +30,23 @@ public actor JobQueue {
         for (_, continuation) in current { continuation.resume() }
     }
 
-    /// Returns when notified or after `timeout`, whichever comes first.
-    func wait(timeout: Duration) async {
+    /// How many long polls of this process wait now.
+    public var waiting: Int { waiters.count }
+
+    /// Returns when notified, after `timeout`, or once the waiting request's client has gone, whichever comes first.
+    func wait(timeout: Duration, orUntil departure: PeerDeparture? = nil) async {
         let id = UUID()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.park(id) }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 await self.release(id)
+            }
+            if let departure {
+                group.addTask {
+                    await departure.untilGone()
+                    await self.release(id)
+                }
             }
             await group.next()
             group.cancelAll()

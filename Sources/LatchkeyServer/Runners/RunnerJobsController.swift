@@ -36,13 +36,15 @@ struct RunnerJobsController {
         guard let runner = try await environment.runner(token: try parameters.requireString("token")) else { throw APIError.forbidden }
         try await environment.store.runners.touch(id: runner.id)
         let deadline = ContinuousClock.now + longPoll
-        while true {
-            if let response = try await claimNext(for: runner) { return response }
+        // A runner that left its long poll (restarted, gave up on the request) must not be handed a job: nobody would run it.
+        let departure = await context.peerDeparture()
+        while departure?.hasLeft != true {
+            if let response = try await claimNext(for: runner, departure: departure) { return response }
             let remaining = deadline - ContinuousClock.now
             // A server shutting down answers at once, so it never waits out a long poll.
             guard remaining > .zero, !Task.isShuttingDownGracefully else { break }
             // Woken when this process or another instance (PostgreSQL NOTIFY) may have queued a job; no polling of the pending set.
-            await queue.wait(timeout: min(remaining, JobQueue.safetyInterval))
+            await queue.wait(timeout: min(remaining, JobQueue.safetyInterval), orUntil: departure)
         }
         var headers: HTTPFields = [:]
         headers[Self.lastUpdate] = String(Int(Date().timeIntervalSince1970))
@@ -52,7 +54,8 @@ struct RunnerJobsController {
     /// Claims the oldest pending job this runner may run; nil when there is none.
     ///
     /// The choice is one statement over every pending job (`JobRepository.claimNext`): jobs no runner can take never hide later ones.
-    private func claimNext(for runner: Runner) async throws -> Response? {
+    /// A job claimed while its runner was leaving goes back to the queue before its token was ever sent.
+    private func claimNext(for runner: Runner, departure: PeerDeparture?) async throws -> Response? {
         while true {
             let nonce = TokenDigester.nonce()
             let token = environment.digester.derive(.jobToken, nonce: nonce)
@@ -68,6 +71,10 @@ struct RunnerJobsController {
             var users = UserCache(store: environment.store)
             let user = try await users.user(claimed.userID)
             let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            if departure?.hasLeft == true {
+                if try await environment.store.jobs.giveBack(jobID: claimed.id, tokenNonce: nonce) { await queue.notify() }
+                return nil
+            }
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
             return try JSON.response(payload, status: .created)
         }

@@ -70,6 +70,25 @@ extension JobRepository {
             return record.job
         }
     }
+
+    /// Puts back in the queue the job claimed with `tokenNonce` when its runner left before the job could reach it: the token
+    /// (never sent) dies with the nonce, the empty trace row goes, and the pipeline's status is worked out again.
+    /// False when the job is no longer that claim (it ended, or was canceled meanwhile).
+    public func giveBack(jobID: Int64, tokenNonce: String) async throws -> Bool {
+        let pipelineID: Int64? = try await database.transaction { db in
+            let row = try await db.update("jobs")
+                .set("status", to: JobStatus.pending.rawValue).set("runner_id", to: SQLLiteral.null).set("token_digest", to: SQLLiteral.null)
+                .set("token_nonce", to: SQLLiteral.null).set("started_at", to: SQLLiteral.null).set("updated_at", to: Date().milliseconds)
+                .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).where("token_nonce", .equal, tokenNonce)
+                .returning("pipeline_id").first()
+            guard let row else { return nil }
+            try await db.delete(from: "job_traces").where("job_id", .equal, jobID).run()
+            return try row.decode(column: "pipeline_id", as: Int64.self)
+        }
+        guard let pipelineID else { return false }
+        try await PipelineRepository(database: database).advance(pipelineID: pipelineID)
+        return true
+    }
 }
 
 extension PipelineRepository {
