@@ -7,7 +7,7 @@ import Logging
 /// `latchkey admin`: operator tasks run against the data directory and database directly.
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "admin", abstract: "Administer an instance from its host.", subcommands: [RegistrationTokenCommand.self, ScopeCommand.self, BackupCommand.self, RestoreCommand.self])
+        commandName: "admin", abstract: "Administer an instance from its host.", subcommands: [RegistrationTokenCommand.self, ScopeCommand.self, BackupCommand.self, RestoreCommand.self, RotateJobTokenKeyCommand.self])
 
     struct RegistrationTokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "registration-token", abstract: "Print the runner registration token of the instance (its database).")
@@ -17,6 +17,20 @@ struct AdminCommand: AsyncParsableCommand {
         func run() async throws {
             let settings = try await options.settings()
             print(try await withAdministeredInstance(settings) { try await $0.registrationToken() })
+        }
+    }
+
+    struct RotateJobTokenKeyCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-job-token-key",
+            abstract: "Sign new job tokens with a new key; the old key keeps verifying (and stays in the JWKS) for the longest a job token lives.")
+
+        @OptionGroup var options: InstanceOptions
+
+        func run() async throws {
+            let settings = try await options.settings()
+            let (retired, current) = try JobTokenKeys.rotate(in: settings.dataDirectory)
+            print("job token key \(current) signs from now on; \(retired) verifies until the tokens it signed have expired")
         }
     }
 

@@ -29,6 +29,7 @@ enum SettingsFileSchema {
         Key(name: "runners", kind: .integer, example: "1", help: "embedded (sandboxed) runners; 0 for none"),
         Key(name: "runner_tags", kind: .string, example: "", help: "comma-separated tags of the embedded runners (they also run untagged jobs)"),
         Key(name: "registry", kind: .string, example: "", help: "host:port of a container registry that trusts this server's tokens (CI_REGISTRY)"),
+        Key(name: "job_token_format", kind: .string, example: "jwt", help: "jwt (mint signed job tokens, accept opaque ones too), jwt_only, or opaque (mint opaque, accept both)"),
         Key(name: "log_level", kind: .string, example: "info", help: "trace, debug, info, notice, warning, error or critical (any case)"),
         Key(name: "shutdown_timeout", kind: .integer, example: "30", help: "seconds SIGTERM gives running jobs before the server exits (0-3600)"),
         Key(name: "root_token", kind: .string, example: "", help: "root's personal access token (glpat-…); generated and printed when empty", firstStartOnly: true),

@@ -24,6 +24,8 @@ struct ServeOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Tags of the embedded runners, comma-separated; they also run untagged jobs (LATCHKEY_RUNNER_TAGS; default none).", valueName: "tag,tag"))
     var runnerTags: String?
     @Option(help: "host:port of a container registry configured to trust this server's tokens (LATCHKEY_REGISTRY; default none).") var registry: String?
+    @Option(help: "jwt (mint signed job tokens, still accept opaque ones), jwt_only (refuse opaque ones) or opaque (LATCHKEY_JOB_TOKEN_FORMAT; default jwt).")
+    var jobTokenFormat: String?
     @Option(help: "Seconds SIGTERM gives embedded runners to finish or cancel their jobs before the server exits (LATCHKEY_SHUTDOWN_TIMEOUT; default 30).")
     var shutdownTimeout: Int?
 }
@@ -54,6 +56,12 @@ extension InstanceOptions {
             settings.embeddedRunnerTags = try Self.tags(tags)
         }
         settings.registryAddress = serve?.registry ?? reader.string(forKey: "latchkey.registry")
+        if let format = serve?.jobTokenFormat ?? reader.string(forKey: "latchkey.job_token_format") {
+            guard let parsed = JobTokenFormat(rawValue: format.lowercased()) else {
+                throw ValidationError("unknown job token format \(format.prefix(40)): use jwt, jwt_only or opaque")
+            }
+            settings.jobTokenFormat = parsed
+        }
         settings.rootToken = reader.string(forKey: "latchkey.root_token", isSecret: true)
         settings.rootPassword = reader.string(forKey: "latchkey.root_password", isSecret: true)
         if let level = logLevel ?? reader.string(forKey: "latchkey.log_level") {

@@ -29,11 +29,19 @@ public struct TestServer: Sendable {
 public func withTestServer<T: Sendable>(
     _ backend: TestBackend = .sqlite, _ body: @Sendable (TestServer, any TestClientProtocol) async throws -> T
 ) async throws -> T {
+    try await withTestServer(backend, configure: { _ in }, body)
+}
+
+/// Runs `body` against a fresh in-process server whose settings `configure` has changed first.
+public func withTestServer<T: Sendable>(
+    _ backend: TestBackend = .sqlite, configure: @Sendable (inout ServerSettings) -> Void, _ body: @Sendable (TestServer, any TestClientProtocol) async throws -> T
+) async throws -> T {
     try await withTestDatabase(backend) { database, directory in
         let rootToken = SecretToken.mint(.personalAccess).value
         var settings = ServerSettings(dataDirectory: directory, rootToken: rootToken, rootPassword: "root-password", embeddedRunners: 0, logLevel: .warning, passwordCost: 4)
         settings.externalURL = "http://latchkey.test"
         settings.jobRequestLongPoll = .milliseconds(200)
+        configure(&settings)
         var logger = Logger(label: "latchkey.test")
         logger.logLevel = .warning
         let environment = try await makeEnvironment(settings: settings, database: database, logger: logger)

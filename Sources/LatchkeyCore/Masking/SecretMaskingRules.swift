@@ -51,6 +51,19 @@ public final class SecretMaskingRules: Sendable {
             let bytes = Array(secret.utf8)
             guard bytes.count >= max(minimumSecretLength, 1), !bytes.contains(where: TerminalSequenceParser.isControl) else { continue }
             add(Variant(bytes), minimumLength: 1)
+            if let segments = Self.jwtSegments(of: bytes, prefixes: prefixBytes) {
+                // A JWT (a JWT job token, an ID token): it and its body are masked as they are, and each of its base64url segments
+                // with every encoded variant, so `cut -d. -f3` of it is masked too. Any encoding of the whole token contains an
+                // encoding of each segment, so the whole token's own variants (~40 KB of patterns for one token) add nothing.
+                add(Variant(Array(segments.body)), minimumLength: Self.minimumVariantLength)
+                for segment in segments.parts {
+                    add(Variant(Array(segment)), minimumLength: Self.minimumVariantLength)
+                    for variant in Self.encodedVariants(of: Array(segment)) {
+                        add(variant, minimumLength: Self.minimumVariantLength)
+                    }
+                }
+                continue
+            }
             for variant in Self.encodedVariants(of: bytes) {
                 add(variant, minimumLength: Self.minimumVariantLength)
             }
@@ -85,6 +98,17 @@ public final class SecretMaskingRules: Sendable {
         self.fingerprint = hash
         self.prefilter = MaskingPrefilter(patterns: patterns, heads: heads, prefixes: prefixBytes)
         self.automaton = MaskingAutomaton(patterns: patterns, tails: tails, heads: heads, prefixes: prefixBytes, stopBytes: TerminalSequenceParser.controlBytes)
+    }
+
+    /// The body (after a token prefix, if any) and the three segments of a secret shaped as a compact JWS, when each segment is
+    /// base64url of at least `minimumVariantLength` characters and the header segment encodes a JSON object (`eyJ` is `{"`).
+    static func jwtSegments(of bytes: [UInt8], prefixes: [[UInt8]]) -> (body: ArraySlice<UInt8>, parts: [ArraySlice<UInt8>])? {
+        let start = prefixes.first(where: { bytes.starts(with: $0) })?.count ?? 0
+        let body = bytes[start...]
+        guard body.starts(with: Array("eyJ".utf8)), let parts = JobTokenShape.jwsSegments(body),
+            parts.allSatisfy({ $0.count >= minimumVariantLength })
+        else { return nil }
+        return (body, parts)
     }
 
     /// The number of byte strings (secrets and encoded variants) that are masked.

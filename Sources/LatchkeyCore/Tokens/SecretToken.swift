@@ -62,6 +62,9 @@ public struct TokenDigester: Sendable {
         return SecretToken(kind.prefix + body)
     }
 
+    /// A sealer keyed for `purpose` from the same server secret (a key of its own, unrelated to the digests).
+    public func sealer(purpose: String) -> SecretSealer { SecretSealer(secret: secret, purpose: purpose) }
+
     /// A fresh 256-bit nonce from the system CSPRNG, as hex.
     public static func nonce() -> String {
         var generator = SystemRandomNumberGenerator()

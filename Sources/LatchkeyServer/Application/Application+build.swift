@@ -132,7 +132,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     let runnerAPI = router.group("api/v4")
     runnerAPI.addRoutes(RunnersController(environment: environment, registration: environment.registration).endpoints)
     let idTokens = IDTokenKeys(directory: environment.settings.dataDirectory)
-    router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, keys: idTokens).endpoints)
+    router.addRoutes(OIDCDiscoveryController(issuer: environment.settings.baseURL, keys: idTokens, jobTokenKeys: environment.jobTokenKeys).endpoints)
     runnerAPI.addRoutes(
         RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll, idTokens: idTokens).endpoints)
     let authenticator = Authenticator(environment: environment)

@@ -17,6 +17,8 @@ public struct ServerEnvironment: Sendable {
     let traceMaskingRules = TraceMaskingRules()
     /// Every access decision goes through it.
     let authorizer: Authorizer
+    /// The keys of signed (JWT) job tokens, in the data directory.
+    public let jobTokenKeys: JobTokenKeys
 
     public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
         self.traces = TraceStore(root: settings.tracesDirectory)
@@ -28,6 +30,7 @@ public struct ServerEnvironment: Sendable {
         self.passwords = passwords
         self.logger = logger
         self.authorizer = Authorizer(store: store, traces: traces, logger: logger)
+        self.jobTokenKeys = JobTokenKeys(directory: settings.dataDirectory)
     }
 }
 

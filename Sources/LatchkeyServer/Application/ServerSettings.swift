@@ -25,6 +25,8 @@ public struct ServerSettings: Sendable {
     public var schedulerInterval: Duration
     /// The container registry that trusts this server's tokens (`host:port`), handed to jobs as `CI_REGISTRY`; nil when none.
     public var registryAddress: String?
+    /// Which job tokens are minted and accepted: JWTs by default, opaque tokens still accepted.
+    public var jobTokenFormat: JobTokenFormat = .jwt
     /// The largest artifact archive a job may upload.
     public var maxArtifactBytes: Int64 = 1 << 30
     /// How long `POST /jobs/request` holds a runner's request waiting for a job.

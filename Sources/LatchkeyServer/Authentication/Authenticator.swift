@@ -160,10 +160,11 @@ public struct Authenticator: Sendable {
 
     /// The running job whose token this is; a finished job's token is dead at once.
     public func jobActor(_ value: String) async throws(Failure) -> Actor {
-        guard TokenKind.of(value) == .jobToken, value.count < 256 else { throw .denied(.unauthenticated) }
+        // The shape, and a JWT's signature and claims, are checked before any query; the database then says whether the job runs.
+        guard let presented = await environment.presentedJobToken(value) else { throw .denied(.unauthenticated) }
         do {
-            guard let (job, project, user) = try await environment.store.jobs.findWithProjectAndUser(tokenDigest: environment.digester.digest(value)),
-                !user.isBlocked
+            guard let (job, project, user) = try await environment.store.jobs.findWithProjectAndUser(tokenDigest: presented.digest),
+                presented.names(job), !user.isBlocked
             else { throw Denial.unauthenticated }
             return .job(JobActor(job: job, project: project, user: user))
         } catch {

@@ -17,25 +17,10 @@ public struct IDTokenSigner: Sendable {
 
     /// Loads the signing key from `directory`, creating it on first use.
     public static func load(in directory: URL) async throws -> IDTokenSigner {
-        let file = directory.appendingPathComponent("oidc-key.pem")
-        if (try? String(contentsOf: file, encoding: .utf8)) == nil {
-            let pem = try _RSA.Signing.PrivateKey(keySize: .bits2048).pemRepresentation
-            let temporary = directory.appendingPathComponent(".oidc-key.pem-\(UUID().uuidString)")
-            guard FileManager.default.createFile(atPath: temporary.path, contents: Data(pem.utf8), attributes: [.posixPermissions: 0o600]) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
-            }
-            defer { unlink(temporary.path) }
-            // Instances sharing a data directory may start together: the first key linked into place wins.
-            if link(temporary.path, file.path) != 0 && errno != EEXIST { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file.path]) }
-        }
-        let key = try Insecure.RSA.PrivateKey(pem: try String(contentsOf: file, encoding: .utf8))
-        let primitives = try key.publicKey.getKeyPrimitives()
-        let n = Self.base64URL(primitives.modulus), e = Self.base64URL(primitives.publicExponent)
-        // RFC 7638: SHA-256 of the required members in lexicographic order, no whitespace.
-        let thumbprint = Self.base64URL(Data(SHA256.hash(data: Data("{\"e\":\"\(e)\",\"kty\":\"RSA\",\"n\":\"\(n)\"}".utf8))))
+        let file = try RSASigningKeyFile.load(directory.appendingPathComponent("oidc-key.pem"))
         let keys = JWTKeyCollection()
-        await keys.add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: thumbprint))
-        return IDTokenSigner(keys: keys, keyID: thumbprint, jwks: ["keys": [["kty": "RSA", "kid": thumbprint, "use": "sig", "alg": "RS256", "n": n, "e": e]]])
+        await keys.add(rsa: file.key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: file.keyID))
+        return IDTokenSigner(keys: keys, keyID: file.keyID, jwks: ["keys": [file.jwk]])
     }
 
     /// A signed token for `claims`.
@@ -43,9 +28,6 @@ public struct IDTokenSigner: Sendable {
         try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
     }
 
-    static func base64URL(_ data: Data) -> String {
-        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
 }
 
 /// The ID token signer, loaded (and on first start made: an RSA key takes a while) the first time a job or a verifier needs it.

@@ -3,9 +3,14 @@ import Hummingbird
 
 /// `GET /.well-known/openid-configuration` and `GET /oauth/discovery/keys`: what an OIDC relying party (Vault, AWS, PyJWT's
 /// `PyJWKClient`) needs to verify a job's ID token offline.
+///
+/// The JWKS also carries the job-token keys (current and retired, each under its own `kid`), so an outside service can check a
+/// job token offline; their tokens name another issuer (the host) and audience (`gitlab-authz-token`), so an ID-token relying party
+/// that checks either never takes a job token for an ID token.
 struct OIDCDiscoveryController {
     let issuer: String
     let keys: IDTokenKeys
+    var jobTokenKeys: JobTokenKeys? = nil
 
     var endpoints: RouteCollection<AppRequestContext> {
         let routes = RouteCollection(context: AppRequestContext.self)
@@ -34,6 +39,7 @@ struct OIDCDiscoveryController {
     }
 
     @Sendable func keys(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try JSON.response(try await keys.signer().jwks)
+        let jobTokenKeys = try await jobTokenKeys?.publicKeys() ?? []
+        return try JSON.response(["keys": (try await keys.signer().jwks["keys"] ?? []) + jobTokenKeys])
     }
 }

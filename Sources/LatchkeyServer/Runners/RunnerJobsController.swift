@@ -57,10 +57,8 @@ struct RunnerJobsController {
     /// A job claimed while its runner was leaving goes back to the queue before its token was ever sent.
     private func claimNext(for runner: Runner, departure: PeerDeparture?) async throws -> Response? {
         while true {
-            let nonce = TokenDigester.nonce()
-            let token = environment.digester.derive(.jobToken, nonce: nonce)
-            guard let claimed = try await environment.store.jobs.claimNext(runner: runner, tokenDigest: environment.digester.digest(token), tokenNonce: nonce)
-            else { return nil }
+            let (nonce, digest) = environment.jobTokenClaim()
+            guard let claimed = try await environment.store.jobs.claimNext(runner: runner, tokenDigest: digest, tokenNonce: nonce) else { return nil }
             guard let pipeline = try await environment.store.pipelines.find(id: claimed.pipelineID),
                 let project = try await environment.store.projects.find(id: claimed.projectID)
             else {
@@ -68,6 +66,8 @@ struct RunnerJobsController {
                 _ = try await environment.store.jobs.finish(jobID: claimed.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
                 continue
             }
+            // A JWT names the job, so it is signed once the claim has chosen one; a job that ended meanwhile gets none.
+            guard let token = try await environment.issueJobToken(for: claimed, project: project, nonce: nonce) else { continue }
             var users = UserCache(store: environment.store)
             let user = try await users.user(claimed.userID)
             let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
@@ -84,9 +84,9 @@ struct RunnerJobsController {
 
     /// The job named by the route, if `token` is its live job token.
     private func runningJob(_ context: AppRequestContext, token: String?) async throws -> Job {
-        guard let token, TokenKind.of(token) == .jobToken, token.count < 256 else { throw APIError.forbidden }
-        guard let id = context.parameters.get("job_id", as: Int64.self),
-            let job = try await environment.store.jobs.find(tokenDigest: environment.digester.digest(token)), job.id == id
+        guard let token, let presented = await environment.presentedJobToken(token) else { throw APIError.forbidden }
+        guard let id = context.parameters.get("job_id", as: Int64.self), presented.jobID.map({ $0 == id }) ?? true,
+            let job = try await environment.store.jobs.find(tokenDigest: presented.digest), job.id == id
         else { throw APIError.forbidden }
         return job
     }

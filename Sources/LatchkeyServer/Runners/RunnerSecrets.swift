@@ -40,7 +40,7 @@ extension ServerEnvironment {
     /// The secrets the server masks in a job's incoming trace: its token, its runner's token and its masked variables.
     func traceSecrets(for job: Job) async throws -> [String] {
         var secrets: [String] = []
-        if let nonce = try await store.jobs.tokenNonce(jobID: job.id) { secrets.append(digester.derive(.jobToken, nonce: nonce).value) }
+        if let token = try await liveJobToken(jobID: job.id) { secrets.append(token) }
         if let runnerID = job.runnerID, let runner = try await store.runners.find(id: runnerID) {
             secrets.append(digester.derive(.runner, nonce: runner.tokenNonce).value)
         }

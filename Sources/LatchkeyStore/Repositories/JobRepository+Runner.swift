@@ -103,7 +103,8 @@ extension JobRepository {
             else { return nil }
             let final = current.status == JobStatus.canceling.rawValue ? JobStatus.canceled : status
             let record = try await db.update("jobs")
-                .set("status", to: final.rawValue).set("token_digest", to: SQLLiteral.null).set("token_nonce", to: SQLLiteral.null).set("finished_at", to: now).set("updated_at", to: now)
+                .set("status", to: final.rawValue).set("token_digest", to: SQLLiteral.null).set("token_nonce", to: SQLLiteral.null)
+                .set("token_sealed", to: SQLLiteral.null).set("finished_at", to: now).set("updated_at", to: now)
                 .set("failure_reason", to: SQLBind(final == .failed ? failureReason : nil))
                 .where("id", .equal, jobID).where("status", .equal, current.status)
                 .returning("*").first()?.record(JobRecord.self)
