@@ -21,6 +21,7 @@ public struct Store: Sendable {
     public let pipelineTriggers: PipelineTriggerRepository
     public let packages: PackageRepository
     public let releases: ReleaseRepository
+    public let releaseLinks: ReleaseLinkRepository
     public let webSessions: WebSessionRepository
     public let authAttempts: AuthAttemptRepository
     public let protectedBranches: ProtectedBranchRepository
@@ -45,6 +46,7 @@ public struct Store: Sendable {
         pipelineTriggers = PipelineTriggerRepository(database: database)
         packages = PackageRepository(database: database)
         releases = ReleaseRepository(database: database)
+        releaseLinks = ReleaseLinkRepository(database: database)
         webSessions = WebSessionRepository(database: database)
         authAttempts = AuthAttemptRepository(database: database)
         protectedBranches = ProtectedBranchRepository(database: database)

@@ -31,7 +31,7 @@ struct AuthorizerExpiryTableTests {
     static let least: [ProjectAbility: Int] = [
         .readProject: 10, .readMembers: 10, .downloadCode: 20, .readPipeline: 20, .readJob: 20, .readJobArtifacts: 20, .readPackage: 20,
         .readRelease: 20, .readContainerImage: 20, .readPipelineSchedule: 20, .pushCode: 30, .createPipeline: 30, .updateJob: 30,
-        .createPipelineSchedule: 30, .createPackage: 30, .createRelease: 30, .createContainerImage: 30, .adminMembers: 40, .adminProject: 40,
+        .createPipelineSchedule: 30, .createPackage: 30, .createRelease: 30, .updateRelease: 30, .destroyRelease: 30, .createContainerImage: 30, .adminMembers: 40, .adminProject: 40,
         .adminPipelineSchedule: 40, .adminVariables: 40, .adminJobTokenScope: 40, .readAuditEvents: 40, .manageOwners: 50, .removeProject: 50,
     ]
 

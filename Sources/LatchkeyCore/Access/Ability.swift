@@ -21,6 +21,10 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     case createPackage = "create_package"
     case readRelease = "read_release"
     case createRelease = "create_release"
+    /// Changing a release or its asset links (GitLab's `update_release`).
+    case updateRelease = "update_release"
+    /// Deleting a release or one of its asset links (GitLab's `destroy_release`).
+    case destroyRelease = "destroy_release"
     case readContainerImage = "read_container_image"
     case createContainerImage = "create_container_image"
     case adminJobTokenScope = "admin_job_token_scope"
@@ -33,7 +37,7 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
         case .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPackage, .readRelease, .readContainerImage,
             .readPipelineSchedule:
             .reporter
-        case .pushCode, .createPipeline, .updateJob, .createPipelineSchedule, .createPackage, .createRelease,
+        case .pushCode, .createPipeline, .updateJob, .createPipelineSchedule, .createPackage, .createRelease, .updateRelease, .destroyRelease,
             .createContainerImage:
             .developer
         case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents:

@@ -65,7 +65,7 @@ extension ProjectAbility {
         case .readPackage: .readPackages
         case .createPackage: .adminPackages
         case .readRelease: .readReleases
-        case .createRelease: .adminReleases
+        case .createRelease, .updateRelease, .destroyRelease: .adminReleases
         case .readContainerImage: .readContainers
         default: nil
         }

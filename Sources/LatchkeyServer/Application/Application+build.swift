@@ -168,6 +168,10 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator, scopeRule: .ownToken))
         .add(middleware: AuthenticationRequiredMiddleware()).addRoutes(tokens.selfEndpoints)
     api.addRoutes(UsersController(environment: environment).endpoints)
+    // Repository reads outside GitLab's job-token table: personal tokens and anonymous callers (public projects) only.
+    api.addRoutes(RepositoryTreeController(environment: environment).endpoints)
+    api.addRoutes(RepositoryCompareController(environment: environment).endpoints)
+    api.addRoutes(RepositoryArchiveController(environment: environment).endpoints)
     let authenticatedWrites = api.group().add(middleware: AuthenticationRequiredMiddleware(writesOnly: true))
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)

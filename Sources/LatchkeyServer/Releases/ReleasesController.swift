@@ -11,9 +11,27 @@ struct ReleasesController {
         let routes = RouteCollection(context: AppRequestContext.self)
         routes.get("projects/:id/releases", use: list)
         routes.post("projects/:id/releases", use: create)
-        // Tag names may hold `/`; GitLab wants them `%2F`-encoded, and a raw one works too.
-        routes.get("projects/:id/releases/**", use: show)
+        // Tag names may hold `/`; GitLab wants them `%2F`-encoded, and a raw one works too. The asset links live below a release.
+        routes.get("projects/:id/releases/**", use: subpath)
+        routes.post("projects/:id/releases/**", use: subpath)
+        routes.put("projects/:id/releases/**", use: subpath)
+        routes.delete("projects/:id/releases/**", use: subpath)
         return routes
+    }
+
+    /// A release (`GET`) or its asset links (`ReleaseLinksController`), by the rest of the path.
+    @Sendable func subpath(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let raw = context.parameters.get(String(Parameters.recursiveCaptureKey)) ?? ""
+        let links = ReleaseLinksController(environment: environment)
+        switch (request.method, ReleaseLinksController.Target(rawPath: raw)) {
+        case (.get, .release(let tagName)?): return try await show(request, context: context, tagName: tagName)
+        case (.get, .links(let tagName)?): return try await links.list(request, context: context, tagName: tagName)
+        case (.post, .links(let tagName)?): return try await links.create(request, context: context, tagName: tagName)
+        case (.get, .link(let tagName, let id)?): return try await links.show(request, context: context, tagName: tagName, linkID: id)
+        case (.put, .link(let tagName, let id)?): return try await links.update(request, context: context, tagName: tagName, linkID: id)
+        case (.delete, .link(let tagName, let id)?): return try await links.delete(request, context: context, tagName: tagName, linkID: id)
+        default: throw APIError.routeNotFound
+        }
     }
 
     private var baseURL: String { environment.settings.baseURL }
@@ -32,9 +50,8 @@ struct ReleasesController {
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+    func show(_ request: Request, context: AppRequestContext, tagName: String) async throws -> Response {
         let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readRelease, actor: context.actor)
-        let tagName = RepositoryController.catchAll(context)
         guard !tagName.isEmpty, let release = try await environment.store.releases.find(projectID: facts.project.id, tagName: tagName) else {
             throw APIError(.notFound, message: "404 Not Found")
         }
@@ -96,9 +113,11 @@ struct ReleasesController {
 
     private func entity(_ release: Release, project: Project, users: inout UserCache) async throws -> ReleaseEntity {
         let commit = await environment.repositories.commit(projectID: project.id, sha: release.sha)
+        let links = try await environment.store.releaseLinks.list(releaseID: release.id)
         return ReleaseEntity(
             release, project: project, author: try await users.user(release.authorID),
-            commit: RepositoryCommitEntity(commit, sha: release.sha, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(release.sha)"), baseURL: baseURL)
+            commit: RepositoryCommitEntity(commit, sha: release.sha, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(release.sha)"), assetLinks: links,
+            baseURL: baseURL)
     }
 }
 
@@ -112,7 +131,7 @@ struct ReleaseEntity: Encodable, Sendable {
 
         var count: Int
         var sources: [Source]
-        var links: [String] = []
+        var links: [ReleaseLinkEntity]
     }
 
     struct Links: Encodable, Sendable {
@@ -139,7 +158,12 @@ struct ReleaseEntity: Encodable, Sendable {
     var evidences: [String] = []
     var links: Links
 
-    init(_ release: Release, project: Project, author: User?, commit: RepositoryCommitEntity, baseURL: String) {
+    /// The tag as one URL path segment (`/` encoded too).
+    static func encodedTag(_ tagName: String) -> String {
+        tagName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? tagName
+    }
+
+    init(_ release: Release, project: Project, author: User?, commit: RepositoryCommitEntity, assetLinks: [ReleaseLink], baseURL: String) {
         name = release.name
         tagName = release.tagName
         description = release.description
@@ -149,12 +173,13 @@ struct ReleaseEntity: Encodable, Sendable {
         self.author = author.map { UserBasicEntity($0, baseURL: baseURL) }
         self.commit = commit
         commitPath = "/\(project.fullPath)/-/commit/\(release.sha)"
-        let encodedTag = release.tagName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? release.tagName
+        let encodedTag = Self.encodedTag(release.tagName)
         tagPath = "/\(project.fullPath)/-/tags/\(encodedTag)"
         let sources = ["zip", "tar.gz", "tar.bz2", "tar"].map {
             Assets.Source(format: $0, url: "\(baseURL)/\(project.fullPath)/-/archive/\(encodedTag)/\(project.path)-\(encodedTag).\($0)")
         }
-        assets = Assets(count: sources.count, sources: sources)
+        let linkEntities = assetLinks.map { ReleaseLinkEntity($0, release: release, project: project, baseURL: baseURL) }
+        assets = Assets(count: sources.count + linkEntities.count, sources: sources, links: linkEntities)
         let web = "\(baseURL)/\(project.fullPath)"
         links = Links(
             closedIssuesUrl: "\(web)/-/issues?release_tag=\(encodedTag)&scope=all&state=closed",

@@ -29,6 +29,8 @@ struct AccessPolicyTests {
         .createPackage: (.developer, false, .write),
         .readRelease: (.reporter, true, .read),
         .createRelease: (.developer, false, .write),
+        .updateRelease: (.developer, false, .write),
+        .destroyRelease: (.developer, false, .write),
         .readContainerImage: (.reporter, true, .read),
         .createContainerImage: (.developer, false, .write),
         .adminJobTokenScope: (.maintainer, false, .write),

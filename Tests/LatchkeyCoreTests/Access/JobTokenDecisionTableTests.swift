@@ -30,6 +30,9 @@ struct JobTokenDecisionTableTests {
         .createPackage: Rule(least: .developer, openOnVisible: false, policy: .adminPackages),
         .readRelease: Rule(least: .reporter, openOnVisible: true, policy: .readReleases),
         .createRelease: Rule(least: .developer, openOnVisible: false, policy: .adminReleases),
+        // Release links' update and delete (GitLab: `job_token_policies: :admin_releases`).
+        .updateRelease: Rule(least: .developer, openOnVisible: false, policy: .adminReleases),
+        .destroyRelease: Rule(least: .developer, openOnVisible: false, policy: .adminReleases),
         // An entry with fine-grained permissions admits registry `pull` only with read_containers (issue 11 #8).
         .readContainerImage: Rule(least: .reporter, openOnVisible: true, policy: .readContainers),
         .createContainerImage: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),
