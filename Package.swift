@@ -34,9 +34,11 @@ let package = Package(
     targets: [
         .target(
             name: "LatchkeyCore",
+        .systemLibrary(name: "LatchkeyZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                "LatchkeyZlib",
             ]
         ),
         .target(

@@ -171,4 +171,17 @@ struct ArtifactTests {
         #expect(outcome.failureReason == "runner_system_failure")
         #expect(!(await fixtures.api.traceText).contains("script-ran\n"))
     }
+
+    @Test("a gzip report holds one member per regular file, named by its path; links to files outside are never read")
+    func gzipReport() throws {
+        let fixtures = try JobFixtures()
+        defer { fixtures.cleanUp() }
+        let (root, _) = try Self.makeTree(in: fixtures)
+        let collector = ArtifactCollector(root: root)
+        let archive = fixtures.directory.appendingPathComponent("report.gz")
+        try ArtifactArchive.createGzip(at: archive, root: root, paths: collector.collect(paths: ["*.txt", "dir/"]).paths)
+        let members = try Gzip.members([UInt8](Data(contentsOf: archive)), limit: 1 << 20)
+        #expect(members.map { String(decoding: $0, as: UTF8.self) } == ["a.txt", "dir/.hidden", "dir/x/y.txt", "dir/z.bin"])
+        #expect(!members.contains(Array("outside secret".utf8)))
+    }
 }

@@ -109,7 +109,9 @@ struct HTTPRunnerAPI: RunnerAPI {
         var query = URLComponents()
         query.queryItems = [URLQueryItem(name: "artifact_format", value: artifactFormat), URLQueryItem(name: "artifact_type", value: artifactType)]
         if let expireIn { query.queryItems?.append(URLQueryItem(name: "expire_in", value: expireIn)) }
-        let body = try MultipartFileBody(fileURL: archive, fieldName: "file", filename: "artifacts.zip", contentType: "application/zip")
+        let zip = artifactFormat == "zip"
+        let body = try MultipartFileBody(
+            fileURL: archive, fieldName: "file", filename: zip ? "artifacts.zip" : "\(artifactType).gz", contentType: zip ? "application/zip" : "application/gzip")
         var request = HTTPClientRequest(url: endpoint("/jobs/\(jobID)/artifacts") + "?" + (query.percentEncodedQuery ?? ""))
         request.method = .POST
         request.headers.add(name: "JOB-TOKEN", value: jobToken)

@@ -37,7 +37,7 @@ extension JobExecutor {
     func uploadArtifacts(_ specs: [JobPayload.ArtifactSpec], job: JobPayload, workspace: Workspace, trace: TraceStream) async -> String? {
         let collector = ArtifactCollector(root: workspace.projectDirectory)
         for (index, spec) in specs.enumerated() {
-            guard spec.artifactFormat == "zip" else {
+            guard spec.artifactFormat == "zip" || spec.artifactFormat == "gzip" else {
                 await trace.write("\u{1B}[0;33mWARNING: \(spec.artifactType): artifact format \(spec.artifactFormat) is not supported by this runner\u{1B}[0;m\n")
                 continue
             }
@@ -58,10 +58,14 @@ extension JobExecutor {
                 await trace.write("\u{1B}[31;1mERROR: No files to upload\u{1B}[0;m\n")
                 continue
             }
-            let archive = workspace.runnerDirectory.appendingPathComponent("artifacts-\(index).zip")
+            let archive = workspace.runnerDirectory.appendingPathComponent("artifacts-\(index).\(spec.artifactFormat == "zip" ? "zip" : "gz")")
             defer { try? FileManager.default.removeItem(at: archive) }
             do {
-                try ArtifactArchive.create(at: archive, root: workspace.projectDirectory, paths: found.paths)
+                if spec.artifactFormat == "gzip" {
+                    try ArtifactArchive.createGzip(at: archive, root: workspace.projectDirectory, paths: found.paths)
+                } else {
+                    try ArtifactArchive.create(at: archive, root: workspace.projectDirectory, paths: found.paths)
+                }
             } catch {
                 let message = "cannot create the artifacts archive: \(error)"
                 await trace.write("\u{1B}[31;1mERROR: \(message)\u{1B}[0;m\n")

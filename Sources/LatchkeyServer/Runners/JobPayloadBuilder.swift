@@ -104,12 +104,17 @@ struct JobPayloadBuilder {
                 JobVariable(key: "GITLAB_USER_EMAIL", value: user.email, public: true),
             ]
         }
-        // Later definitions win, as in GitLab: project variables, then YAML (global, job), then pipeline (trigger/API/schedule) variables.
-        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
-            variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
-        }
+        // Later definitions win, in GitLab's order (`Ci::Variables::Builder#scoped_variables`): YAML (global, job), the dotenv
+        // reports of the jobs this one takes artifacts from, project variables, then pipeline (trigger/API/schedule) variables.
         for variable in job.definition.variables {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: true, raw: variable.raw))
+        }
+        // Refused at upload already; checked again so no stored row can ever replace a predefined variable.
+        for variable in try await environment.store.jobs.dependencyDotenvVariables(of: job) where !DotenvReport.isPredefined(variable.key) {
+            variables.append(JobVariable(key: variable.key, value: variable.value, public: false))
+        }
+        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
+            variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
         }
         for variable in pipeline.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: false)) }
         // Last, so a variable of the same name cannot replace an ID token; masked like any token.

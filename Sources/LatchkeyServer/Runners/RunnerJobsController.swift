@@ -189,7 +189,12 @@ struct RunnerJobsController {
         let query = QueryString(request)
         let type = query.get("artifact_type") ?? "archive"
         let format = query.get("artifact_format") ?? "zip"
-        guard type == "archive", format == "zip" else { throw APIError(.badRequest, message: "400 Bad request - only zip archives are supported") }
+        // The archive is a zip; each report type has the one format gitlab-runner uploads it in (GitLab's `REPORT_TYPES`).
+        guard let expectedFormat = type == "archive" ? "zip" : ArtifactReport.formats[type]?.format else {
+            throw APIError(.badRequest, error: "artifact_type does not have a valid value")
+        }
+        guard ["zip", "gzip", "raw"].contains(format) else { throw APIError(.badRequest, error: "artifact_format does not have a valid value") }
+        guard format == expectedFormat else { throw APIError(.badRequest, message: "Validation failed: Invalid file format with specified file type") }
         var expireAt: Date? = Date().addingTimeInterval(30 * 86400)
         if let expireIn = query.get("expire_in"), !expireIn.isEmpty {
             switch CIDuration.expiry(expireIn) {
@@ -216,7 +221,10 @@ struct RunnerJobsController {
         } catch is MultipartFileReceiver.Failure {
             throw APIError(.badRequest, message: "400 Bad request - file is missing")
         }
-        let filename = Self.safeFilename(received.filename ?? "artifacts.zip")
+        // A dotenv report is read before anything is kept: a refused one leaves no artifact and no variables (GitLab's CreateService).
+        let dotenv = type == "dotenv" ? try Self.dotenvVariables(temporary, size: received.size) : nil
+        let fallback = type == "archive" ? "artifacts.zip" : type + (format == "gzip" ? ".gz" : format == "zip" ? ".zip" : "")
+        let filename = Self.safeFilename(received.filename ?? fallback, fallback: fallback)
         // The upload's metadata (its file name and parameters): a live token there is revoked and the archive not kept.
         if let project = try await environment.store.projects.find(id: job.projectID) {
             try await LeakedTokenGuard(environment: environment).refuseLeaks(
@@ -224,17 +232,30 @@ struct RunnerJobsController {
         }
         let stored = try environment.artifacts.commit(temporary, jobID: job.id, name: filename)
         if let replaced = try await environment.store.artifacts.save(
-            jobID: job.id, projectID: job.projectID, fileType: type, fileFormat: format, filename: filename, size: received.size, storagePath: stored, expireAt: expireAt)
+            jobID: job.id, projectID: job.projectID, fileType: type, fileFormat: format, filename: filename, size: received.size, storagePath: stored, expireAt: expireAt,
+            dotenv: dotenv)
         {
             environment.artifacts.remove(replaced)
         }
         return try JSON.response(["id": job.id], status: .created)
     }
 
-    static func safeFilename(_ name: String) -> String {
+    static func safeFilename(_ name: String, fallback: String = "artifacts.zip") -> String {
         let base = (name as NSString).lastPathComponent
         let cleaned = String(base.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "_" })
-        return cleaned.isEmpty || cleaned.hasPrefix(".") ? "artifacts.zip" : String(cleaned.prefix(100))
+        return cleaned.isEmpty || cleaned.hasPrefix(".") ? fallback : String(cleaned.prefix(100))
+    }
+
+    /// The variables of an uploaded dotenv report; a report GitLab would refuse answers 400 with GitLab's message.
+    static func dotenvVariables(_ file: URL, size: Int64) throws -> [CIVariable] {
+        // The size is checked before the file is read, so a huge upload is never loaded into memory.
+        guard size < Int64(DotenvReport.sizeLimit) else { throw APIError(.badRequest, message: DotenvReport.Failure.tooBig.message) }
+        let bytes = [UInt8](try Data(contentsOf: file))
+        do {
+            return try DotenvReport.read(gzip: bytes)
+        } catch {
+            throw APIError(.badRequest, message: error.message)
+        }
     }
 
     /// `GET /jobs/:id/artifacts`: a running job downloads another job's archive with its own token (dependencies).

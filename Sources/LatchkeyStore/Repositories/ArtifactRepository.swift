@@ -26,8 +26,14 @@ public struct ArtifactRepository: Sendable {
     let database: Database
 
     /// Records a job's archive, replacing an earlier upload of the same type; returns the replaced row's storage path, if any.
-    public func save(jobID: Int64, projectID: Int64, fileType: String, fileFormat: String, filename: String, size: Int64, storagePath: String, expireAt: Date?) async throws -> String? {
+    ///
+    /// A dotenv report's parsed variables are stored in the same transaction, so a job never has one without the other.
+    public func save(
+        jobID: Int64, projectID: Int64, fileType: String, fileFormat: String, filename: String, size: Int64, storagePath: String, expireAt: Date?,
+        dotenv: [CIVariable]? = nil
+    ) async throws -> String? {
         try await database.transaction { db in
+            if let dotenv { try await JobRepository.replaceDotenvVariables(dotenv, jobID: jobID, db: db) }
             let previous = try await db.select().column("*").from("job_artifacts").where("job_id", .equal, jobID).where("file_type", .equal, fileType)
                 .record(ArtifactRecord.self)
             if previous != nil {
