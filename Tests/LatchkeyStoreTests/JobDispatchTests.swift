@@ -107,13 +107,14 @@ struct JobDispatchTests {
         }
     }
 
-    @Test("a claim given back (its runner left) is pending again with no token or trace, and only that claim can give it back", arguments: TestBackend.all)
+    @Test("a claim given back (its runner left) is pending again with no token, sealed JWT or trace, and only that claim can give it back", arguments: TestBackend.all)
     func giveBack(backend: TestBackend) async throws {
         try await withStore(backend) { store in
             let created = try await pipeline(store, PipelineDefinition(stages: ["test"], variables: [], jobs: [JobDefinition(name: "only", script: ["x"])]))
             let runner = try await runner(store, "r", tags: [], untagged: true)
             let claimed = try #require(try await store.jobs.claimNext(runner: runner, tokenDigest: "digest-1", tokenNonce: "nonce-1"))
             #expect(try await store.pipelines.find(id: created.id)?.status == .running)
+            #expect(try await store.jobs.issueSignedToken(jobID: claimed.id, nonce: "nonce-1", tokenDigest: "digest-1", sealed: "sealed-jwt"))
             #expect(try await store.jobs.giveBack(jobID: claimed.id, tokenNonce: "another-nonce") == false)
             #expect(try await store.jobs.giveBack(jobID: claimed.id, tokenNonce: "nonce-1"))
             #expect(try await store.jobs.giveBack(jobID: claimed.id, tokenNonce: "nonce-1") == false)
@@ -122,11 +123,14 @@ struct JobDispatchTests {
             #expect(returned.runnerID == nil)
             #expect(try await store.jobs.find(tokenDigest: "digest-1") == nil)
             #expect(try await store.jobs.tokenNonce(jobID: claimed.id) == nil)
+            #expect(try await store.jobs.sealedSignedToken(jobID: claimed.id) == nil)
             #expect(try await store.jobs.traceState(jobID: claimed.id) == nil)
             #expect(try await store.pipelines.find(id: created.id)?.status == .pending)
             let again = try #require(try await store.jobs.claimNext(runner: runner, tokenDigest: "digest-2", tokenNonce: "nonce-2"))
             #expect(again.id == claimed.id)
             #expect(try await store.jobs.find(tokenDigest: "digest-2")?.id == claimed.id)
+            // The new claim does not inherit the old claim's sealed token.
+            #expect(try await store.jobs.sealedSignedToken(jobID: claimed.id) == nil)
         }
     }
 

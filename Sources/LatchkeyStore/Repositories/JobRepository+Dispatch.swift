@@ -78,7 +78,8 @@ extension JobRepository {
         let pipelineID: Int64? = try await database.transaction { db in
             let row = try await db.update("jobs")
                 .set("status", to: JobStatus.pending.rawValue).set("runner_id", to: SQLLiteral.null).set("token_digest", to: SQLLiteral.null)
-                .set("token_nonce", to: SQLLiteral.null).set("started_at", to: SQLLiteral.null).set("updated_at", to: Date().milliseconds)
+                .set("token_nonce", to: SQLLiteral.null).set("token_sealed", to: SQLLiteral.null).set("started_at", to: SQLLiteral.null)
+                .set("updated_at", to: Date().milliseconds)
                 .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).where("token_nonce", .equal, tokenNonce)
                 .returning("pipeline_id").first()
             guard let row else { return nil }
