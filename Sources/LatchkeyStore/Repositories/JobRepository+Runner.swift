@@ -20,35 +20,8 @@ public struct TraceState: Sendable, Equatable {
     }
 }
 
-/// The runner side of jobs: claiming, token lookup, trace bookkeeping and finishing.
+/// The runner side of jobs: token lookup, trace bookkeeping and finishing (claims are `claimNext`, in JobRepository+Dispatch).
 extension JobRepository {
-    /// Pending jobs with an id above `after`, oldest first, one page of `limit` for runners to choose from.
-    public func pending(after: Int64 = 0, limit: Int = 100) async throws -> [Job] {
-        try await database.read { db in
-            try await db.select().column("*").from("jobs").where("status", .equal, JobStatus.pending.rawValue).where("id", .greaterThan, after)
-                .orderBy("id").limit(limit).records(JobRecord.self).map(\.job)
-        }
-    }
-
-    /// Moves a pending job to running for `runnerID` with a new token digest; nil if another runner took it first.
-    /// The compare-and-set on `status` makes this atomic on both databases: exactly one claimant's update matches.
-    public func claim(jobID: Int64, runnerID: Int64, tokenDigest: String, tokenNonce: String) async throws -> Job? {
-        try await database.transaction { db in
-            let now = Date().milliseconds
-            guard
-                let record = try await db.update("jobs")
-                    .set("status", to: JobStatus.running.rawValue).set("runner_id", to: runnerID).set("token_digest", to: tokenDigest).set("token_nonce", to: tokenNonce)
-                    .set("started_at", to: now).set("updated_at", to: now)
-                    .where("id", .equal, jobID).where("status", .equal, JobStatus.pending.rawValue)
-                    .returning("*").first()?.record(JobRecord.self)
-            else { return nil }
-            try await db.delete(from: "job_traces").where("job_id", .equal, jobID).run()
-            try await db.insert(into: "job_traces").columns("job_id", "received", "crc", "held", "exit_code")
-                .values(SQLBind(jobID), SQLBind(Int64(0)), SQLBind(Int64(0)), SQLBind(Data()), SQLBind(Int64?.none)).run()
-            return record.job
-        }
-    }
-
     /// The job whose live token has this digest (running or canceling), if any.
     public func find(tokenDigest: String) async throws -> Job? {
         try await database.read { db in
