@@ -121,12 +121,13 @@ public struct PipelineRepository: Sendable {
                     .returning("*").first()?.record(PipelineRecord.self)
             else { throw StoreError.corrupt("pipeline insert") }
             if case .success(let definition) = configuration {
-                for var job in definition.jobs {
+                let jobs = definition.jobs.map { job in
+                    var job = job
                     // Global `variables:` apply to every job `inherit:variables` lets them reach; the job's own come later and win.
                     job.variables = definition.yamlVariables(of: job)
-                    let stageIndex = definition.stages.firstIndex(of: job.stage) ?? 0
-                    try await JobRepository.insert(job, pipelineID: record.id, projectID: new.projectID, stageIndex: stageIndex, userID: new.userID, db: db)
+                    return (job, definition.stages.firstIndex(of: job.stage) ?? 0)
                 }
+                try await JobRepository.insertAll(jobs, pipelineID: record.id, projectID: new.projectID, userID: new.userID, db: db)
             }
             return record.id
         }
