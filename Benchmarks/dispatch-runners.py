@@ -6,6 +6,7 @@ Usage: dispatch-runners.py URL ADMIN_TOKEN RUNNERS EXPECTED [--finish] [--noop S
   --finish     each claimed job is ended at once (PUT /jobs/:id state=success), as a runner whose job takes no time
   --noop S     instead: the same loop on GET /-/liveness for S seconds (the harness's own ceiling)
   --tokens F   register the runners once and keep their tokens in F (reused when F exists)
+  --trace S B  instead: each runner claims one job, then sends PATCH /jobs/:id/trace of B bytes in a loop for S seconds
 """
 import http.client
 import json
@@ -85,6 +86,30 @@ def noop_worker(url, stop, counter):
         counter.value += done
 
 
+def trace_worker(url, token, seconds, size, counter, failures):
+    conn = connect(url)
+    while True:
+        status, payload = call(conn, "POST", "/api/v4/jobs/request", {"token": token, "info": INFO, "last_update": ""})
+        if status == 201:
+            break
+    job = json.loads(payload)
+    chunk = (b"line of build output " * (size // 22 + 1))[:size - 1] + b"\n"
+    offset, done, stop_at = 0, 0, time.perf_counter() + seconds
+    while time.perf_counter() < stop_at:
+        conn.request("PATCH", f"/api/v4/jobs/{job['id']}/trace", body=chunk, headers={
+            "JOB-TOKEN": job["token"], "Content-Type": "text/plain", "Content-Range": f"{offset}-{offset + len(chunk) - 1}"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 202:
+            with failures.get_lock():
+                failures.value += 1
+            break
+        offset += len(chunk)
+        done += 1
+    with counter.get_lock():
+        counter.value += done
+
+
 def main():
     args = sys.argv[1:]
     url, registration, runners, expected = args[0], args[1], int(args[2]), int(args[3])
@@ -103,6 +128,17 @@ def main():
         print(json.dumps({"noop_requests_per_s": round(counter.value / noop)}))
         return
     tokens_file = args[args.index("--tokens") + 1] if "--tokens" in args else None
+    if "--trace" in args:
+        seconds, size = float(args[args.index("--trace") + 1]), int(args[args.index("--trace") + 2])
+        tokens = json.load(open(tokens_file)) if tokens_file and os.path.exists(tokens_file) else register(url, registration, runners)
+        counter, failures = multiprocessing.Value("q", 0), multiprocessing.Value("q", 0)
+        processes = [multiprocessing.Process(target=trace_worker, args=(url, token, seconds, size, counter, failures)) for token in tokens]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(seconds + 120)
+        print(json.dumps({"trace_patches_per_s": round(counter.value / seconds), "patch_bytes": size, "failures": failures.value}))
+        return
     if tokens_file and os.path.exists(tokens_file):
         tokens = json.load(open(tokens_file))
     else:

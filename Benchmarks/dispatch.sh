@@ -7,6 +7,7 @@
 #   BINARY=…       the server (default: the release build in /work/release-build, see docs/benchmarks/dispatch.md)
 #   RUNNERS=20     runner processes;  FINISH=1  each claimed job is ended at once (PUT state=success) as well
 #   POSTGRES_URL=postgres://postgres:postgres@127.0.0.1:5432/postgres  also run on PostgreSQL (a scratch database is made)
+#   TRACE=65536    also: each runner takes one job and sends trace PATCHes of that many bytes for 5 s (PATCHes/s vs the no-op)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 sizes="${1:-100 1000 5000}"
@@ -83,6 +84,11 @@ run_database() {
     ended=$(date +%s%N)
     echo "== $label: $pipelines pipelines of $per jobs (created through the API in $(((ended - started) / 1000000)) ms)"
     fleet $((pipelines * per))
+    if [ -n "${TRACE:-}" ]; then
+        push_pipeline "$runners" >/dev/null
+        echo "== $label: trace PATCH of $TRACE bytes, $runners runners each on its own running job, 5 s"
+        python3 "$root/Benchmarks/dispatch-runners.py" "$url" "$registration" "$runners" 0 --tokens "$work/tokens.json" --trace 5 "$TRACE"
+    fi
     stop_server
 }
 
