@@ -19,6 +19,7 @@ public enum FuzzHarnesses {
         "CIConfig": ciConfig,
         "ArtifactEntryName": artifactEntryName,
         "GitRefName": gitRefName,
+        "Dotenv": dotenv,
     ]
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -164,6 +165,22 @@ public enum FuzzHarnesses {
         }
         if GitRefName.isValidTagName(name), !GitRefName.isSafeArgument(name) || !GitRefName.isValid("refs/tags/\(name)") {
             problems.append("\(name.debugDescription) accepted as a tag")
+        }
+        return problems
+    }
+
+    /// A job's uploaded dotenv report (gzip), and the same bytes as a report's plain text.
+    public static func dotenv(_ bytes: [UInt8]) -> [String] {
+        var problems: [String] = []
+        for variables in [try? DotenvReport.read(gzip: bytes), try? DotenvReport.parse(blobs: [bytes])] {
+            guard let variables else { continue }
+            if variables.count > DotenvReport.variableLimit { problems.append("\(variables.count) variables") }
+            if Set(variables.map(\.key)).count != variables.count { problems.append("a key twice") }
+            for variable in variables {
+                if DotenvReport.isPredefined(variable.key) { problems.append("predefined key \(variable.key)") }
+                if variable.key.isEmpty || variable.key.utf8.count > DotenvReport.keyLengthLimit { problems.append("key of \(variable.key.utf8.count) bytes") }
+                if variable.value.utf8.contains(0) || variable.value.contains("\n") { problems.append("a value with NUL or a newline") }
+            }
         }
         return problems
     }
