@@ -5,11 +5,14 @@ public struct ProjectAccessFacts: Sendable {
     public var memberLevel: AccessLevel?
     /// For a job actor on another project: how that project's scope treats the job's project.
     public var jobTokenScope: JobTokenScopeFacts?
+    /// For a job actor: its token's own permissions (`permissions:` and the ceilings); nil leaves the token unnarrowed.
+    public var jobTokenPermissions: JobTokenPermissionFacts?
 
-    public init(project: Project, memberLevel: AccessLevel?, jobTokenScope: JobTokenScopeFacts? = nil) {
+    public init(project: Project, memberLevel: AccessLevel?, jobTokenScope: JobTokenScopeFacts? = nil, jobTokenPermissions: JobTokenPermissionFacts? = nil) {
         self.project = project
         self.memberLevel = memberLevel
         self.jobTokenScope = jobTokenScope
+        self.jobTokenPermissions = jobTokenPermissions
     }
 }
 
@@ -43,8 +46,9 @@ public enum AccessPolicy {
         }
     }
 
-    /// A job token may do only what all of these allow: the job is running; the ability is one job tokens may use; the user's own
-    /// role on the target; the target's scope (and the source's outbound scope); and the allowlist entry's fine-grained permissions.
+    /// A job token may do only what all of these allow: the job is running; the ability is one job tokens may use; the job's own
+    /// `permissions:` within its project's and the instance's ceilings; the user's own role on the target; the target's scope (and the
+    /// source's outbound scope); and the allowlist entry's fine-grained permissions.
     private static func decide(_ actor: JobActor, _ ability: ProjectAbility, on facts: ProjectAccessFacts) -> Decision {
         guard actor.job.status == .running || actor.job.status == .canceling else { return .denied(.jobNotRunning) }
         let asUser = decide(UserActor(user: actor.user, scopes: nil), visibility: facts.project.visibility, level: facts.memberLevel,
@@ -53,6 +57,10 @@ public enum AccessPolicy {
         // before the target is looked at (GitLab answers "Your account has been blocked.").
         if asUser == .denied(.notFound) || asUser == .denied(.blocked) { return asUser }
         guard ability.isJobTokenAbility else { return .denied(.notAJobTokenAbility(ability)) }
+        // The job narrowed its own token (or a ceiling did): checked before any scope, wherever the target is.
+        if let permissions = facts.jobTokenPermissions, let needed = ability.jobTokenPermission, let limit = permissions.refusal(of: needed) {
+            return .denied(.jobTokenPermissionMissing(needed, limitedBy: limit))
+        }
         let sameProject = facts.project.id == actor.project.id
         if ability == .pushCode || ability == .createContainerImage {
             // Writing code or images with a job token reaches only the job's own project.
@@ -77,6 +85,18 @@ public enum AccessPolicy {
             }
         }
         return asUser
+    }
+
+    /// Whether the job's runner may download the artifacts of `owner` for the job: a job of its own pipeline whose artifacts the job
+    /// takes (its `dependencies:`, or every earlier stage without them) comes with the job whatever its `permissions:` say, as the
+    /// checkout does; any other job's artifacts are `read_job_artifacts` like every other use of the token.
+    public static func decide(_ actor: JobActor, dependencyArtifactsOf owner: Job, on facts: ProjectAccessFacts) -> Decision {
+        var facts = facts
+        let isDependency =
+            owner.pipelineID == actor.job.pipelineID && owner.id != actor.job.id
+            && (actor.job.definition.dependencies.map { $0.contains(owner.name) } ?? (owner.stageIndex < actor.job.stageIndex))
+        if isDependency { facts.jobTokenPermissions = nil }
+        return decide(.job(actor), .readJobArtifacts, on: facts)
     }
 
     /// Decides whether `actor` may use `ability` on the group.

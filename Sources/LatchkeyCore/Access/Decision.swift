@@ -24,6 +24,8 @@ public enum Denial: Sendable, Equatable, Error {
     case jobTokenOutboundScope(source: String, target: String)
     /// The allowlist entry lacks the fine-grained permission.
     case jobTokenPolicyMissing(JobTokenPolicy)
+    /// The job token's own permissions (its `permissions:` or a ceiling over them) do not include what the ability needs.
+    case jobTokenPermissionMissing(JobTokenPermission, limitedBy: JobTokenPermissionLimit)
     /// A job token cannot be used for this at all.
     case notAJobTokenAbility(ProjectAbility)
     /// The job is not running, so its token is dead.
@@ -34,7 +36,9 @@ public enum Denial: Sendable, Equatable, Error {
     /// before the target is looked at, so they say nothing about it either.
     public var targetIsVisible: Bool {
         switch self {
-        case .insufficientRole, .insufficientScope, .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .notAJobTokenAbility: true
+        case .insufficientRole, .insufficientScope, .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing,
+            .notAJobTokenAbility:
+            true
         case .unauthenticated, .notFound, .blocked, .jobNotRunning: false
         }
     }
@@ -53,6 +57,8 @@ public enum Denial: Sendable, Equatable, Error {
         case .jobTokenOutboundScope(let source, let target):
             "Authentication by CI/CD job token not allowed from \(source) to \(target): \(source) limits its job token to its outbound allowlist."
         case .jobTokenPolicyMissing(let policy): "The following token permission is required: \(policy.rawValue)."
+        case .jobTokenPermissionMissing(let permission, let limit):
+            "The job token's permissions do not include \(permission) (limited by \(limit.title))."
         case .notAJobTokenAbility(let ability): "a CI/CD job token cannot be used to \(ability.rawValue)"
         case .jobNotRunning: "the job is not running, so its token is no longer valid"
         }

@@ -5,7 +5,7 @@ extension CIConfigReader {
         "after_script", "hooks", "coverage", "retry", "parallel", "timeout", "inputs", "release", "id_tokens", "publish",
         "pages", "manual_confirmation", "run", "extends", "stage", "only", "except", "rules", "variables", "inherit",
         "allow_failure", "when", "needs", "resource_group", "environment", "interruptible", "secrets", "trigger",
-        "identity", "dast_configuration",
+        "identity", "dast_configuration", "permissions",
     ]
 
     /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
@@ -121,6 +121,7 @@ extension CIConfigReader {
         }
         job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
         job.idTokens = mapping.present("id_tokens").flatMap { readIDTokens($0, location: "\(location):id_tokens") }
+        job.permissions = mapping.present("permissions").flatMap { readPermissions($0, location: "\(location):permissions") }
         return errors.count == errorsBefore ? job : nil
     }
 
@@ -163,6 +164,32 @@ extension CIConfigReader {
             }
         }
         return tokens
+    }
+
+    /// `permissions:` (Latchkey's, beyond GitLab): `{resource: none|read|write}`, `{}` for nothing, or `read-all` / `write-all`.
+    mutating func readPermissions(_ value: YAMLValue, location: String) -> JobTokenPermissions? {
+        switch value {
+        case .string("read-all"): return .readOnly
+        case .string("write-all"): return .all
+        case .mapping(let mapping):
+            var entries: [(String, String)] = []
+            for entry in mapping.entries {
+                guard let level = entry.value.stringValue else {
+                    fail("\(location):\(entry.key.prefix(64))", "config should be a string: none, read or write")
+                    return nil
+                }
+                entries.append((entry.key, level))
+            }
+            switch JobTokenPermissions.parse(entries) {
+            case .success(let permissions): return permissions
+            case .failure(let error):
+                fail(location, error.message)
+            }
+            return nil
+        default:
+            fail(location, "config should be a hash, read-all or write-all")
+            return nil
+        }
     }
 
     private mutating func readWhen(_ value: YAMLValue?, location: String) -> JobWhen? {

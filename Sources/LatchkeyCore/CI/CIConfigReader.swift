@@ -143,7 +143,7 @@ struct CIConfigReader {
             location: "default",
             known: [
                 "before_script", "after_script", "hooks", "cache", "image", "services", "interruptible", "timeout", "retry",
-                "tags", "artifacts", "id_tokens",
+                "tags", "artifacts", "id_tokens", "permissions",
             ],
             unsupported: ["id_tokens"]
         )
@@ -158,6 +158,7 @@ struct CIConfigReader {
         defaults.tags = mapping.present("tags").flatMap { readTags($0, location: "default:tags") }
         defaults.artifacts = mapping.present("artifacts").flatMap { readArtifacts($0, location: "default:artifacts") }
         defaults.retry = mapping.present("retry").flatMap { readRetry($0, location: "default:retry") }
+        defaults.permissions = mapping.present("permissions").flatMap { readPermissions($0, location: "default:permissions") }
         return defaults
     }
 
@@ -203,6 +204,7 @@ struct CIReadDefaults {
     var tags: [String]?
     var artifacts: ArtifactsDefinition?
     var retry: JobRetry?
+    var permissions: JobTokenPermissions?
 }
 
 /// A job's `needs:` item.
@@ -245,6 +247,7 @@ struct CIReadJob {
     var coverage: String?
     var inherit: CIReadInherit?
     var idTokens: [IDTokenDefinition]?
+    var permissions: JobTokenPermissions?
 }
 
 /// The whole file once every entry is valid.

@@ -148,6 +148,7 @@ extension CIReadConfig {
                 nodeTotal: instance.total
             )
             definition.idTokens = job.idTokens ?? []
+            definition.permissions = job.permissions ?? fallback("permissions", self.defaults.permissions)
             definition.services = job.services ?? fallback("services", self.defaults.services) ?? []
             definition.caches = (job.cache ?? fallback("cache", self.defaults.cache) ?? []).map { $0.resolved(commits: facts.fileCommits) }
             definition.hooks = job.hooks ?? fallback("hooks", self.defaults.hooks)

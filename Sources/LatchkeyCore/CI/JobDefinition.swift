@@ -36,6 +36,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public var coverage: String?
     /// `id_tokens:`: OIDC ID tokens minted for the job when it is claimed.
     public var idTokens: [IDTokenDefinition] = []
+    /// `permissions:`: what the job's token may use (within the ceilings); nil when the job declared none.
+    public var permissions: JobTokenPermissions?
     /// `CI_NODE_INDEX` / `CI_NODE_TOTAL` of a `parallel:` instance.
     public var nodeIndex: Int?
     public var nodeTotal: Int?
@@ -118,5 +120,6 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         nodeTotal = try container.decodeIfPresent(Int.self, forKey: .nodeTotal)
         inheritedGlobalVariables = try container.decodeIfPresent([String].self, forKey: .inheritedGlobalVariables)
         idTokens = try container.decodeIfPresent([IDTokenDefinition].self, forKey: .idTokens) ?? []
+        permissions = try container.decodeIfPresent(JobTokenPermissions.self, forKey: .permissions)
     }
 }

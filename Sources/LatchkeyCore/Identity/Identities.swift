@@ -103,6 +103,8 @@ public struct Project: Sendable, Equatable, Codable {
     public var repositoryEmpty: Bool?
     /// The commit the default branch pointed at when a push last landed; nil without one (or not recorded yet).
     public var repositoryHeadSHA: String?
+    /// The most its jobs' tokens may use whatever their `permissions:` ask; nil when the project sets no ceiling.
+    public var jobTokenPermissionsCeiling: JobTokenPermissions?
 
     public init(
         id: Int64, name: String, path: String, namespace: Namespace, visibility: Visibility, description: String, defaultBranch: String,

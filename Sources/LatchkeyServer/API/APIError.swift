@@ -55,7 +55,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .insufficientRole, .blocked: .forbidden
         case .insufficientScope:
             APIError(.forbidden, body: JSON.object(["error": .string("insufficient_scope"), "error_description": .string(denial.explanation)]))
-        case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing:
+        case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing:
             APIError(.forbidden, message: "403 Forbidden - \(denial.explanation)")
         case .notAJobTokenAbility: .forbidden
         case .jobNotRunning: .unauthorized

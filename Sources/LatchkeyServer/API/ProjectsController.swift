@@ -162,7 +162,9 @@ struct ProjectsController {
         }
         changes.defaultBranch = try parameters.string("default_branch")
         changes.jobTokenPushAllowed = try parameters.bool("ci_push_repository_for_job_token_allowed")
+        let ceiling = try parameters.jobTokenPermissions("ci_job_token_permissions_ceiling")
         var updated = try await environment.store.projects.update(id: facts.project.id, changes)
+        if let ceiling { updated = try await environment.store.projects.setJobTokenPermissionsCeiling(id: updated.id, ceiling) }
         if updated.defaultBranch != facts.project.defaultBranch { updated = await environment.recordRepositoryMetadata(updated) }
         return try JSON.response(try await entity(updated, actor: context.actor))
     }

@@ -17,7 +17,7 @@ struct AccessDenied: Error, Sendable, Equatable {
 }
 
 /// The one place that loads what an access decision needs (membership with expiry, ownership, visibility, job token scope,
-/// allowlist entry and its policies, job state, ref protection) and asks `AccessPolicy`. Every route, GraphQL resolver, web page
+/// allowlist entry and its policies, the job's `permissions:` and their ceilings, job state, ref protection) and asks `AccessPolicy`. Every route, GraphQL resolver, web page
 /// and CLI command asks it; nothing else compares roles. It throws `AccessDenied`, never an HTTP error.
 struct Authorizer: Sendable {
     let store: Store
@@ -48,15 +48,31 @@ struct Authorizer: Sendable {
         return facts
     }
 
-    /// The access facts of `project` for `actor`: the user's effective level (expired memberships grant nothing), and the job token
-    /// scope when a job reaches across projects.
+    /// The access facts of `project` for `actor`: the user's effective level (expired memberships grant nothing), a job token's own
+    /// permissions, and the job token scope when a job reaches across projects.
     func facts(for project: Project, actor: Actor) async throws -> ProjectAccessFacts {
         let level = try await memberLevel(of: actor, on: project)
         var facts = ProjectAccessFacts(project: project, memberLevel: level)
-        if case .job(let job) = actor, job.project.id != project.id {
-            facts.jobTokenScope = try await store.jobTokenScope.facts(source: job.project, target: project)
+        if case .job(let job) = actor {
+            facts.jobTokenPermissions = try await jobTokenPermissions(of: job.job, project: job.project)
+            if job.project.id != project.id { facts.jobTokenScope = try await store.jobTokenScope.facts(source: job.project, target: project) }
         }
         return facts
+    }
+
+    /// A job token's own permissions as of now: the job's `permissions:`, its project's ceiling (the project as the request's
+    /// authentication loaded it) and the instance's, so lowering a ceiling holds from the next request of a running job.
+    func jobTokenPermissions(of job: Job, project: Project) async throws -> JobTokenPermissionFacts {
+        JobTokenPermissionFacts(
+            declared: job.definition.permissions, projectCeiling: project.jobTokenPermissionsCeiling,
+            instanceCeiling: try await store.settings.jobTokenPermissionsCeiling())
+    }
+
+    /// Whether the job's runner may download `owner`'s artifacts for it (its dependencies come whatever its `permissions:` say).
+    func authorizeDependencyArtifacts(_ actor: JobActor, of owner: Job, _ facts: ProjectAccessFacts) async throws {
+        let decision = AccessPolicy.decide(actor, dependencyArtifactsOf: owner, on: facts)
+        await recordJobTokenUse(actor, .readJobArtifacts, facts.project, decision)
+        if case .denied(let denial) = decision { throw AccessDenied(denial) }
     }
 
     /// The actor's user's effective level on the project (for display, such as `permissions` in a project's JSON).
@@ -118,6 +134,17 @@ struct Authorizer: Sendable {
     }
 
     /// The listing filter for what the actor may see.
+    /// At a job's start, its trace's first line says what its token may use and what a ceiling clamped (nothing when unnarrowed).
+    func announceJobTokenPermissions(_ job: Job, project: Project) async {
+        do {
+            guard let line = JobTokenPermissionsNotice.line(try await jobTokenPermissions(of: job, project: project)) else { return }
+            try traces.appendNotice(jobID: job.id, Array(line.utf8))
+            await traces.flushNoticesBetweenChunks(jobID: job.id)
+        } catch {
+            logger.error("cannot write a job's token permissions into its trace", metadata: ["job": "\(job.id)", "error.type": "\(type(of: error))"])
+        }
+    }
+
     func projectViewer(_ actor: Actor) async throws -> ProjectFilter.Viewer {
         guard let user = actor.user else { return .anonymous }
         if AccessPolicy.seesEveryProject(actor) { return .admin }

@@ -73,7 +73,7 @@ struct GitHTTPController {
             case .notFound, .unauthenticated: return plain(.notFound, notFound)
             case .jobNotRunning:
                 return challenge(nil)
-            case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing:
+            case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing:
                 return plain(.forbidden, denial.explanation)
             case .insufficientScope, .blocked, .insufficientRole, .notAJobTokenAbility:
                 if service == .receivePack, AccessPolicy.decide(actor, .downloadCode, on: facts).isAllowed {

@@ -16,6 +16,12 @@ enum JobTokenDenialNotice {
                 "\(source) has \"Limit access from this project\" on and \(target) is not in its outbound list"
             case .jobTokenPolicyMissing(let policy):
                 "the allowlist entry that admits \(source) does not grant \(policy.rawValue)"
+            case .jobTokenPermissionMissing(let permission, let limit):
+                switch limit {
+                case .job: "the job's permissions: in .gitlab-ci.yml do not include \(permission)"
+                case .project: "\(source)'s job token permissions ceiling (Settings > CI/CD > Token Access) does not include \(permission)"
+                case .instance: "the instance's job token permissions ceiling (Admin > Settings) does not include \(permission)"
+                }
             case .notFound:
                 "the job's user cannot see it"
             case .insufficientRole(let required, let actual):

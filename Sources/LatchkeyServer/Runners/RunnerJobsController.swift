@@ -71,6 +71,7 @@ struct RunnerJobsController {
             var users = UserCache(store: environment.store)
             let user = try await users.user(claimed.userID)
             let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            await environment.authorizer.announceJobTokenPermissions(claimed, project: project)
             if departure?.hasLeft == true {
                 if try await environment.store.jobs.giveBack(jobID: claimed.id, tokenNonce: nonce) { await queue.notify() }
                 return nil
@@ -266,7 +267,7 @@ struct RunnerJobsController {
             throw APIError.notFound("Job")
         }
         let facts = try await environment.projectFacts(String(owner.projectID), for: .job(actor))
-        try await environment.authorize(.job(actor), .readJobArtifacts, facts)
+        try await environment.authorizer.authorizeDependencyArtifacts(actor, of: owner, facts)
         guard let archive = try await environment.store.artifacts.archive(jobID: owner.id) else { throw APIError.notFound("Artifact") }
         return try await ArtifactResponse.file(environment.artifacts.url(archive.storagePath), filename: archive.filename, request: request, context: context)
     }

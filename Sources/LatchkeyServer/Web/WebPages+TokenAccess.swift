@@ -37,6 +37,46 @@ extension WebPages {
         }
     }
 
+    /// The project's ceiling over its jobs' `permissions:`, one row per resource.
+    struct CeilingForm {
+        struct Row {
+            var resource: String
+            var title: String
+            var none: Bool
+            var read: Bool
+            var write: Bool
+            var hasWrite: Bool
+        }
+
+        var isSet: Bool
+        var summary: String
+        var instanceSummary: String?
+        var rows: [Row]
+
+        init(_ ceiling: JobTokenPermissions?, instance: JobTokenPermissions?) {
+            isSet = ceiling != nil
+            summary = ceiling?.description ?? "no ceiling"
+            instanceSummary = instance?.description
+            let shown = ceiling ?? .all
+            rows = JobTokenResource.allCases.map { resource in
+                Row(
+                    resource: resource.rawValue, title: resource.rawValue.replacingOccurrences(of: "_", with: " ").capitalized, none: shown[resource] == .none,
+                    read: shown[resource] == .read, write: shown[resource] == .write, hasWrite: resource.maximum == .write)
+            }
+        }
+
+        /// The ceiling a submitted form asks for: nil for "no ceiling", or a plain-words problem.
+        static func ceiling(_ form: WebForm) -> Result<JobTokenPermissions?, FormProblem> {
+            guard form["ceiling"] == "set" else { return .success(nil) }
+            var entries: [(String, String)] = []
+            for resource in JobTokenResource.allCases { entries.append((resource.rawValue, form["ceiling_\(resource.rawValue)"] ?? "none")) }
+            switch JobTokenPermissions.parse(entries) {
+            case .success(let permissions): return .success(permissions)
+            case .failure(let error): return .failure(FormProblem("That ceiling cannot be saved: \(error.message)."))
+            }
+        }
+    }
+
     struct EntryRow {
         var kind: String
         var isGroup: Bool
@@ -75,6 +115,7 @@ extension WebPages {
         var outboundEnabled: Bool
         var outboundError: String?
         var pushAllowed: Bool
+        var ceiling: CeilingForm
         var entries: [EntryRow]
         var projectCount: Int
         var groupCount: Int
@@ -133,7 +174,8 @@ extension WebPages {
         let entries = try await rows(inbound)
         var view = TokenAccessView(
             csrf: web.session.csrf, base: base, fullPath: project.fullPath, inboundEnabled: project.jobTokenInboundEnabled || enforced, enforced: enforced,
-            outboundEnabled: project.jobTokenOutboundEnabled, pushAllowed: project.jobTokenPushAllowed, entries: entries,
+            outboundEnabled: project.jobTokenOutboundEnabled, pushAllowed: project.jobTokenPushAllowed,
+            ceiling: CeilingForm(project.jobTokenPermissionsCeiling, instance: try await store.settings.jobTokenPermissionsCeiling()), entries: entries,
             projectCount: entries.filter { !$0.isGroup }.count, groupCount: entries.filter(\.isGroup).count, outboundEntries: try await rows(outbound), log: log,
             hasUnlisted: log.contains { !$0.listed }, hasLog: !log.isEmpty, hasOutbound: !outbound.isEmpty, csvURL: "\(base)/authentication_log.csv", add: AddForm(), outboundAdd: AddForm(),
             projectLimit: AllowlistLimits.projects)
@@ -186,6 +228,14 @@ extension WebPages {
                 let allowed = form.flag("enabled")
                 try await scope.setPushAllowed(allowed, project: project, by: actor)
                 return redirect(&web, to: back, notice: allowed ? "Job tokens may now push to this repository." : "Job tokens may no longer push to this repository.")
+            case "permissions_ceiling":
+                switch CeilingForm.ceiling(form) {
+                case .failure(let problem): return redirect(&web, to: back, alert: problem.text)
+                case .success(let ceiling):
+                    _ = try await environment.store.projects.setJobTokenPermissionsCeiling(id: project.id, ceiling)
+                    let notice = ceiling.map { "Job tokens of this project may now use at most: \($0)." } ?? "Job tokens of this project have no permissions ceiling."
+                    return redirect(&web, to: back, notice: notice)
+                }
             case "allowlist":
                 return try await addToAllowlist(&web, facts: facts)
             case "allowlist_remove", "outbound_remove":

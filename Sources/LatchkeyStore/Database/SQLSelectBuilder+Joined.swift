@@ -5,7 +5,7 @@ enum JoinedColumns {
     static let projects = [
         "id", "namespace_id", "name", "path", "full_path", "visibility", "description", "default_branch", "creator_id", "created_at",
         "last_activity_at", "job_token_inbound_enabled", "job_token_outbound_enabled", "job_token_push_allowed", "repository_empty",
-        "repository_head_sha",
+        "repository_head_sha", "job_token_permissions_ceiling",
     ]
     static let namespaces = ["id", "kind", "name", "path", "full_path", "full_name", "parent_id", "owner_id", "visibility", "description", "created_at"]
     static let users = ["id", "username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at"]

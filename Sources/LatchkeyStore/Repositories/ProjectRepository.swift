@@ -19,13 +19,16 @@ struct ProjectRecord: Codable, Sendable {
     var jobTokenPushAllowed: Bool
     var repositoryEmpty: Bool?
     var repositoryHeadSha: String?
+    var jobTokenPermissionsCeiling: String?
 
     func project(in namespace: Namespace) -> Project {
-        Project(
+        var project = Project(
             id: id, name: name, path: path, namespace: namespace, visibility: Visibility(rawValue: visibility) ?? .private, description: description,
             defaultBranch: defaultBranch, creatorID: creatorId, createdAt: Date(milliseconds: createdAt), lastActivityAt: Date(milliseconds: lastActivityAt),
             jobTokenInboundEnabled: jobTokenInboundEnabled, jobTokenOutboundEnabled: jobTokenOutboundEnabled, jobTokenPushAllowed: jobTokenPushAllowed,
             repositoryEmpty: repositoryEmpty, repositoryHeadSHA: repositoryHeadSha)
+        project.jobTokenPermissionsCeiling = ProjectRepository.ceiling(stored: jobTokenPermissionsCeiling)
+        return project
     }
 }
 

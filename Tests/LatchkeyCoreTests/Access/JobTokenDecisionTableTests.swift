@@ -2,8 +2,8 @@ import Foundation
 import LatchkeyCore
 import Testing
 
-/// A job token's access decision over the whole matrix, against a reference model written from issue 4, gitlab-compat.md §3–§4
-/// and the seed — never from `AccessPolicy`'s own helpers.
+/// A job token's access decision over the whole matrix, against a reference model written from issue 4, gitlab-compat.md §3–§4,
+/// the seed and issue 16's `permissions:` — never from `AccessPolicy`'s own helpers.
 @Suite("Job token decision table")
 struct JobTokenDecisionTableTests {
     // MARK: The reference model
@@ -39,6 +39,77 @@ struct JobTokenDecisionTableTests {
         // gitlab-compat.md §6: only to the job's own project, only with `ci_push_repository_for_job_token_allowed`, Developer.
         .pushCode: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),
     ]
+
+    /// What a job's `permissions:` must grant for each ability (issue 16): a resource and a level, `write` including `read`. Abilities
+    /// missing here need nothing (the project itself, which every job token may read).
+    static let permissionNeeded: [ProjectAbility: (resource: String, level: Int)] = [
+        .downloadCode: ("repository", 1), .pushCode: ("repository", 2), .readJob: ("jobs", 1), .readJobArtifacts: ("jobs", 1),
+        .readPipeline: ("pipelines", 1), .createPipeline: ("pipelines", 2), .readPackage: ("packages", 1), .createPackage: ("packages", 2),
+        .readRelease: ("releases", 1), .createRelease: ("releases", 2), .readContainerImage: ("container_registry", 1),
+        .createContainerImage: ("container_registry", 2),
+    ]
+
+    /// The job's `permissions:` and the ceilings over them, in the model's terms: each as the text a user writes (nil: not set).
+    enum TokenPermissions: CaseIterable, CustomStringConvertible {
+        /// No `permissions:`, no ceiling: nothing changes.
+        case undeclared
+        /// `permissions:` names exactly what the ability needs.
+        case declaresNeeded
+        /// `permissions: read-all`.
+        case declaresReadAll
+        /// `permissions: {}`.
+        case declaresNothing
+        /// `permissions:` grants every other resource at write, not the one needed.
+        case declaresOthers
+        /// `write-all` asked, the project's ceiling read-only: clamped.
+        case projectCeilingReadOnly
+        /// Nothing asked, the instance's ceiling `repository: read` only.
+        case instanceCeilingRepositoryRead
+
+        var texts: (declared: String?, project: String?, instance: String?) {
+            switch self {
+            case .undeclared: (nil, nil, nil)
+            case .declaresNeeded, .declaresOthers: (nil, nil, nil)  // per ability, see `texts(for:)`
+            case .declaresReadAll: ("read-all", nil, nil)
+            case .declaresNothing: ("none", nil, nil)
+            case .projectCeilingReadOnly: ("write-all", "read-all", nil)
+            case .instanceCeilingRepositoryRead: (nil, nil, "repository: read")
+            }
+        }
+
+        static let resources = ["repository", "jobs", "pipelines", "packages", "releases", "container_registry"]
+
+        func texts(for ability: ProjectAbility) -> (declared: String?, project: String?, instance: String?) {
+            let needed = JobTokenDecisionTableTests.permissionNeeded[ability]
+            switch self {
+            case .declaresNeeded:
+                guard let needed else { return ("none", nil, nil) }
+                return ("\(needed.resource): \(needed.level == 2 ? "write" : "read")", nil, nil)
+            case .declaresOthers:
+                let others = Self.resources.filter { $0 != needed?.resource }.map { "\($0): \($0 == "jobs" ? "read" : "write")" }
+                return (others.joined(separator: ", "), nil, nil)
+            default:
+                return texts
+            }
+        }
+
+        /// The level each text grants a resource (0 none, 1 read, 2 write), read the way the README documents them.
+        static func level(_ text: String, _ resource: String) -> Int {
+            switch text {
+            case "read-all": return 1
+            case "write-all": return resource == "jobs" ? 1 : 2
+            case "none": return 0
+            default:
+                for entry in text.split(separator: ",") {
+                    let parts = entry.split(separator: ":").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if parts[0] == resource { return ["none": 0, "read": 1, "write": 2][parts[1]]! }
+                }
+                return 0
+            }
+        }
+
+        var description: String { "\(self)" }
+    }
 
     /// The write policy that also grants each read policy.
     static let writeTwin: [JobTokenPolicy: JobTokenPolicy] = [
@@ -108,10 +179,12 @@ struct JobTokenDecisionTableTests {
         var pushAllowed: Bool
         var status: JobStatus
         var ability: ProjectAbility
+        var tokenPermissions: TokenPermissions = .undeclared
 
         var description: String {
             let scope = sameProject ? "own project" : "other project, limit \(limit), list \(listing), permissions \(permissions)"
-            return "\(ability.rawValue) by a \(status) job of a \(role) on a \(visibility) \(scope), outbound \(outbound), push allowed \(pushAllowed)"
+            return "\(ability.rawValue) by a \(status) job of a \(role) on a \(visibility) \(scope), outbound \(outbound), push allowed \(pushAllowed), "
+                + "token permissions \(tokenPermissions)"
         }
     }
 
@@ -138,6 +211,18 @@ struct JobTokenDecisionTableTests {
         let canSee = c.role == .admin || level != nil || c.visibility != .private
         guard canSee else { return .denied(.notFound) }
         guard let rule = rules[c.ability] else { return .denied(.notAJobTokenAbility(c.ability)) }
+        // The job's own `permissions:`, then the project's ceiling, then the instance's: whichever grants less than the ability
+        // needs refuses it, naming what was needed, before any scope is looked at.
+        if let needed = permissionNeeded[c.ability] {
+            let texts = c.tokenPermissions.texts(for: c.ability)
+            let limits: [(String?, JobTokenPermissionLimit)] = [(texts.declared, .job), (texts.project, .project), (texts.instance, .instance)]
+            for (text, limit) in limits {
+                if let text, TokenPermissions.level(text, needed.resource) < needed.level {
+                    let permission = JobTokenPermission(JobTokenResource(rawValue: needed.resource)!, needed.level == 2 ? .write : .read)
+                    return .denied(.jobTokenPermissionMissing(permission, limitedBy: limit))
+                }
+            }
+        }
         let refusedByScope = Decision.denied(.jobTokenScope(source: sourcePath, target: c.sameProject ? sourcePath : targetPath))
 
         var byRole: Decision {
@@ -249,6 +334,24 @@ struct JobTokenDecisionTableTests {
             userID: 7, retried: false, runnerID: 1, failureReason: nil, createdAt: epoch, queuedAt: epoch, startedAt: epoch, finishedAt: nil, updatedAt: epoch)
     }
 
+    /// The permission modes a case runs under: every one with the outbound scope off, only `undeclared` beside the other outbound
+    /// settings (the two rules do not meet, and the full cross product would take minutes on a loaded machine).
+    static func tokenPermissionModes(outbound: Outbound) -> [TokenPermissions] {
+        outbound == .off ? TokenPermissions.allCases : [.undeclared]
+    }
+
+    /// Under a declaration or a ceiling, a live job in both live states and one dead job; undeclared, every state.
+    static func covers(_ status: JobStatus, _ mode: TokenPermissions) -> Bool {
+        mode == .undeclared || status == .running || status == .canceling || status == .success
+    }
+
+    /// The facts the server loads for a mode: the job's declaration and the ceilings, parsed from the text a user writes.
+    static func permissionFacts(_ mode: TokenPermissions, _ ability: ProjectAbility) -> JobTokenPermissionFacts? {
+        let texts = mode.texts(for: ability)
+        func parsed(_ text: String?) -> JobTokenPermissions? { text.map { try! JobTokenPermissions.parse(text: $0).get() } }
+        return JobTokenPermissionFacts(declared: parsed(texts.declared), projectCeiling: parsed(texts.project), instanceCeiling: parsed(texts.instance))
+    }
+
     // MARK: The table
 
     @Test("every role × visibility × project × scope setting × allowlist × permissions × outbound × job state × ability decides as the model says")
@@ -277,14 +380,17 @@ struct JobTokenDecisionTableTests {
                         for limit in Limit.allCases {
                             let own = Self.project(
                                 id: 100, path: "b", in: Self.sub, visibility: visibility, inbound: limit == .on, outbound: outbound != .off, push: pushAllowed)
-                            let facts = ProjectAccessFacts(project: own, memberLevel: role.level)
-                            for (status, job) in zip(JobStatus.allCases, jobs) {
-                                let actor = JobActor(job: job, project: own, user: user)
-                                for ability in ProjectAbility.allCases {
-                                    let c = Case(
-                                        role: role, visibility: visibility, sameProject: true, limit: limit, listing: .none, permissions: .defaults,
-                                        outbound: outbound, pushAllowed: pushAllowed, status: status, ability: ability)
-                                    check(c, actor, facts)
+                            for tokenPermissions in Self.tokenPermissionModes(outbound: outbound) {
+                                for (status, job) in zip(JobStatus.allCases, jobs) where Self.covers(status, tokenPermissions) {
+                                    let actor = JobActor(job: job, project: own, user: user)
+                                    for ability in ProjectAbility.allCases {
+                                        let facts = ProjectAccessFacts(
+                                            project: own, memberLevel: role.level, jobTokenPermissions: Self.permissionFacts(tokenPermissions, ability))
+                                        let c = Case(
+                                            role: role, visibility: visibility, sameProject: true, limit: limit, listing: .none, permissions: .defaults,
+                                            outbound: outbound, pushAllowed: pushAllowed, status: status, ability: ability, tokenPermissions: tokenPermissions)
+                                        check(c, actor, facts)
+                                    }
                                 }
                             }
                         }
@@ -303,12 +409,16 @@ struct JobTokenDecisionTableTests {
                                         inboundEnabled: target.jobTokenInboundEnabled || limit == .enforcedByInstance,
                                         grant: Self.grant(admitting: source, Self.entries(listing), defaults: defaults, policies: policies),
                                         outboundAllows: outbound != .onTargetUnlisted)
-                                    let facts = ProjectAccessFacts(project: target, memberLevel: role.level, jobTokenScope: scope)
-                                    for (status, job) in zip(JobStatus.allCases, jobs) {
-                                        let c = Case(
-                                            role: role, visibility: visibility, sameProject: false, limit: limit, listing: listing, permissions: permissions,
-                                            outbound: outbound, pushAllowed: true, status: status, ability: ability)
-                                        check(c, JobActor(job: job, project: source, user: user), facts)
+                                    for tokenPermissions in Self.tokenPermissionModes(outbound: outbound) {
+                                        let facts = ProjectAccessFacts(
+                                            project: target, memberLevel: role.level, jobTokenScope: scope,
+                                            jobTokenPermissions: Self.permissionFacts(tokenPermissions, ability))
+                                        for (status, job) in zip(JobStatus.allCases, jobs) where Self.covers(status, tokenPermissions) {
+                                            let c = Case(
+                                                role: role, visibility: visibility, sameProject: false, limit: limit, listing: listing, permissions: permissions,
+                                                outbound: outbound, pushAllowed: true, status: status, ability: ability, tokenPermissions: tokenPermissions)
+                                            check(c, JobActor(job: job, project: source, user: user), facts)
+                                        }
                                     }
                                 }
                             }
@@ -319,11 +429,14 @@ struct JobTokenDecisionTableTests {
         }
         print("decision table: \(cases) cases")
         print("decision table outcomes: \(seen.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
-        #expect(cases > 1_000_000)
+        #expect(cases > 1_500_000)
         // Every outcome the model knows occurs, so the table exercises each rule rather than agreeing on a constant.
         #expect(
             Set(seen.keys)
-                == ["allowed", "blocked", "insufficientRole", "jobNotRunning", "jobTokenOutboundScope", "jobTokenPolicyMissing", "jobTokenScope", "notAJobTokenAbility", "notFound"])
+                == [
+                    "allowed", "blocked", "insufficientRole", "jobNotRunning", "jobTokenOutboundScope", "jobTokenPermissionMissing", "jobTokenPolicyMissing",
+                    "jobTokenScope", "notAJobTokenAbility", "notFound",
+                ])
         #expect(mismatchCount == 0, "\(mismatchCount) mismatches, the first:\n\(mismatches.joined(separator: "\n"))")
     }
 
@@ -340,6 +453,7 @@ struct JobTokenDecisionTableTests {
             case .jobTokenScope: "jobTokenScope"
             case .jobTokenOutboundScope: "jobTokenOutboundScope"
             case .jobTokenPolicyMissing: "jobTokenPolicyMissing"
+            case .jobTokenPermissionMissing: "jobTokenPermissionMissing"
             case .notAJobTokenAbility: "notAJobTokenAbility"
             case .jobNotRunning: "jobNotRunning"
             }
@@ -350,13 +464,14 @@ struct JobTokenDecisionTableTests {
 
     static func model(
         _ role: Role, _ visibility: Visibility, limit: Limit = .on, listing: Listing = .none, permissions: Permissions = .defaults,
-        outbound: Outbound = .off, status: JobStatus = .running, _ ability: ProjectAbility = .downloadCode
+        outbound: Outbound = .off, status: JobStatus = .running, tokenPermissions: TokenPermissions = .undeclared, sameProject: Bool = false,
+        _ ability: ProjectAbility = .downloadCode
     ) -> Int {
         httpStatus(
             expected(
                 Case(
-                    role: role, visibility: visibility, sameProject: false, limit: limit, listing: listing, permissions: permissions, outbound: outbound,
-                    pushAllowed: false, status: status, ability: ability)))
+                    role: role, visibility: visibility, sameProject: sameProject, limit: limit, listing: listing, permissions: permissions, outbound: outbound,
+                    pushAllowed: false, status: status, ability: ability, tokenPermissions: tokenPermissions)))
     }
 
     @Test("the reference model answers the issue's examples: 404 unseen, 403 refused by scope, 401 dead, 200 admitted")
@@ -388,5 +503,21 @@ struct JobTokenDecisionTableTests {
             #expect(Self.model(.owner, .public, limit: .off, status: status) == 401)
         }
         #expect(Self.model(.reporter, .private, listing: .project, status: .canceling) == 200)
+        // Issue 16: `permissions: {repository: read}` clones but does not publish a package; a ceiling clamps what YAML asks.
+        #expect(Self.model(.developer, .private, tokenPermissions: .declaresNeeded, sameProject: true, .downloadCode) == 200)
+        #expect(Self.model(.developer, .private, tokenPermissions: .declaresReadAll, sameProject: true, .createPackage) == 403)
+        #expect(Self.model(.developer, .private, tokenPermissions: .declaresNothing, sameProject: true, .downloadCode) == 403)
+        #expect(Self.model(.developer, .private, tokenPermissions: .declaresNothing, sameProject: true, .readProject) == 200)
+        #expect(Self.model(.developer, .private, tokenPermissions: .projectCeilingReadOnly, sameProject: true, .readPackage) == 200)
+        #expect(Self.model(.developer, .private, tokenPermissions: .projectCeilingReadOnly, sameProject: true, .createRelease) == 403)
+        #expect(Self.model(.developer, .private, tokenPermissions: .instanceCeilingRepositoryRead, sameProject: true, .readPackage) == 403)
+        // A narrowed token still cannot see what its user cannot, and a dead one stays dead.
+        #expect(Self.model(.none, .private, listing: .project, tokenPermissions: .declaresNothing) == 404)
+        #expect(Self.model(.owner, .public, status: .success, tokenPermissions: .declaresNothing) == 401)
+        let refused = Self.expected(
+            Case(
+                role: .developer, visibility: .private, sameProject: true, limit: .on, listing: .none, permissions: .defaults, outbound: .off,
+                pushAllowed: false, status: .running, ability: .createPackage, tokenPermissions: .projectCeilingReadOnly))
+        #expect(refused == .denied(.jobTokenPermissionMissing(JobTokenPermission(.packages, .write), limitedBy: .project)))
     }
 }

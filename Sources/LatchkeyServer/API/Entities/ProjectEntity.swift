@@ -53,6 +53,8 @@ struct ProjectEntity: Encodable, Sendable {
     var ciJobTokenScopeEnabled: Bool
     var ciInboundJobTokenScopeEnabled: Bool
     var ciPushRepositoryForJobTokenAllowed: Bool
+    /// Latchkey's: the most the project's job tokens may use whatever `permissions:` asks (`{"packages": "read"}`); null for no ceiling.
+    @Nullable var ciJobTokenPermissionsCeiling: [String: String]?
     var jobsEnabled = true
     var buildsAccessLevel = "enabled"
     var repositoryAccessLevel = "enabled"
@@ -92,6 +94,7 @@ struct ProjectEntity: Encodable, Sendable {
         ciJobTokenScopeEnabled = project.jobTokenOutboundEnabled
         ciInboundJobTokenScopeEnabled = project.jobTokenInboundEnabled
         ciPushRepositoryForJobTokenAllowed = project.jobTokenPushAllowed
+        ciJobTokenPermissionsCeiling = project.jobTokenPermissionsCeiling?.byName
         self.owner = owner.map { UserBasicEntity($0, baseURL: baseURL) }
         if let memberLevel {
             permissions = Permissions(projectAccess: Permissions.Access(accessLevel: memberLevel.rawValue), groupAccess: nil)
