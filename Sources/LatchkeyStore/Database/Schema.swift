@@ -15,8 +15,8 @@ public enum Schema {
         Migration(version: 10, name: "job tags and needs for claiming and progression in SQL", apply: JobRepository.addDispatchColumns),
         Migration(version: 11, name: "repository metadata recorded when a push lands", apply: ProjectRepository.addRepositoryMetadata),
         Migration(version: 12, name: "protected branches", apply: ProtectedBranchRepository.createTable),
-        Migration(version: 14, name: "job token permissions ceiling per project", apply: ProjectRepository.addJobTokenPermissionsCeiling),
         Migration(version: 13, name: "dotenv report variables", apply: JobRepository.createDotenvVariables),
+        Migration(version: 14, name: "job token permissions ceiling per project", apply: ProjectRepository.addJobTokenPermissionsCeiling),
         Migration(version: 16, name: "release asset links", apply: ReleaseLinkRepository.createTable),
         Migration(version: 17, name: "signed (JWT) job tokens", apply: JobRepository.addSignedTokenColumn),
     ]
