@@ -86,6 +86,14 @@ struct LeakedTokenRevocationTests {
             try await Self.expectRevoked(job, surface: "release", server, client)
             let fine = try await client.api(.post, "projects/\(job.projectID)/releases", token: alice, json: ["tag_name": "v3", "ref": "main", "description": "notes"])
             #expect(fine.status == .created, "\(fine.text)")
+            // A release link whose URL carries a personal access token: refused, the token revoked, no link kept.
+            let (_, carol) = try await server.makeUser("carol")
+            let link = try await client.api(
+                .post, "projects/\(job.projectID)/releases/v3/assets/links", token: alice,
+                json: ["name": "binary", "url": "https://downloads.example.com/tool?private_token=\(carol)"])
+            #expect(link.status == .badRequest && !link.text.contains(carol), "\(link.status) \(link.text)")
+            #expect(try await client.api(.get, "user", token: carol).status == .unauthorized)
+            #expect(try await client.api(.get, "projects/\(job.projectID)/releases/v3/assets/links", token: alice).array.isEmpty)
         }
     }
 

@@ -87,6 +87,9 @@ struct ReleaseLinksController {
             throw Self.invalid(["Release can have at most \(ReleaseLinkRules.maxLinksPerRelease) links"])
         }
         try Self.validate(draft, others: others.map(\.draft))
+        // A live token in the link is revoked, and the link is not kept.
+        try await LeakedTokenGuard(environment: environment).refuseLeaks(
+            in: [draft.name, draft.url, draft.filepath], surface: .release, project: facts.project, authorID: context.actor.user?.id)
         let link: ReleaseLink
         do {
             link = try await environment.store.releaseLinks.create(releaseID: release.id, draft)
@@ -112,6 +115,9 @@ struct ReleaseLinksController {
         draft.linkType = linkType ?? .other
         let others = try await environment.store.releaseLinks.list(releaseID: release.id).filter { $0.id != existing.id }
         try Self.validate(draft, others: others.map(\.draft))
+        // A live token in the link is revoked, and the link is not kept.
+        try await LeakedTokenGuard(environment: environment).refuseLeaks(
+            in: [draft.name, draft.url, draft.filepath], surface: .release, project: facts.project, authorID: context.actor.user?.id)
         let link: ReleaseLink
         do {
             link = try await environment.store.releaseLinks.update(id: existing.id, releaseID: release.id, draft)
