@@ -110,8 +110,10 @@ public func makeEnvironment(settings: ServerSettings, database: Database, logger
 public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator? = nil, queue: JobQueue = JobQueue()) async throws -> Router<AppRequestContext> {
     let registry = try await RegistryTokenController(environment: environment, registryKeys: RegistryKeys.load(in: environment.settings.dataDirectory))
     let creator = creator ?? PipelineCreator(environment: environment, queue: queue)
+    ServerMetrics.bootstrap()
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: AccessLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: GitMiddleware(git: GitHTTPController(environment: environment, pipelines: creator)))
     // Ready means the database answers: a load balancer must stop sending requests that would wait for it.
@@ -136,6 +138,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     runnerAPI.addRoutes(
         RunnerJobsController(environment: environment, queue: queue, longPoll: environment.settings.jobRequestLongPoll, idTokens: idTokens).endpoints)
     let authenticator = Authenticator(environment: environment)
+    router.addRoutes(MetricsController(store: environment.store, authenticator: authenticator).endpoints)
     // GitLab serves GraphQL beside v4, at /api/graphql, authenticated by personal access token.
     router.group("api").add(middleware: GraphQLAuthenticationMiddleware(authenticator: authenticator)).addRoutes(GraphQLController(environment: environment).endpoints)
     let api = router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator))

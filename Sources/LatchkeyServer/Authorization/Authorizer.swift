@@ -115,6 +115,7 @@ struct Authorizer: Sendable {
 
     /// Every cross-project job token use lands in the target's authentication log; every refusal, in the job's own trace.
     func recordJobTokenUse(_ job: JobActor, _ ability: ProjectAbility, _ target: Project, _ decision: Decision) async {
+        ServerMetrics.jobTokenDecision(ability, decision)
         switch decision {
         case .allowed:
             guard job.project.id != target.id else { return }
@@ -133,7 +134,6 @@ struct Authorizer: Sendable {
         }
     }
 
-    /// The listing filter for what the actor may see.
     /// At a job's start, its trace's first line says what its token may use and what a ceiling clamped (nothing when unnarrowed).
     func announceJobTokenPermissions(_ job: Job, project: Project) async {
         do {
@@ -145,6 +145,7 @@ struct Authorizer: Sendable {
         }
     }
 
+    /// The listing filter for what the actor may see.
     func projectViewer(_ actor: Actor) async throws -> ProjectFilter.Viewer {
         guard let user = actor.user else { return .anonymous }
         if AccessPolicy.seesEveryProject(actor) { return .admin }

@@ -42,7 +42,12 @@ public struct TraceStore: Sendable {
                 truncate(url, to: before)
                 throw error
             }
-            if !committed { truncate(url, to: before) } else { flushNotices(jobID: jobID, force: false) }
+            if !committed {
+                truncate(url, to: before)
+            } else {
+                ServerMetrics.traceBytes(bytes.count)
+                flushNotices(jobID: jobID, force: false)
+            }
             return committed
         }
     }

@@ -1,0 +1,59 @@
+import HTTPTypes
+import HummingbirdTesting
+import LatchkeyCore
+import LatchkeyTestSupport
+import Testing
+
+@testable import LatchkeyServer
+
+@Suite("Prometheus metrics")
+struct MetricsEndpointTests {
+    @Test("from elsewhere only an administrator's token reads /-/metrics; the others get 401 or 404")
+    func whoReads() async throws {
+        try await withTestServer { server, client in
+            // The in-process client has no peer address, so it is never "this host".
+            #expect(try await client.api(.get, "/-/metrics").status == .unauthorized)
+            let (_, userToken) = try await server.makeUser("carol")
+            #expect(try await client.api(.get, "/-/metrics", token: userToken).status == .notFound)
+            let (_, readOnlyAdmin) = try await server.makeUser("auditor", admin: true, scopes: [.readAPI])
+            #expect(try await client.api(.get, "/-/metrics", token: readOnlyAdmin).status == .ok)
+            let (_, repositoryOnlyAdmin) = try await server.makeUser("mirror", admin: true, scopes: [.readRepository])
+            #expect(try await client.api(.get, "/-/metrics", token: repositoryOnlyAdmin).status == .forbidden)
+        }
+    }
+
+    @Test("requests by route and status, a latency histogram, job-token decisions and the queue depth are exposed")
+    func contents() async throws {
+        try await withTestServer { server, client in
+            _ = try await client.createProject(["name": "app"], token: server.rootToken)
+            #expect(try await client.api(.get, "projects/1", token: server.rootToken).status == .ok)
+            let response = try await client.api(.get, "/-/metrics", token: server.rootToken)
+            #expect(response.status == .ok)
+            #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = response.text
+            #expect(text.contains(#"latchkey_http_requests_total{route="/api/v4/projects/{id}",method="GET",status="200"}"#), "\(text.prefix(3000))")
+            #expect(text.contains("# TYPE latchkey_http_request_duration_seconds histogram"))
+            #expect(text.contains(#"latchkey_jobs{status="pending"}"#))
+            #expect(!text.contains(server.rootToken))
+        }
+    }
+
+    @Test("a job-token decision is counted by ability, result and the refusal's kind")
+    func jobTokenDecisions() async throws {
+        ServerMetrics.bootstrap()
+        ServerMetrics.jobTokenDecision(.readProject, .denied(.jobTokenScope(source: "a/b", target: "c/d")))
+        let text = ServerMetrics.registry.emitToString()
+        #expect(text.contains(#"latchkey_job_token_decisions_total{ability="read_project",result="denied",reason="jobTokenScope"}"#), "\(text)")
+        #expect(!text.contains("a/b") && !text.contains("c/d"))
+    }
+
+    @Test("only a direct loopback peer without proxy headers counts as this host")
+    func loopbackRule() {
+        #expect(MetricsController.isDirectLoopback("127.0.0.1", headers: [:]))
+        #expect(MetricsController.isDirectLoopback("::1", headers: [:]))
+        #expect(!MetricsController.isDirectLoopback("10.0.0.5", headers: [:]))
+        #expect(!MetricsController.isDirectLoopback(nil, headers: [:]))
+        #expect(!MetricsController.isDirectLoopback("127.0.0.1", headers: [HTTPField.Name("X-Forwarded-For")!: "203.0.113.9"]))
+        #expect(!MetricsController.isDirectLoopback("127.0.0.1", headers: [HTTPField.Name("Forwarded")!: "for=203.0.113.9"]))
+    }
+}
