@@ -52,13 +52,21 @@ public final class SecretMaskingRules: Sendable {
             guard bytes.count >= max(minimumSecretLength, 1), !bytes.contains(where: TerminalSequenceParser.isControl) else { continue }
             add(Variant(bytes), minimumLength: 1)
             if let segments = Self.jwtSegments(of: bytes, prefixes: prefixBytes) {
-                // A JWT (a JWT job token, an ID token): it and its body are masked as they are, and each of its base64url segments
-                // with every encoded variant, so `cut -d. -f3` of it is masked too. Any encoding of the whole token contains an
-                // encoding of each segment, so the whole token's own variants (~40 KB of patterns for one token) add nothing.
+                // A JWT (a JWT job token, an ID token) is masked in units that tile it: the header with its dot (with and
+                // without the prefix), the payload with its dot, and the signature, each with every encoded variant. Any
+                // encoding of the token, with or without its prefix, is then a run of these units' encodings, masked as one;
+                // the whole token's own variants (~60 KB of patterns) add nothing. The payload alone is a unit too, as
+                // `cut -d. -f2` prints it; the header alone is masked as printed (it is public: the same for every token of a key).
+                let dot = [UInt8(ascii: ".")]
+                let (header, payload, signature) = (Array(segments.parts[0]), Array(segments.parts[1]), Array(segments.parts[2]))
+                let prefix = Array(bytes[bytes.startIndex..<segments.body.startIndex])
                 add(Variant(Array(segments.body)), minimumLength: Self.minimumVariantLength)
-                for segment in segments.parts {
-                    add(Variant(Array(segment)), minimumLength: Self.minimumVariantLength)
-                    for variant in Self.encodedVariants(of: Array(segment)) {
+                add(Variant(header), minimumLength: Self.minimumVariantLength)
+                var units = [header + dot, payload + dot, payload, signature]
+                if !prefix.isEmpty { units.append(prefix + header + dot) }
+                for unit in units {
+                    add(Variant(unit), minimumLength: Self.minimumVariantLength)
+                    for variant in Self.encodedVariants(of: unit) {
                         add(variant, minimumLength: Self.minimumVariantLength)
                     }
                 }

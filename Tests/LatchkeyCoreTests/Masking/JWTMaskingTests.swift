@@ -84,14 +84,13 @@ struct JWTMaskingTests {
         }
     }
 
-    @Test("a JWT compiles to its parts' variants, not the whole token's: a few hundred patterns' worth, not tens of kilobytes")
+    @Test("a JWT compiles to its parts' variants, not the whole token's and its body's (about 60 KB of patterns more)")
     func compactRules() {
         let rules = SecretMaskingRules(secrets: [Self.token])
         let bytes = rules.literals.patterns.reduce(0) { $0 + $1.count }
-        // Whole-token variants alone would be about 30 KB; the parts' variants about two thirds of that, with no whole-token base64.
         let wholeBase64 = Array(Data(Self.token.utf8).base64EncodedString().utf8.prefix(200))
         #expect(!rules.literals.patterns.contains { $0.starts(with: wholeBase64) })
-        #expect(bytes < 40_000, "\(bytes) bytes of patterns")
+        #expect(bytes < 50_000, "\(bytes) bytes of patterns")
     }
 
     @Test("JobTokenShape tells opaque from JWT job tokens and refuses anything else, long ones included")
