@@ -115,7 +115,7 @@ extension BrowserTests {
                 server.url, password: BrowserFixture.rootPassword, target: "-", source: "-", output: output,
                 pages: [
                     "11-job-log-live": [
-                        "path": "/root/graphs/-/jobs/\(buildID)", "before": "window.__sameDocument = true; window.__wasLive = !!document.getElementById('trace').dataset.traceUrl",
+                        "path": "/root/graphs/-/jobs/\(buildID)", "before": "window.__sameDocument = true; window.__wasLive = !!document.getElementById('trace').dataset.traceUrl; window.__header = (\(BrowserFixture.jobHeader))()",
                         "wait": "/Job log · the job /.test((document.getElementById('trace-status') || {}).textContent || '')",
                         "script": """
                             (function () {
@@ -130,7 +130,8 @@ extension BrowserTests {
                               var shown = function (element) { return element.checkVisibility ? element.checkVisibility() : element.getClientRects().length > 0; };
                               var hiddenBefore = inside ? !shown(inside) : null;
                               if (section) section.querySelector('summary').click();
-                              return { sameDocument: window.__sameDocument === true, wasLive: window.__wasLive === true, red: colour('red error'), bold: colour('bold green'),
+                              return { headerBefore: window.__header, headerAfter: (\(BrowserFixture.jobHeader))(),
+                                       sameDocument: window.__sameDocument === true, wasLive: window.__wasLive === true, red: colour('red error'), bold: colour('bold green'),
                                        sectionOpenAtFirst: wasOpen, hiddenWhileCollapsed: hiddenBefore, openAfterClick: section ? section.open : null,
                                        visibleAfterClick: inside ? shown(inside) : null,
                                        lastTick: log.textContent.indexOf('tick 15') >= 0, lineAnchors: log.querySelectorAll('a.line-number[href^="#L"]').length };
@@ -167,6 +168,12 @@ extension BrowserTests {
         #expect(log["sameDocument"] as? Bool == true, "the job page reloaded instead of following the log: \(log)")
         #expect(log["wasLive"] as? Bool == true, "the job had ended before the page opened: \(log)")
         #expect(log["lastTick"] as? Bool == true, "\(log)")
+        // The header followed the job without a reload: badge, duration and buttons (cancel while it ran, retry once it ended).
+        let before = log["headerBefore"] as? [String: Any], after = log["headerAfter"] as? [String: Any]
+        #expect(before?["badge"] as? String == "running" && before?["badgeClass"] as? String == "badge status-running", "\(log)")
+        #expect(before?["buttons"] as? [String] == ["cancel"], "\(log)")
+        #expect(after?["badge"] as? String == "passed" && after?["badgeClass"] as? String == "badge status-success", "\(log)")
+        #expect(after?["buttons"] as? [String] == ["retry"] && after?["duration"] as? Bool == true, "\(log)")
         let red = log["red"] as? [String: Any], bold = log["bold"] as? [String: Any]
         #expect((red?["classes"] as? String)?.contains("term-fg-red") == true, "\(log)")
         #expect((bold?["classes"] as? String)?.contains("term-bold") == true && (bold?["classes"] as? String)?.contains("term-fg-green") == true, "\(log)")
@@ -196,6 +203,13 @@ enum BrowserFixture {
         /// `value` decoded as a JSON object.
         var object: [String: Any] { value.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] } ?? [:] }
     }
+
+    /// A function expression returning the job page header's badge text and class, visible buttons and whether a duration shows.
+    static let jobHeader = """
+        function () { var badge = document.getElementById('job-status'); var d = document.getElementById('job-duration');
+          return { badge: badge ? badge.textContent.trim() : null, badgeClass: badge ? badge.className : null, duration: !!d && !d.hidden && d.textContent.trim() !== '',
+                   buttons: Array.from(document.querySelectorAll('#job-actions form[data-action]')).filter(function (f) { return !f.hidden && f.getClientRects().length > 0; }).map(function (f) { return f.dataset.action; }) }; }
+        """
 
     /// Why the browser test cannot run here, or nil when it can.
     static let unavailableReason: String? = {

@@ -59,7 +59,7 @@ struct JobLogPageTests {
             var masker = SecretMasker(secrets: [])
             let html = JobLogHTML.render(RenderedJobLog(bytes: Array(text.utf8), masker: &masker).log)
             // Only our own tags: strip them, and no angle bracket or quote may remain.
-            let ours = html.replacingOccurrences(of: #"<(/?)(div|span|a|details|summary)( (class|id|href)="[A-Za-z0-9 #:_-]*")*( open)?>"#, with: "", options: .regularExpression)
+            let ours = html.replacingOccurrences(of: #"<(/?)(div|span|a|details|summary)( (class|id|href)="[A-Za-z0-9 #:_-]*")*( open| hidden)?>"#, with: "", options: .regularExpression)
             #expect(!ours.contains("<") && !ours.contains(">") && !ours.contains("\""), "\(text.debugDescription) → \(html)")
         }
     }
@@ -90,6 +90,7 @@ struct JobLogPageTests {
             let update = try JSONDecoder().decode(WebPages.TraceUpdate.self, from: Data(first.text.utf8))
             #expect(update.html == ##"<div class="log-line" id="L2"><a class="line-number" href="#L2">2</a><span class="line-text"><span class="term-fg-green">two</span></span></div>"##)
             #expect(update.complete == false)
+            #expect(update.canCancel && !update.canRetry, "a job that has not ended offers cancel, not retry")
             let nothing = try JSONDecoder().decode(WebPages.TraceUpdate.self, from: Data(try await browser.get("\(base)?offset=\(update.offset)").text.utf8))
             #expect(nothing.html.isEmpty)
             #expect(nothing.offset == update.offset)
@@ -102,6 +103,9 @@ struct JobLogPageTests {
             let last = try JSONDecoder().decode(WebPages.TraceUpdate.self, from: Data(try await browser.get("\(base)?offset=\(update.offset)").text.utf8))
             #expect(last.html.contains(#"id="L3""#) && last.html.contains("three"))
             #expect(last.complete)
+            // The answer carries what the header shows now: the badge, and the buttons the viewer may use (root: retry, no cancel).
+            #expect(last.status == "canceled" && last.statusClass == "canceled")
+            #expect(last.canRetry && !last.canCancel && !last.canPlay)
 
             _ = try await server.makeUser("eve")
             let eve = WebTestBrowser(client)
@@ -123,10 +127,15 @@ struct JobLogPageTests {
             let browser = WebTestBrowser(client)
             try await browser.signIn("root", password: "root-password")
             let page = try await browser.get("/root/app/-/jobs/\(build.id)").text
-            #expect(page.contains(#"<h3 id="token-panel-title">Job token</h3>"#))
-            #expect(page.contains(#"×8</span>"#))
-            let items = page.components(separatedBy: "<li>Latchkey: job token refused:")
+            #expect(page.contains(#"<h2 id="token-panel-title" class="h3">Job token</h2>"#))
+            #expect(page.contains(#"<span class="count-number">8</span>"#))
+            let items = page.components(separatedBy: #"<li><span class="refusal-text">Latchkey: job token refused:"#)
             #expect(items.count == 3, "two distinct notices")
+            // In the log each distinct notice shows once; its seven repeats (and their leading blank lines) stay hidden, numbered as in the raw log.
+            let lines = page.components(separatedBy: #"<div class="log-line"#).dropFirst().map { $0.components(separatedBy: "</div>")[0] }
+            let shown = lines.filter { $0.hasPrefix(#"" id="L"#) }, hidden = lines.filter { $0.hasPrefix(#" refusal-repeat" id="L"#) && $0.contains(" hidden>") }
+            #expect(shown.filter { $0.contains("job token refused") }.count == 2)
+            #expect(hidden.filter { $0.contains("job token refused") }.count == 7 && hidden.count == 14)
             let raw = try await browser.get("/root/app/-/jobs/\(build.id)/raw").text
             #expect(raw.components(separatedBy: "job token refused").count == 10)
         }

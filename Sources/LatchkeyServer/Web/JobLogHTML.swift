@@ -76,6 +76,19 @@ enum JobLogHTML {
         let base = log.lines[start].depth
         var html = ""
         var openSections = 0
+        // A refusal notice repeated (one `skopeo push` can write eight) shows once: its repeats and the blank line each notice
+        // starts with are kept hidden, numbered as in the raw log; the Job token panel counts them. Only the rendered lines are
+        // compared, so hiding tells nothing the log does not show.
+        var seen = Set(log.lines[..<start].map(\.text).filter { $0.hasPrefix(RenderedJobLog.refusalPrefix) })
+        var repeats = Set<Int>()
+        for index in start..<log.lines.count {
+            let text = log.lines[index].text
+            guard text.hasPrefix(RenderedJobLog.refusalPrefix) else { continue }
+            if !seen.insert(text).inserted {
+                repeats.insert(index)
+                if index > start, log.lines[index - 1].text.isEmpty { repeats.insert(index - 1) }
+            }
+        }
         for index in start..<log.lines.count {
             let line = log.lines[index]
             let depth = max(0, line.depth - base)
@@ -91,6 +104,8 @@ enum JobLogHTML {
                 html += "<details class=\"log-section\"\(section.collapsed ? "" : " open")><summary class=\"log-line section-header\" id=\"L\(number)\">"
                 html += "\(anchor)\(text)\(shown)</summary>"
                 openSections += 1
+            } else if repeats.contains(index) {
+                html += "<div class=\"log-line refusal-repeat\" id=\"L\(number)\" hidden>\(anchor)\(text)</div>"
             } else {
                 html += "<div class=\"log-line\" id=\"L\(number)\">\(anchor)\(text)</div>"
             }

@@ -34,24 +34,56 @@ extension WebPages {
         return TraceWindow(start: start, end: end, firstNumber: firstNumber, rendered: rendered)
     }
 
-    /// What `trace.json` answers: the rendered lines after `offset`, where to ask next, and whether the job has ended.
+    /// What `trace.json` answers: the rendered lines after `offset`, where to ask next, whether the job has ended, and what
+    /// the page's header shows of the job now (badge, duration, the buttons the viewer may use, the refusal notices).
     struct TraceUpdate: Codable {
         var html: String
         var offset: Int
         var complete: Bool
+        /// The status label ("passed", "failed", …) and its badge class suffix.
         var status: String
+        var statusClass: String
+        var duration: String?
+        var canPlay: Bool
+        var canRetry: Bool
+        var canCancel: Bool
+        /// The distinct refusal notices of the shown trace, as the page's "Job token" panel lists them (text only, no markup).
+        var refusals: [Refusal]
+
+        struct Refusal: Codable {
+            var text: String
+            var count: Int
+        }
+    }
+
+    /// The job page's buttons for a viewer who may (`canUpdate`) or may not update the job.
+    struct JobButtons {
+        var canPlay: Bool
+        var canRetry: Bool
+        var canCancel: Bool
+
+        init(_ job: Job, canUpdate: Bool) {
+            canPlay = canUpdate && job.status == .manual
+            canCancel = canUpdate && !job.status.isFinished && job.status != .canceling
+            canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
+        }
     }
 
     /// `GET …/-/jobs/:id/trace.json?offset=N`: the job page's live tail, behind the same `read_build` decision as the page.
     func jobTraceUpdate(_ web: inout WebRequest, _ path: String, id: Int64) async throws -> Response {
-        let (job, _) = try await self.job(web, path, id: id, .readJob)
+        let (job, facts) = try await self.job(web, path, id: id, .readJob)
         let data = environment.traces.read(jobID: job.id)
         let window = try await traceWindow(data, job: job)
         let asked = web.request.uri.queryParameters.get("offset").flatMap { Int($0) } ?? 0
         let offset = min(max(asked, window.start), window.end)
         let skipped = data[data.startIndex + window.start..<data.startIndex + offset].reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
         let html = offset < window.end ? JobLogHTML.render(window.rendered.log, firstNumber: window.firstNumber, from: skipped) : ""
-        let update = TraceUpdate(html: html, offset: window.end, complete: job.status.isFinished, status: WebFormat.statusLabel(job.status.rawValue))
+        let status = StatusView(job.status.rawValue)
+        let buttons = JobButtons(job, canUpdate: may(web, .updateJob, facts))
+        let update = TraceUpdate(
+            html: html, offset: window.end, complete: job.status.isFinished, status: status.label, statusClass: status.status,
+            duration: WebFormat.duration(job.duration), canPlay: buttons.canPlay, canRetry: buttons.canRetry, canCancel: buttons.canCancel,
+            refusals: window.rendered.refusals.map { TraceUpdate.Refusal(text: $0.text, count: $0.count) })
         var headers = Self.securityHeaders
         headers[.contentType] = "application/json; charset=utf-8"
         var response = Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder().encode(update))))

@@ -147,6 +147,9 @@ extension WebPages {
         var artifactsExpire: String?
         var actionBase: String
         var csrf: String
+        /// Whether the viewer may update the job: the page then carries every button, showing those the job's state allows
+        /// (the live tail shows the others as the state changes).
+        var canUpdate: Bool
         var canPlay: Bool
         var canCancel: Bool
         var canRetry: Bool
@@ -319,6 +322,7 @@ extension WebPages {
             artifactsExpire = archive.expireAt.map(WebFormat.date)
         }
         let canUpdate = may(web, .updateJob, facts)
+        let buttons = JobButtons(job, canUpdate: canUpdate)
         let user = try await job.userID.asyncFlatMap { try await environment.store.users.find(id: $0)?.username }
         let runner = try await job.runnerID.asyncFlatMap { id in try await environment.store.runners.find(id: id).map { "#\($0.id) \($0.description)" } }
         let view = JobView(
@@ -330,8 +334,7 @@ extension WebPages {
             traceOffset: window.end, live: !job.status.isFinished, refusals: refusals, hasRefusals: !refusals.isEmpty,
             active: job.status.isActive, artifactsURL: artifactsURL, artifactsSize: artifactsSize, artifactsExpire: artifactsExpire,
             actionBase: "/\(project.fullPath)/-/jobs/\(job.id)", csrf: web.session.csrf,
-            canPlay: canUpdate && job.status == .manual, canCancel: canUpdate && !job.status.isFinished && job.status != .canceling,
-            canRetry: canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status))
+            canUpdate: canUpdate, canPlay: buttons.canPlay, canCancel: buttons.canCancel, canRetry: buttons.canRetry)
         // The page's script follows a running job through trace.json; without JavaScript the page reloads itself until the job ends.
         return page(
             &web, "job", title: "\(job.name) (#\(job.id)) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),

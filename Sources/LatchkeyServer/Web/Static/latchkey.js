@@ -52,6 +52,49 @@
     follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 24;
   }, { passive: true });
   log.scrollTop = log.scrollHeight;
+  // The header follows the job too: its badge, duration, buttons and the Job token panel, from the same answer. Text goes in
+  // through textContent only; the buttons are the page's own forms, shown or hidden.
+  function header(update) {
+    var badge = document.getElementById("job-status");
+    if (badge && update.statusClass) {
+      badge.className = "badge status-" + update.statusClass;
+      var label = badge.querySelector(".badge-label");
+      if (label) label.textContent = update.status;
+    }
+    var duration = document.getElementById("job-duration"), durationLabel = document.getElementById("job-duration-label");
+    if (duration && update.duration) {
+      duration.textContent = update.duration;
+      duration.hidden = false;
+      if (durationLabel) durationLabel.hidden = false;
+    }
+    var buttons = { play: update.canPlay, retry: update.canRetry, cancel: update.canCancel };
+    document.querySelectorAll("#job-actions form[data-action]").forEach(function (form) {
+      form.hidden = !buttons[form.dataset.action];
+    });
+    var list = document.getElementById("refusals"), panel = document.getElementById("token-panel");
+    if (list && panel && update.refusals && update.refusals.length) {
+      while (list.firstChild) list.removeChild(list.firstChild);
+      update.refusals.forEach(function (refusal) {
+        var item = document.createElement("li");
+        var text = document.createElement("span");
+        text.className = "refusal-text";
+        text.textContent = refusal.text;
+        item.appendChild(text);
+        if (refusal.count > 1) {
+          var count = document.createElement("span");
+          count.className = "count";
+          count.textContent = " ×" + refusal.count;
+          var spoken = document.createElement("span");
+          spoken.className = "sr-only";
+          spoken.textContent = " times";
+          count.appendChild(spoken);
+          item.appendChild(count);
+        }
+        list.appendChild(item);
+      });
+      panel.hidden = false;
+    }
+  }
   function poll() {
     fetch(log.dataset.traceUrl + "?offset=" + offset, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -65,6 +108,7 @@
           if (follow) log.scrollTop = log.scrollHeight;
         }
         offset = update.offset;
+        header(update);
         if (update.complete) {
           log.removeAttribute("data-trace-url");
           if (status) status.textContent = "Job log · the job " + update.status + ".";
