@@ -24,6 +24,13 @@ public enum CIConfigParser {
         _ yaml: String, context: CIPipelineContext, files: (any CIRepositoryFiles)?
     ) async throws(CIConfigError) -> PipelineDefinition {
         let root = try await CIInclude.expand(try load(yaml), files: files, context: context)
+        return try await definition(expanded: root, context: context, files: files)
+    }
+
+    /// The pipeline of a configuration whose `include:` is already expanded.
+    private static func definition(
+        expanded root: YAMLMapping, context: CIPipelineContext, files: (any CIRepositoryFiles)?
+    ) async throws(CIConfigError) -> PipelineDefinition {
         // Reading first tells whether the commit's paths or any diffs are needed; both cost a git call.
         let config = try read(root)
         let paths = config.usesExists ? await files?.paths() : nil
@@ -68,5 +75,54 @@ public enum CIConfigParser {
         _ document: YAMLMapping, context: CIPipelineContext, paths: [String]?, comparisons: [String: [String]?]
     ) throws(CIConfigError) -> PipelineDefinition {
         try read(document).definition(facts: CIRuleFacts(context: context, paths: paths, comparisons: comparisons))
+    }
+
+    /// Checks `yaml` as GitLab's CI Lint does: the errors (none when valid), the configuration with its includes merged
+    /// (nil when it could not be loaded or expanded), the files included, and the jobs a pipeline for `context` would have.
+    /// A configuration whose rules leave nothing to run for `context` is still valid unless `requireJobs` (a dry run) is set.
+    public static func lint(
+        _ yaml: String, context: CIPipelineContext, files: (any CIRepositoryFiles)?, requireJobs: Bool
+    ) async -> CILintResult {
+        let loaded: YAMLMapping
+        do {
+            loaded = try load(yaml)
+        } catch {
+            return CILintResult(errors: error.messages, mergedYAML: nil, includes: nil, definition: nil)
+        }
+        var included: [CIIncludedFile] = []
+        let root: YAMLMapping
+        do {
+            root = try await CIInclude.expand(loaded, files: files, context: context, included: &included)
+        } catch {
+            return CILintResult(errors: error.messages, mergedYAML: nil, includes: nil, definition: nil)
+        }
+        let merged = YAMLEmitter.document(root)
+        do {
+            let definition = try await definition(expanded: root, context: context, files: files)
+            return CILintResult(errors: [], mergedYAML: merged, includes: included, definition: definition)
+        } catch {
+            if error.isFiltered, !requireJobs { return CILintResult(errors: [], mergedYAML: merged, includes: included, definition: nil) }
+            return CILintResult(errors: error.messages, mergedYAML: merged, includes: included, definition: nil)
+        }
+    }
+}
+
+/// What CI Lint says about a configuration (GitLab's `Gitlab::Ci::Lint::Result`).
+public struct CILintResult: Sendable, Equatable {
+    public var errors: [String]
+    /// Latchkey reports no warnings yet (GitLab warns, for example, about `rules: when` without `workflow:rules`).
+    public var warnings: [String] = []
+    public var mergedYAML: String?
+    public var includes: [CIIncludedFile]?
+    /// The pipeline the configuration makes for the context; nil when invalid or when rules leave no job.
+    public var definition: PipelineDefinition?
+
+    public var isValid: Bool { errors.isEmpty }
+
+    public init(errors: [String], mergedYAML: String?, includes: [CIIncludedFile]?, definition: PipelineDefinition?) {
+        self.errors = errors
+        self.mergedYAML = mergedYAML
+        self.includes = includes
+        self.definition = definition
     }
 }

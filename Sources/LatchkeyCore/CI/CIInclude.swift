@@ -18,12 +18,23 @@ enum CIInclude {
         var paths: [String]?
         /// One regex budget for every `include:rules` of the expansion, so 150 includes cannot take 150 budgets.
         var budget = CIMatchBudget()
+        /// Every file read, in order (the lint API's `includes`).
+        var included: [CIIncludedFile] = []
     }
 
     static func expand(
         _ root: YAMLMapping, files: (any CIRepositoryFiles)?, context: CIPipelineContext
     ) async throws(CIConfigError) -> YAMLMapping {
+        var included: [CIIncludedFile] = []
+        return try await expand(root, files: files, context: context, included: &included)
+    }
+
+    /// `expand`, also telling which files it read.
+    static func expand(
+        _ root: YAMLMapping, files: (any CIRepositoryFiles)?, context: CIPipelineContext, included: inout [CIIncludedFile]
+    ) async throws(CIConfigError) -> YAMLMapping {
         var state = State()
+        defer { included = state.included }
         return try await expand(root, origin: .pipeline, depth: 0, files: files, context: context, state: &state)
     }
 
@@ -48,6 +59,7 @@ enum CIInclude {
                 state.count += 1
                 guard state.count <= maxIncludes else { throw CIConfigError("Maximum of \(maxIncludes) nested includes are allowed!") }
                 let text = try await read(location, files: files)
+                state.included.append(location.record)
                 guard case .mapping(let included) = try YAMLLoader.load(text) else {
                     throw CIConfigError("Included file `\(location.path)` does not have valid YAML syntax!")
                 }
@@ -64,6 +76,13 @@ enum CIInclude {
     struct Location {
         var origin: Origin
         var path: String
+
+        var record: CIIncludedFile {
+            switch origin {
+            case .pipeline: CIIncludedFile(kind: .local, location: path)
+            case .project(let project, let ref): CIIncludedFile(kind: .file, location: path, project: project, ref: ref)
+            }
+        }
     }
 
     private static func locations(
@@ -195,5 +214,23 @@ extension CIInclude {
             }
         }
         throw CIConfigError("include config is not supported without a repository")
+    }
+}
+
+/// A file an `include:` read: a `local` one of the pipeline's own commit, or a `file` of another project.
+public struct CIIncludedFile: Sendable, Equatable {
+    public enum Kind: String, Sendable { case local, file }
+    public var kind: Kind
+    /// The path as the configuration named it (without a leading `/`).
+    public var location: String
+    /// For `file`: the project and the ref asked for (nil: its default branch).
+    public var project: String?
+    public var ref: String?
+
+    public init(kind: Kind, location: String, project: String? = nil, ref: String? = nil) {
+        self.kind = kind
+        self.location = location
+        self.project = project
+        self.ref = ref
     }
 }

@@ -175,6 +175,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     api.addRoutes(RepositoryTreeController(environment: environment).endpoints)
     api.addRoutes(RepositoryCompareController(environment: environment).endpoints)
     api.addRoutes(RepositoryArchiveController(environment: environment).endpoints)
+    api.addRoutes(CILintController(environment: environment, creator: creator).endpoints)
     let authenticatedWrites = api.group().add(middleware: AuthenticationRequiredMiddleware(writesOnly: true))
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)
