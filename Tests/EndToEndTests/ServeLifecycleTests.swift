@@ -75,8 +75,11 @@ struct ServeLifecycleTests {
         func runningJob(_ projectID: Int) async throws -> Int {
             try await eventually("a job of project \(projectID) to run") { () -> Int? in
                 let jobs = try await HTTP.request("GET", "\(self.url)/api/v4/projects/\(projectID)/jobs", headers: self.root).array
-                guard let job = jobs.first, job["status"] as? String == "running" else { return nil }
-                return job["id"] as? Int
+                guard let job = jobs.first, job["status"] as? String == "running", let id = job["id"] as? Int else { return nil }
+                // Running in the database is not yet running on the runner (the claim's answer may still be on its way): the
+                // runner's first trace lines say it has the job.
+                let trace = try await HTTP.request("GET", "\(self.url)/api/v4/projects/\(projectID)/jobs/\(id)/trace", headers: self.root).text
+                return trace.isEmpty ? nil : id
             }
         }
 
