@@ -235,7 +235,7 @@ enum BrowserFixture {
     }
 
     /// Runs the driver: the Token Access steps (or, with `target` "-", only sign-in and `pages`), returning what each step showed.
-    static func drive(_ base: String, password: String, target: String, source: String, output: URL, pages: [String: Any] = [:]) throws -> [Step] {
+    static func drive(_ base: String, username: String = "root", password: String, target: String, source: String, output: URL, pages: [String: Any] = [:]) throws -> [Step] {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-browser-\(UUID().uuidString).py")
         try Data(driver.utf8).write(to: script)
         defer { try? FileManager.default.removeItem(at: script) }
@@ -243,7 +243,7 @@ enum BrowserFixture {
         var environment = ProcessInfo.processInfo.environment
         environment["CHROMIUM"] = chromium
         let process = try Subprocess.launch(
-            ["/usr/bin/env", "python3", script.path, base, "root", password, target, source, output.path, ordered], environment: environment,
+            ["/usr/bin/env", "python3", script.path, base, username, password, target, source, output.path, ordered], environment: environment,
             output: .pipe, error: .pipe)
         let out = try process.readToEnd()
         let err = try process.readToEnd(fromError: true)
