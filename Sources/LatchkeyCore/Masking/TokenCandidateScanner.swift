@@ -1,6 +1,6 @@
 /// Finds the strings in outside input (a pushed blob, a package, a release text) that may be live tokens, in the encodings the
-/// masker knows a token ends up in: as is, UTF-16, percent-encoded, hex, base64 (standard or URL-safe, at any alignment, line
-/// wrapped) and base64 of base64. Streaming, in chunks of any size, linear in the input.
+/// masker knows a token ends up in: as is, UTF-16, percent-encoded, JSON `\u` escapes, hex, base32, base64 (standard or URL-safe,
+/// at any alignment, line wrapped) and base64 of base64. Streaming, in chunks of any size, linear in the input.
 ///
 /// Each encoding is a view: a small decoder whose output feeds a `TokenCandidateExtractor`, which looks for the plain prefixes
 /// (`glcbt-`, `glpat-`). A token found is only a candidate: it counts when its keyed digest finds a live token, and the scanner
@@ -16,6 +16,8 @@ public struct TokenCandidateScanner: Sendable {
     private var text: TextView
     private var hex: HexView
     private var base64: Base64View
+    private var base32: Base32View
+    private var escapes: EscapeView
     private var sink: TokenCandidateSink
 
     /// A scanner that keeps at most `limit` distinct candidates.
@@ -25,6 +27,8 @@ public struct TokenCandidateScanner: Sendable {
         text = TextView(extractor: extractor)
         hex = HexView(extractor: extractor)
         base64 = Base64View(extractor: extractor)
+        base32 = Base32View(extractor: extractor)
+        escapes = EscapeView(extractor: extractor)
         sink = TokenCandidateSink(limit: limit)
     }
 
@@ -39,6 +43,8 @@ public struct TokenCandidateScanner: Sendable {
             text.feed(byte, into: &sink)
             hex.feed(byte, into: &sink)
             base64.feed(byte, into: &sink)
+            base32.feed(byte, into: &sink)
+            escapes.feed(byte, into: &sink)
         }
     }
 
@@ -47,6 +53,8 @@ public struct TokenCandidateScanner: Sendable {
         text.boundary(into: &sink)
         hex.boundary(into: &sink)
         base64.boundary(into: &sink)
+        base32.boundary(into: &sink)
+        escapes.boundary(into: &sink)
     }
 
     /// The candidates of one whole text.
@@ -208,6 +216,108 @@ extension TokenCandidateScanner {
                 extractors[phase].boundary(into: &sink)
                 innerExtractors[phase].boundary(into: &sink)
             }
+        }
+    }
+
+    /// Runs of base32 characters (RFC 4648, either case; `=` ends one, line breaks are skipped) decoded from each of the eight
+    /// character alignments, as `base32` writes a token.
+    struct Base32View: Sendable {
+        private var extractors: [TokenCandidateExtractor]
+        private var decoders = [BitDecoder](repeating: BitDecoder(), count: 8)
+        private var count = 0
+
+        /// A 5-bit-to-byte accumulator.
+        struct BitDecoder: Sendable {
+            var bits: UInt32 = 0
+            var held = 0
+
+            mutating func add(_ value: UInt8) -> UInt8? {
+                bits = (bits << 5 | UInt32(value)) & 0xFFFF
+                held += 5
+                guard held >= 8 else { return nil }
+                held -= 8
+                return UInt8(truncatingIfNeeded: bits >> UInt32(held))
+            }
+        }
+
+        init(extractor: TokenCandidateExtractor) { extractors = Array(repeating: extractor, count: 8) }
+
+        static func value(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): byte - UInt8(ascii: "A")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - UInt8(ascii: "a")
+            case UInt8(ascii: "2")...UInt8(ascii: "7"): byte - UInt8(ascii: "2") + 26
+            default: nil
+            }
+        }
+
+        mutating func feed(_ byte: UInt8, into sink: inout TokenCandidateSink) {
+            guard let value = Self.value(byte) else {
+                if !isLineBreak(byte) { boundary(into: &sink) }
+                return
+            }
+            for phase in 0..<min(count + 1, 8) {
+                if let decoded = decoders[phase].add(value) { extractors[phase].feed(decoded, into: &sink) }
+            }
+            count += 1
+        }
+
+        mutating func boundary(into sink: inout TokenCandidateSink) {
+            guard count > 0 else { return }
+            count = 0
+            for phase in 0..<8 {
+                decoders[phase] = BitDecoder()
+                extractors[phase].boundary(into: &sink)
+            }
+        }
+    }
+
+    /// The text with JSON's and JavaScript's `\uXXXX` and `\xXX` escapes of ASCII decoded (`"\u0067lpat-…"`); other bytes as
+    /// written, so a token half escaped is found too.
+    struct EscapeView: Sendable {
+        var extractor: TokenCandidateExtractor
+        /// What an escape read so far holds: the backslash, the `u` or `x`, its hex digits.
+        private var pending: [UInt8] = []
+
+        init(extractor: TokenCandidateExtractor) { self.extractor = extractor }
+
+        mutating func feed(_ byte: UInt8, into sink: inout TokenCandidateSink) {
+            if pending.isEmpty {
+                if byte == UInt8(ascii: "\\") { pending = [byte] } else { extractor.feed(byte, into: &sink) }
+                return
+            }
+            if pending.count == 1 {
+                if byte == UInt8(ascii: "u") || byte == UInt8(ascii: "x") {
+                    pending.append(byte)
+                    return
+                }
+                flush(into: &sink)
+                feed(byte, into: &sink)
+                return
+            }
+            guard hexValue(byte) != nil else {
+                flush(into: &sink)
+                feed(byte, into: &sink)
+                return
+            }
+            pending.append(byte)
+            let digits = pending[1] == UInt8(ascii: "u") ? 4 : 2
+            guard pending.count == 2 + digits else { return }
+            let value = pending[2...].reduce(0) { $0 << 4 | Int(hexValue($1)!) }
+            pending = []
+            // Only ASCII can be part of a token; anything else ends the run like any other byte that is not a token's.
+            if value < 0x80 { extractor.feed(UInt8(value), into: &sink) } else { extractor.boundary(into: &sink) }
+        }
+
+        private mutating func flush(into sink: inout TokenCandidateSink) {
+            let held = pending
+            pending = []
+            for byte in held { extractor.feed(byte, into: &sink) }
+        }
+
+        mutating func boundary(into sink: inout TokenCandidateSink) {
+            flush(into: &sink)
+            extractor.boundary(into: &sink)
         }
     }
 }

@@ -100,4 +100,48 @@ struct TokenCandidateScannerTests {
         scanner.endDocument()
         #expect(scanner.candidates.isEmpty)
     }
+
+    /// RFC 4648 base32, as coreutils' `base32` writes it.
+    private static func base32(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        var output = ""
+        var bits = 0
+        var value = 0
+        for byte in bytes {
+            value = value << 8 | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                output.append(alphabet[(value >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { output.append(alphabet[(value << (5 - bits)) & 31]) }
+        while output.count % 8 != 0 { output.append("=") }
+        return output
+    }
+
+    @Test("base32 at every byte alignment, wrapped at 76 columns as base32 writes it, either case")
+    func base32() {
+        for token in [Self.opaque, Self.personal, Self.jwt] {
+            for leading in 0..<5 {
+                let encoded = Self.base32(Array("x: a".utf8.prefix(leading)) + Array(token.utf8) + [0x0A])
+                #expect(found("echo \(encoded) | base32 -d").contains(token), "\(leading)")
+                let wrapped = stride(from: 0, to: encoded.count, by: 76).map { String(encoded.dropFirst($0).prefix(76)) }.joined(separator: "\n")
+                #expect(found(wrapped + "\n").contains(token), "\(leading) wrapped")
+                #expect(found(encoded.lowercased()).contains(token), "\(leading) lowercase")
+            }
+        }
+    }
+
+    @Test("JSON and JavaScript escapes of every character, or of some, are decoded; an escape of something else breaks the run")
+    func escapes() {
+        let token = Self.personal
+        let everyCharacter = token.utf8.map { String(format: "\\u%04x", $0) }.joined()
+        #expect(found("{\"token\": \"\(everyCharacter)\"}").contains(token))
+        #expect(found("\\u0067lpat-" + token.dropFirst(6)).contains(token))
+        #expect(found("'\\x67\\x6cpat-" + token.dropFirst(6) + "'").contains(token))
+        #expect(found("\\u00e9" + token + "\\u00e9").contains(token))
+        #expect(!found("glpat-\\u00e9" + token.dropFirst(6)).contains(token), "a non-ASCII escape inside is not part of a token")
+        #expect(found("\\u00").isEmpty && found("\\").isEmpty && found("\\uZZZZ").isEmpty)
+    }
 }
