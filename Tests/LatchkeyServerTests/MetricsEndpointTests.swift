@@ -25,15 +25,19 @@ struct MetricsEndpointTests {
     @Test("requests by route and status, a latency histogram, job-token decisions and the queue depth are exposed")
     func contents() async throws {
         try await withTestServer { server, client in
-            _ = try await client.createProject(["name": "app"], token: server.rootToken)
+            let project = try await client.createProject(["name": "app"], token: server.rootToken)
             #expect(try await client.api(.get, "projects/1", token: server.rootToken).status == .ok)
+            let job = try await client.runningJob(server, projectID: project.id, userToken: server.rootToken)
+            #expect(try await client.api(.get, "job", headers: job.headers).status == .ok)
             let response = try await client.api(.get, "/-/metrics", token: server.rootToken)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
             let text = response.text
             #expect(text.contains(#"latchkey_http_requests_total{route="/api/v4/projects/{id}",method="GET",status="200"}"#), "\(text.prefix(3000))")
             #expect(text.contains("# TYPE latchkey_http_request_duration_seconds histogram"))
-            #expect(text.contains(#"latchkey_jobs{status="pending"}"#))
+            #expect(text.contains(#"latchkey_jobs{status="running"}"#))
+            #expect(text.contains(#"latchkey_job_claim_duration_seconds_bucket{claimed="true""#))
+            #expect(!text.contains(job.token))
             #expect(!text.contains(server.rootToken))
         }
     }

@@ -57,8 +57,12 @@ struct RunnerJobsController {
     /// A job claimed while its runner was leaving goes back to the queue before its token was ever sent.
     private func claimNext(for runner: Runner, departure: PeerDeparture?) async throws -> Response? {
         while true {
+            let started = ContinuousClock.now
             let (nonce, digest) = environment.jobTokenClaim()
-            guard let claimed = try await environment.store.jobs.claimNext(runner: runner, tokenDigest: digest, tokenNonce: nonce) else { return nil }
+            guard let claimed = try await environment.store.jobs.claimNext(runner: runner, tokenDigest: digest, tokenNonce: nonce) else {
+                ServerMetrics.claimDuration(ContinuousClock.now - started, claimed: false)
+                return nil
+            }
             guard let pipeline = try await environment.store.pipelines.find(id: claimed.pipelineID),
                 let project = try await environment.store.projects.find(id: claimed.projectID)
             else {
@@ -66,17 +70,28 @@ struct RunnerJobsController {
                 _ = try await environment.store.jobs.finish(jobID: claimed.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
                 continue
             }
-            // A JWT names the job, so it is signed once the claim has chosen one; a job that ended meanwhile gets none.
-            guard let token = try await environment.issueJobToken(for: claimed, project: project, nonce: nonce) else { continue }
-            var users = UserCache(store: environment.store)
-            let user = try await users.user(claimed.userID)
-            let payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            let payload: JobPayload
+            do {
+                // A JWT names the job, so it is signed once the claim has chosen one; a job that ended meanwhile gets none.
+                guard let token = try await environment.issueJobToken(for: claimed, project: project, nonce: nonce) else { continue }
+                var users = UserCache(store: environment.store)
+                let user = try await users.user(claimed.userID)
+                payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(
+                    job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+            } catch {
+                // Claimed but never sent: fail it now, so it neither stays running with a live token until the reaper nor
+                // comes back to fail the same way in a loop.
+                environment.logger.error("cannot build the payload of a claimed job", metadata: ["job": "\(claimed.id)", "error.type": "\(type(of: error))"])
+                _ = try? await environment.store.jobs.finish(jobID: claimed.id, status: .failed, failureReason: "runner_system_failure", exitCode: nil)
+                throw error
+            }
             await environment.authorizer.announceJobTokenPermissions(claimed, project: project)
             if departure?.hasLeft == true {
                 if try await environment.store.jobs.giveBack(jobID: claimed.id, tokenNonce: nonce) { await queue.notify() }
                 return nil
             }
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
+            ServerMetrics.claimDuration(ContinuousClock.now - started, claimed: true)
             return try JSON.response(payload, status: .created)
         }
     }
