@@ -114,6 +114,21 @@ struct LeakedTokenRevocationTests {
         }
     }
 
+    @Test("an artifact upload authenticated with ?token= is not a leak of that token: stored, and the job still runs", arguments: TestBackend.all)
+    func queryCredentialIsNoLeak(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (job, _, _) = try await Self.setUp(server, client)
+            let boundary = "latchkeyboundary"
+            let body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"artifacts.zip\"\r\nContent-Type: application/zip\r\n\r\nPK\r\n--\(boundary)--\r\n"
+            let upload = try await client.execute(
+                uri: "/api/v4/jobs/\(job.jobID)/artifacts?token=\(job.token)&artifact_type=archive", method: .post,
+                headers: [.contentType: "multipart/form-data; boundary=\(boundary)"], body: ByteBuffer(string: body)
+            ) { Answer(status: $0.status, text: String(buffer: $0.body)) }
+            #expect(upload.status == .created, "\(upload.text)")
+            #expect(try await client.api(.get, "job", headers: [HTTPField.Name("JOB-TOKEN")!: job.token]).status == .ok, "the token still works")
+        }
+    }
+
     /// A receive-pack request body for `old..new` on `ref`, as git sends it (with side-band, so hook messages come back).
     static func receivePackBody(work: URL, old: String, new: String, ref: String = "refs/heads/main") throws -> ByteBuffer {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }

@@ -1,8 +1,10 @@
 extension AccessPolicy {
-    /// Who may read `/-/metrics`: a caller on this host (not through a proxy), else an administrator's own token with
-    /// `read_api` or `api`. Anyone else gets 404, as GitLab answers callers outside its monitoring allowlist.
-    public static func mayReadMetrics(_ actor: Actor, fromLocalHost: Bool) -> Decision {
-        if fromLocalHost { return .allowed }
+    /// Who may read `/-/metrics`: an administrator's own token with `read_api` or `api`; anyone else gets 404, as GitLab answers
+    /// callers outside its monitoring allowlist.
+    ///
+    /// Unlike GitLab, being on the server's host is not enough: jobs of a runner on that host share its network (the sandbox
+    /// does not unshare it), and behind a reverse proxy every caller comes from loopback.
+    public static func mayReadMetrics(_ actor: Actor) -> Decision {
         switch actor {
         case .anonymous:
             return .denied(.unauthenticated)

@@ -224,7 +224,7 @@ extension ProjectAbility {
         case .readPackage: JobTokenPermission(.packages, .read)
         case .createPackage: JobTokenPermission(.packages, .write)
         case .readRelease: JobTokenPermission(.releases, .read)
-        case .createRelease: JobTokenPermission(.releases, .write)
+        case .createRelease, .updateRelease, .destroyRelease: JobTokenPermission(.releases, .write)
         case .readContainerImage: JobTokenPermission(.containerRegistry, .read)
         case .createContainerImage: JobTokenPermission(.containerRegistry, .write)
         default: nil

@@ -62,8 +62,11 @@ struct CILintController {
         let tag = await environment.repositories.resolve(projectID: project.id, ref: "refs/tags/\(ref)")
         let isTag = branch == nil && tag != nil
         let contextSHA = sha ?? PipelineCreator.zeroSHA
+        // Project variables (protected ones on a protected ref) only for a dry run, which has just checked that the caller may run
+        // a pipeline on the ref: a static lint must not let an include's error message or a rule's outcome reveal their values.
         let ciContext = try await creator.context(
-            project: project, ref: ref, sha: contextSHA, isTag: isTag, source: .push, variables: [], beforeSHA: PipelineCreator.zeroSHA)
+            project: project, ref: ref, sha: contextSHA, isTag: isTag, source: .push, variables: [], beforeSHA: PipelineCreator.zeroSHA,
+            projectVariables: dryRun)
         let files = sha.map { RepositoryCIFiles(environment: environment, project: project, sha: $0, actor: context.actor) }
         let result = await CIConfigParser.lint(content, context: ciContext, files: files, requireJobs: dryRun)
         return try JSON.response(LintEntity(result, project: project, sha: sha, baseURL: baseURL, includeJobs: includeJobs))

@@ -88,8 +88,11 @@ public struct PipelineCreator: Sendable {
 extension PipelineCreator {
     /// The facts rules are decided on: predefined variables a pipeline has before its jobs exist, project and
     /// pipeline variables (which override the file's), and the paths a push changed.
+    /// The context a pipeline's file is read in; `projectVariables: false` leaves the project's CI/CD variables out (a lint by
+    /// someone who may not run a pipeline on the ref must not see the values that ref's pipelines would get).
     func context(
-        project: Project, ref: String, sha: String, isTag: Bool, source: PipelineSource, variables: [CIVariable], beforeSHA: String
+        project: Project, ref: String, sha: String, isTag: Bool, source: PipelineSource, variables: [CIVariable], beforeSHA: String,
+        projectVariables: Bool = true
     ) async throws -> CIPipelineContext {
         var predefined = CIPipelineContext.predefinedVariables(source: source, ref: ref, isTag: isTag, projectPath: project.fullPath)
         let base = environment.settings.baseURL
@@ -108,8 +111,10 @@ extension PipelineCreator {
         var overrides: [String: String] = [:]
         let refProtected = try await environment.isProtectedRef(ref, isTag: isTag, projectID: project.id)
         predefined["CI_COMMIT_REF_PROTECTED"] = refProtected ? "true" : "false"
-        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
-            overrides[variable.key] = variable.value
+        if projectVariables {
+            for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
+                overrides[variable.key] = variable.value
+            }
         }
         for variable in variables { overrides[variable.key] = variable.value }
         // `changes` compares the pushed range; a new ref (zero before-SHA) or a pipeline not made by a push has none, so it is true.

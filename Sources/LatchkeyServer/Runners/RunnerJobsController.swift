@@ -241,10 +241,13 @@ struct RunnerJobsController {
         let dotenv = type == "dotenv" ? try Self.dotenvVariables(temporary, size: received.size) : nil
         let fallback = type == "archive" ? "artifacts.zip" : type + (format == "gzip" ? ".gz" : format == "zip" ? ".zip" : "")
         let filename = Self.safeFilename(received.filename ?? fallback, fallback: fallback)
-        // The upload's metadata (its file name and parameters): a live token there is revoked and the archive not kept.
+        // The upload's metadata (its file name and parameters): a live token there is revoked and the archive not kept. The
+        // credential parameters are not metadata: a client that authenticates with `?token=` must not revoke itself.
         if let project = try await environment.store.projects.find(id: job.projectID) {
+            let credentials: Set<String> = ["token", "job_token", "private_token"]
+            let parameters = request.uri.queryParameters.filter { !credentials.contains(String($0.key)) }.map { "\($0.key)=\($0.value)" }
             try await LeakedTokenGuard(environment: environment).refuseLeaks(
-                in: [received.filename, request.uri.query], surface: .artifact, project: project, authorID: job.userID)
+                in: [received.filename, parameters.joined(separator: "&")], surface: .artifact, project: project, authorID: job.userID)
         }
         let stored = try environment.artifacts.commit(temporary, jobID: job.id, name: filename)
         if let replaced = try await environment.store.artifacts.save(

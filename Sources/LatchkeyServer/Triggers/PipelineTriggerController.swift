@@ -56,7 +56,12 @@ struct PipelineTriggerController {
             let facts = try await environment.facts(for: project, actor: .job(job))
             do {
                 try await environment.authorize(.job(job), .createPipeline, facts)
+                // As a trigger token's owner: the job's user must be allowed to run pipelines on this ref, which may be protected
+                // (treated as a branch, so a tag named like a protected branch is refused rather than let through).
+                try await environment.authorizer.authorize(.job(job), .createPipeline, facts, ref: ref)
             } catch is APIError {
+                throw Self.refused
+            } catch is AccessDenied {
                 throw Self.refused
             }
             // A pipeline started by a job's token is a multi-project child of that job: it runs as the job's user.

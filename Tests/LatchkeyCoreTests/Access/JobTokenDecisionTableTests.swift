@@ -45,7 +45,8 @@ struct JobTokenDecisionTableTests {
     static let permissionNeeded: [ProjectAbility: (resource: String, level: Int)] = [
         .downloadCode: ("repository", 1), .pushCode: ("repository", 2), .readJob: ("jobs", 1), .readJobArtifacts: ("jobs", 1),
         .readPipeline: ("pipelines", 1), .createPipeline: ("pipelines", 2), .readPackage: ("packages", 1), .createPackage: ("packages", 2),
-        .readRelease: ("releases", 1), .createRelease: ("releases", 2), .readContainerImage: ("container_registry", 1),
+        .readRelease: ("releases", 1), .createRelease: ("releases", 2), .updateRelease: ("releases", 2), .destroyRelease: ("releases", 2),
+        .readContainerImage: ("container_registry", 1),
         .createContainerImage: ("container_registry", 2),
     ]
 
@@ -519,5 +520,13 @@ struct JobTokenDecisionTableTests {
                 role: .developer, visibility: .private, sameProject: true, limit: .on, listing: .none, permissions: .defaults, outbound: .off,
                 pushAllowed: false, status: .running, ability: .createPackage, tokenPermissions: .projectCeilingReadOnly))
         #expect(refused == .denied(.jobTokenPermissionMissing(JobTokenPermission(.packages, .write), limitedBy: .project)))
+    }
+
+    @Test("every job-token ability but reading the project itself is bounded by permissions: (a new one cannot slip past the ceiling)")
+    func everyJobTokenAbilityHasAPermission() {
+        for ability in ProjectAbility.allCases where ability.isJobTokenAbility && ability != .readProject {
+            #expect(ability.jobTokenPermission != nil, "\(ability) has no permissions: resource")
+            #expect(Self.permissionNeeded[ability] != nil, "\(ability) is missing from the model's table")
+        }
     }
 }
