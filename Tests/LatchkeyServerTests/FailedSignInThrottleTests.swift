@@ -70,11 +70,14 @@ struct FailedSignInThrottleTests {
                 return try await client.api(.get, "/root/app.git/info/refs?service=git-upload-pack", headers: headers).status
             }
             #expect(try await clone("root-password") == .ok)
-            // Nine failures go straight to the store and the tenth over HTTP, so that all ten fall inside the one-minute window
-            // however loaded the machine is (ten bcrypt checks beside a full parallel run once took longer than a minute).
+            // One failure over HTTP, then nine more straight through the store, dated when the HTTP one began: its slot is
+            // taken at or after `before`, so all ten fall in one window however long a loaded machine takes to answer (a
+            // parallel PostgreSQL run once queued the bcrypt checks for minutes).
             let throttle = FailedAttemptThrottle(store: server.store)
-            for _ in 0..<9 { #expect(try await throttle.attempt(account: "root", address: nil, rule: .basic) != nil) }
+            let before = Date()
             #expect(try await clone("wrong") == .unauthorized)
+            for _ in 0..<9 { #expect(try await throttle.attempt(account: "root", address: nil, rule: .basic, now: before) != nil) }
+            #expect(try await throttle.attempt(account: "root", address: nil, rule: .basic, now: before) == nil, "the HTTP failure counted: this is the 11th")
             #expect(try await clone("root-password") == .unauthorized, "banned: the right password is not even checked")
             #expect(try await throttle.attempt(account: "root", address: nil, rule: .basic, now: Date().addingTimeInterval(1800)) == nil)
             #expect(try await throttle.attempt(account: "root", address: nil, rule: .basic, now: Date().addingTimeInterval(3700)) != nil)
