@@ -28,16 +28,16 @@ struct GroupsController {
     }
 
     @Sendable func subgroups(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let parent = try await environment.authorizedGroup(try context.parameters.require("id"), .readGroup, actor: context.actor)
+        let parent = try await environment.authorizer.group(try context.parameters.require("id"), .readGroup, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let groups = try await visibleGroups(context.actor, parentID: .some(parent.group.id), search: try parameters.string("search"))
         return try paginate(groups, request: request, parameters: parameters)
     }
 
     @Sendable func projects(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedGroup(try context.parameters.require("id"), .readGroup, actor: context.actor)
+        let facts = try await environment.authorizer.group(try context.parameters.require("id"), .readGroup, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
-        var filter = ProjectFilter(viewer: try await environment.projectViewer(context.actor))
+        var filter = ProjectFilter(viewer: try await environment.authorizer.projectViewer(context.actor))
         filter.underNamespacePath = facts.group.fullPath
         filter.search = try parameters.string("search")
         let page = try await environment.store.projects.list(filter, page: PageRequest(parameters))
@@ -63,7 +63,7 @@ struct GroupsController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedGroup(try context.parameters.require("id"), .readGroup, actor: context.actor)
+        let facts = try await environment.authorizer.group(try context.parameters.require("id"), .readGroup, actor: context.actor)
         return try JSON.response(GroupEntity(facts.group, baseURL: baseURL))
     }
 
@@ -77,7 +77,7 @@ struct GroupsController {
         let visibility = try parameters.enumeration("visibility", Visibility.self) ?? .private
         var parentID: Int64?
         if let parent = try parameters.int("parent_id") {
-            let facts = try await environment.groupFacts(String(parent), for: context.actor)
+            let facts = try await environment.authorizer.group(String(parent), for: context.actor)
             if case .denied(let denial) = AccessPolicy.decide(context.actor, .createSubgroup, on: facts) {
                 throw denial == .notFound ? APIError.notFound("Group") : APIError(.forbidden, message: "403 Forbidden - You don't have permission to create a subgroup in this group.")
             }
@@ -97,7 +97,7 @@ struct GroupsController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedGroup(try context.parameters.require("id"), .adminGroup, actor: context.actor)
+        let facts = try await environment.authorizer.group(try context.parameters.require("id"), .adminGroup, actor: context.actor)
         let projects = try await environment.store.projects.projects(underNamespacePath: facts.group.fullPath)
         try await environment.removeProjects(projects)
         try await environment.store.namespaces.deleteGroup(id: facts.group.id)

@@ -22,7 +22,7 @@ struct ProjectsController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
-        var filter = ProjectFilter(viewer: try await environment.projectViewer(context.actor))
+        var filter = ProjectFilter(viewer: try await environment.authorizer.projectViewer(context.actor))
         filter.search = try parameters.string("search")
         filter.visibility = try parameters.enumeration("visibility", Visibility.self)
         if let user = context.actor.user {
@@ -34,7 +34,7 @@ struct ProjectsController {
             if try parameters.bool("membership") == true {
                 filter.membershipOnly = true
                 // Administrators see everything, but "membership" still means their own memberships.
-                filter.viewer = .user(id: user.id, groupPaths: try await environment.store.members.groupPaths(userID: user.id))
+                filter.viewer = try await environment.authorizer.membershipViewer(user)
             }
         }
         try applyOrder(parameters, to: &filter)
@@ -46,7 +46,7 @@ struct ProjectsController {
         let raw = try context.parameters.require("user_id")
         let user: User? = if let id = Int64(raw) { try await environment.store.users.find(id: id) } else { try await environment.store.users.find(username: raw) }
         guard let user else { throw APIError.notFound("User") }
-        var filter = ProjectFilter(viewer: try await environment.projectViewer(context.actor))
+        var filter = ProjectFilter(viewer: try await environment.authorizer.projectViewer(context.actor))
         filter.ownedBy = user.id
         try applyOrder(parameters, to: &filter)
         return try await respond(filter, request: request, parameters: parameters, actor: context.actor)
@@ -68,8 +68,7 @@ struct ProjectsController {
     private func respond(_ filter: ProjectFilter, request: Request, parameters: APIParameters, actor: Actor) async throws -> Response {
         let page = try await environment.store.projects.list(filter, page: PageRequest(parameters))
         // One query each for the viewer's levels and the personal projects' owners, whatever the page size.
-        var levels: [Int64: AccessLevel] = [:]
-        if let user = actor.user { levels = try await environment.store.members.effectiveLevels(userID: user.id, projects: page.items) }
+        let levels = try await environment.authorizer.memberLevels(of: actor, on: page.items)
         let owners = try await environment.store.users.find(ids: page.items.compactMap { $0.namespace.kind == .user ? $0.namespace.ownerID : nil })
         let entities = await page.items.asyncMap { project -> ProjectEntity in
             let owner = project.namespace.kind == .user ? project.namespace.ownerID.flatMap { owners[$0] } : nil
@@ -80,14 +79,14 @@ struct ProjectsController {
     }
 
     private func entity(_ project: Project, actor: Actor) async throws -> ProjectEntity {
-        let level = try await environment.memberLevel(of: actor, on: project)
+        let level = try await environment.authorizer.memberLevel(of: actor, on: project)
         var owner: User?
         if project.namespace.kind == .user, let ownerID = project.namespace.ownerID { owner = try await environment.store.users.find(id: ownerID) }
         return ProjectEntity(project, baseURL: baseURL, emptyRepo: await environment.repositoryIsEmpty(project), owner: owner, memberLevel: level)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .readProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readProject, actor: context.actor)
         return try JSON.response(try await entity(facts.project, actor: context.actor))
     }
 
@@ -144,7 +143,7 @@ struct ProjectsController {
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         var changes = ProjectChanges()
         changes.name = try parameters.string("name")
@@ -152,7 +151,7 @@ struct ProjectsController {
         changes.description = try parameters.string("description")
         changes.visibility = try parameters.enumeration("visibility", Visibility.self)
         if let visibility = changes.visibility, visibility != facts.project.visibility {
-            try await environment.authorize(context.actor, .removeProject, facts)
+            try await environment.authorizer.authorize(context.actor, .removeProject, facts)
             // GitLab keeps a group's projects no more visible than the group, on update as on create.
             if facts.project.namespace.kind == .group, let group = try await environment.store.namespaces.group(id: facts.project.namespace.id),
                 visibility > group.visibility
@@ -170,7 +169,7 @@ struct ProjectsController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .removeProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .removeProject, actor: context.actor)
         try await environment.removeProjects([facts.project])
         return try JSON.response(["message": "202 Accepted"], status: .accepted)
     }

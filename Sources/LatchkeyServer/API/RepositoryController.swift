@@ -24,7 +24,7 @@ struct RepositoryController {
 
     /// The file's bytes at `ref` (the default branch when absent).
     private func read(_ request: Request, _ context: AppRequestContext) async throws -> (project: Project, path: String, sha: String, data: Data) {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let rawPath = try context.parameters.require("file_path")
         let path = rawPath.removingPercentEncoding ?? rawPath
         guard !path.isEmpty, !path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { throw APIError.invalid("file_path") }
@@ -62,7 +62,7 @@ struct RepositoryController {
     }
 
     @Sendable func branches(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         var branches = try await environment.repositories.branches(projectID: facts.project.id)
         if let search = try parameters.string("search"), !search.isEmpty { branches = branches.filter { $0.name.contains(search) } }
@@ -74,7 +74,7 @@ struct RepositoryController {
     }
 
     @Sendable func branch(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let raw = try context.parameters.require("branch")
         let name = raw.removingPercentEncoding ?? raw
         guard let found = try await environment.repositories.branches(projectID: facts.project.id).first(where: { $0.name == name }) else {
@@ -85,7 +85,7 @@ struct RepositoryController {
     }
 
     @Sendable func tags(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         var tags = try await environment.repositories.tags(projectID: facts.project.id)
         if let search = try parameters.string("search"), !search.isEmpty {
@@ -117,7 +117,7 @@ struct RepositoryController {
     }
 
     @Sendable func tag(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let name = Self.catchAll(context)
         guard !name.isEmpty, let tag = try await environment.repositories.tag(projectID: facts.project.id, name: name) else { throw APIError.notFound("Tag") }
         let release = try await environment.store.releases.find(projectID: facts.project.id, tagName: tag.name)
@@ -125,7 +125,7 @@ struct RepositoryController {
     }
 
     @Sendable func commit(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .downloadCode, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let ref = Self.catchAll(context)
         guard !ref.isEmpty, let sha = await environment.repositories.resolve(projectID: facts.project.id, ref: ref),
             let commit = await environment.repositories.commit(projectID: facts.project.id, sha: sha)

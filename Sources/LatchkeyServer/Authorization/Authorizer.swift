@@ -78,7 +78,18 @@ struct Authorizer: Sendable {
     /// The actor's user's effective level on the project (for display, such as `permissions` in a project's JSON).
     func memberLevel(of actor: Actor, on project: Project) async throws -> AccessLevel? {
         guard let user = actor.user else { return nil }
-        return try await store.members.effectiveLevel(userID: user.id, project: project)
+        return try await memberLevel(of: user, on: project)
+    }
+
+    /// A user's effective level on the project, expired memberships granting nothing: what a job's ID token and cache key carry.
+    func memberLevel(of user: User, on project: Project) async throws -> AccessLevel? {
+        try await store.members.effectiveLevel(userID: user.id, project: project)
+    }
+
+    /// The actor's user's effective level on each of `projects`, in one query (for a listing's `permissions`).
+    func memberLevels(of actor: Actor, on projects: [Project]) async throws -> [Int64: AccessLevel] {
+        guard let user = actor.user else { return [:] }
+        return try await store.members.effectiveLevels(userID: user.id, projects: projects)
     }
 
     /// The policy's answer, with a job token's use recorded (authentication log on success, the job's trace on refusal).
@@ -149,7 +160,12 @@ struct Authorizer: Sendable {
     func projectViewer(_ actor: Actor) async throws -> ProjectFilter.Viewer {
         guard let user = actor.user else { return .anonymous }
         if AccessPolicy.seesEveryProject(actor) { return .admin }
-        return .user(id: user.id, groupPaths: try await store.members.groupPaths(userID: user.id))
+        return try await membershipViewer(user)
+    }
+
+    /// The listing filter for a user's own memberships (`membership=true`): an administrator too sees only their own then.
+    func membershipViewer(_ user: User) async throws -> ProjectFilter.Viewer {
+        .user(id: user.id, groupPaths: try await store.members.groupPaths(userID: user.id))
     }
 
     // MARK: Groups and namespaces

@@ -20,7 +20,7 @@ struct RepositoryCIFiles: CIRepositoryFiles {
         let denied = CIConfigError(
             "Project `\(path)` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined.")
         guard let other = try? await environment.store.projects.find(fullPath: path),
-            let facts = try? await environment.facts(for: other, actor: actor),
+            let facts = try? await environment.authorizer.facts(for: other, actor: actor),
             AccessPolicy.decide(actor, .downloadCode, on: facts).isAllowed
         else { throw denied }
         let wanted = ref ?? other.defaultBranch

@@ -60,11 +60,9 @@ struct GitHTTPController {
         guard let project = try await environment.store.projects.find(fullPath: gitPath.projectPath) else {
             return actor.user == nil ? challenge(nil) : plain(.notFound, notFound)
         }
-        let facts = try await environment.facts(for: project, actor: actor)
+        let facts = try await environment.authorizer.facts(for: project, actor: actor)
         let ability: ProjectAbility = service == .receivePack ? .pushCode : .downloadCode
-        let decision = AccessPolicy.decide(actor, ability, on: facts)
-        if case .job(let job) = actor { await environment.recordJobTokenUse(job, ability, project, decision) }
-        switch decision {
+        switch await environment.authorizer.decide(actor, ability, facts) {
         case .allowed:
             break
         case .denied(let denial):
@@ -123,7 +121,7 @@ struct GitHTTPController {
         if let pushLog { cgi["LATCHKEY_PUSH_LOG"] = pushLog.path }
         // Protected branches: the pre-receive hook refuses, ref by ref, what this pusher may not change.
         let push = pushLog == nil ? nil : try await environment.protectedBranchPushEnvironment(
-            project: project, actor: actor, facts: environment.facts(for: project, actor: actor))
+            project: project, actor: actor, facts: environment.authorizer.facts(for: project, actor: actor))
         if let push { cgi.merge(push.variables) { $1 } }
         let pushRules = push?.file
         // Leaked tokens: the same hook streams the pushed objects here first; a live token among them is revoked and the push refused.

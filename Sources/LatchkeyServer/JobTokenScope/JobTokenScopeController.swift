@@ -28,7 +28,7 @@ struct JobTokenScopeController {
     private var baseURL: String { environment.settings.baseURL }
 
     private func project(_ context: AppRequestContext, _ ability: ProjectAbility = .adminJobTokenScope) async throws -> Project {
-        try await environment.authorizedProject(try context.parameters.require("id"), ability, actor: context.actor).project
+        try await environment.authorizer.project(try context.parameters.require("id"), ability, actor: context.actor).project
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {

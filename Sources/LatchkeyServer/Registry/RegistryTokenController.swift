@@ -90,7 +90,7 @@ struct RegistryTokenController {
     /// token pushes only to its own project), asked of AccessPolicy for the project the image belongs to.
     private func grantedActions(_ requested: (name: String, project: String, actions: [String]), actor: Actor) async throws -> [String] {
         guard let project = try await projectOwning(image: requested.project) else { return [] }
-        let facts = try await environment.facts(for: project, actor: actor)
+        let facts = try await environment.authorizer.facts(for: project, actor: actor)
         var granted: [String] = []
         for action in requested.actions {
             let ability: ProjectAbility
@@ -100,9 +100,7 @@ struct RegistryTokenController {
             case "*", "delete": ability = .adminProject
             default: continue
             }
-            let decision = AccessPolicy.decide(actor, ability, on: facts)
-            if case .job(let job) = actor { await environment.recordJobTokenUse(job, ability, project, decision) }
-            if decision.isAllowed { granted.append(action) }
+            if await environment.authorizer.decide(actor, ability, facts).isAllowed { granted.append(action) }
         }
         return granted
     }

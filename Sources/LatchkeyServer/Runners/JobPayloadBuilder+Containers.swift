@@ -11,7 +11,7 @@ extension JobPayloadBuilder {
         payload.image = definition.image.map(Self.image)
         payload.services = definition.services.map(Self.image)
         if !definition.caches.isEmpty {
-            let level: AccessLevel? = if let user { try await environment.store.members.effectiveLevel(userID: user.id, project: project) } else { nil }
+            let level: AccessLevel? = if let user { try await environment.authorizer.memberLevel(of: user, on: project) } else { nil }
             payload.cache = definition.caches.map { cache in
                 let suffix = AccessPolicy.cacheKeySuffix(unprotect: cache.unprotect, refProtected: refProtected, memberLevel: level)
                 return JobPayload.Cache(

@@ -120,7 +120,7 @@ struct JobPayloadBuilder {
         // Last, so a variable of the same name cannot replace an ID token; masked like any token.
         if !job.definition.idTokens.isEmpty {
             guard let signer = try await idTokens?.signer() else { throw IDTokenError.noSigningKey }
-            let level: AccessLevel? = if let user { try await environment.store.members.effectiveLevel(userID: user.id, project: project) } else { nil }
+            let level: AccessLevel? = if let user { try await environment.authorizer.memberLevel(of: user, on: project) } else { nil }
             for definition in job.definition.idTokens {
                 let claims = IDTokenClaims.make(
                     job: job, pipeline: pipeline, project: project, user: user, accessLevel: level, audiences: definition.audiences,

@@ -33,7 +33,7 @@ struct RunnerJobsController {
 
     @Sendable func request(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
-        guard let runner = try await environment.runner(token: try parameters.requireString("token")) else { throw APIError.forbidden }
+        guard let runner = try await Authenticator(environment: environment).runner(token: try parameters.requireString("token")) else { throw APIError.forbidden }
         try await environment.store.runners.touch(id: runner.id)
         let deadline = ContinuousClock.now + longPoll
         // A runner that left its long poll (restarted, gave up on the request) must not be handed a job: nobody would run it.
@@ -284,7 +284,7 @@ struct RunnerJobsController {
         guard let id = context.parameters.get("job_id", as: Int64.self), let owner = try await environment.store.jobs.find(id: id) else {
             throw APIError.notFound("Job")
         }
-        let facts = try await environment.projectFacts(String(owner.projectID), for: .job(actor))
+        let facts = try await environment.authorizer.project(String(owner.projectID), for: .job(actor))
         try await environment.authorizer.authorizeDependencyArtifacts(actor, of: owner, facts)
         guard let archive = try await environment.store.artifacts.archive(jobID: owner.id) else { throw APIError.notFound("Artifact") }
         return try await ArtifactResponse.file(environment.artifacts.url(archive.storagePath), filename: archive.filename, request: request, context: context)

@@ -43,7 +43,7 @@ struct RunnersController {
         let parameters = try await APIParameters.read(request, context: context)
         let token = try parameters.requireString("token")
         _ = try parameters.string("system_id")
-        guard try await environment.runner(token: token) != nil else { throw APIError.forbidden }
+        guard try await Authenticator(environment: environment).runner(token: token) != nil else { throw APIError.forbidden }
         return Response(status: .noContent)
     }
 
@@ -51,7 +51,7 @@ struct RunnersController {
     @Sendable func resetToken(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
         let token = try parameters.requireString("token")
-        guard let runner = try await environment.runner(token: token) else { throw APIError.forbidden }
+        guard let runner = try await Authenticator(environment: environment).runner(token: token) else { throw APIError.forbidden }
         let nonce = SecretToken.nonce()
         let secret = environment.digester.derive(.runner, nonce: nonce)
         try await environment.store.runners.replaceToken(id: runner.id, tokenDigest: environment.digester.digest(secret), tokenNonce: nonce)
@@ -66,14 +66,14 @@ struct RunnersController {
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
         let token = try parameters.requireString("token")
-        guard let runner = try await environment.runner(token: token) else { throw APIError.forbidden }
+        guard let runner = try await Authenticator(environment: environment).runner(token: token) else { throw APIError.forbidden }
         return try JSON.response(RegisteredRunner(id: runner.id, token: token, tokenExpiresAt: nil))
     }
 
     @Sendable func unregister(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
         let token = try parameters.requireString("token")
-        guard let runner = try await environment.runner(token: token) else { throw APIError.forbidden }
+        guard let runner = try await Authenticator(environment: environment).runner(token: token) else { throw APIError.forbidden }
         try await environment.store.runners.delete(id: runner.id)
         return JSON.empty()
     }
@@ -94,14 +94,5 @@ enum RunnerCreation {
             description: description, tokenDigest: environment.digester.digest(secret), tokenNonce: nonce, tags: tags, runUntagged: runUntagged,
             locked: locked, embedded: false, version: version)
         return (runner, secret.value)
-    }
-}
-
-extension ServerEnvironment {
-    /// The runner presenting this `glrt-` token, if it exists and is active.
-    func runner(token: String) async throws -> Runner? {
-        guard TokenKind.of(token) == .runner, token.count < 256 else { return nil }
-        guard let runner = try await store.runners.find(tokenDigest: digester.digest(token)), runner.active else { return nil }
-        return runner
     }
 }

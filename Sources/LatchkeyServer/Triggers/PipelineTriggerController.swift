@@ -53,9 +53,9 @@ struct PipelineTriggerController {
 
         if TokenKind.of(token) == .jobToken {
             guard let job = try await Authenticator(environment: environment).acceptedJob(token) else { throw Self.refused }
-            let facts = try await environment.facts(for: project, actor: .job(job))
+            let facts = try await environment.authorizer.facts(for: project, actor: .job(job))
             do {
-                try await environment.authorize(.job(job), .createPipeline, facts)
+                try await environment.authorizer.authorize(.job(job), .createPipeline, facts)
                 // As a trigger token's owner: the job's user must be allowed to run pipelines on this ref, which may be protected
                 // (treated as a branch, so a tag named like a protected branch is refused rather than let through).
                 try await environment.authorizer.authorize(.job(job), .createPipeline, facts, ref: ref)
@@ -68,9 +68,7 @@ struct PipelineTriggerController {
             return try await create(project: project, ref: ref, source: .pipeline, user: job.user, variables: variables, upstreamJobID: job.job.id)
         }
 
-        guard token.count < 256, let trigger = try await environment.store.pipelineTriggers.find(tokenDigest: environment.digester.digest(token)),
-            trigger.projectID == project.id, let ownerID = trigger.ownerID, let owner = try await environment.store.users.find(id: ownerID), !owner.isBlocked
-        else { throw Self.refused }
+        guard let (trigger, owner) = try await Authenticator(environment: environment).trigger(token: token, projectID: project.id) else { throw Self.refused }
         // A trigger runs as its owner, with the owner's rights as of now (a protected ref included).
         switch try await environment.authorizer.mayCreatePipeline(as: owner, on: project, ref: ref) {
         case .allowed: break
@@ -98,7 +96,7 @@ struct PipelineTriggerController {
     // MARK: Trigger tokens
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         let page = try await environment.store.pipelineTriggers.list(projectID: facts.project.id, page: PageRequest(parameters))
         var users = UserCache(store: environment.store)
@@ -114,7 +112,7 @@ struct PipelineTriggerController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
         guard parameters.has("description") else { throw APIError.missing("description") }
         let description = try parameters.string("description") ?? ""
@@ -134,7 +132,7 @@ struct PipelineTriggerController {
     }
 
     private func find(_ context: AppRequestContext) async throws -> (PipelineTrigger, Project) {
-        let facts = try await environment.authorizedProject(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
         guard let id = context.parameters.get("trigger_id", as: Int64.self) else { throw APIError.invalid("trigger_id") }
         guard let trigger = try await environment.store.pipelineTriggers.find(id: id, projectID: facts.project.id) else { throw APIError.notFound("Trigger") }
         return (trigger, facts.project)

@@ -157,7 +157,7 @@ extension WebPages {
 
     func dashboard(_ web: inout WebRequest) async throws -> Response {
         guard web.user != nil else { throw WebError.signInRequired(returnTo: "/") }
-        var filter = ProjectFilter(viewer: try await environment.projectViewer(web.actor))
+        var filter = ProjectFilter(viewer: try await environment.authorizer.projectViewer(web.actor))
         filter.membershipOnly = true
         filter.orderBy = "last_activity_at"
         let page = try await environment.store.projects.list(filter, page: PageRequest(page: 1, perPage: 100))

@@ -79,17 +79,9 @@ struct WebPages: Sendable {
         var changed = false
         var user: User?
         if let userID = session?.userID {
-            // A signed-in cookie is worth something only while its server-side record lives (signing out deletes it).
-            var active = false
-            if let id = session?.sessionID {
-                active = try await environment.store.webSessions.isActive(digest: environment.digester.digest(id), userID: userID)
-            }
-            user = active ? try await environment.store.users.find(id: userID) : nil
-            // A blocked or deleted user's session ends at once.
-            if user?.isBlocked ?? true {
-                user = nil
-                session = nil
-            }
+            user = try await Authenticator(environment: environment).sessionUser(userID: userID, sessionID: session?.sessionID)
+            // A signed-out, blocked or deleted user's session ends at once.
+            if user == nil { session = nil }
         }
         if session == nil {
             session = .fresh()
