@@ -37,28 +37,35 @@ struct RepositoryController {
     @Sendable func rawFile(_ request: Request, context: AppRequestContext) async throws -> Response {
         let file = try await read(request, context)
         var headers: HTTPFields = [.contentType: "text/plain; charset=utf-8"]
-        headers[HTTPField.Name("X-Gitlab-File-Path")!] = file.path
-        headers[HTTPField.Name("X-Gitlab-Commit-Id")!] = file.sha
+        try await metadata(file, request).headers.forEach { headers[HTTPField.Name($0.0)!] = $0.1 }
         headers[.contentDisposition] = "inline; filename=\"\((file.path as NSString).lastPathComponent)\""
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: file.data)))
+    }
+
+    /// GitLab's `blob_data`: the file's blob id, mode, digest and last commit, for the entity and the `X-Gitlab-*` headers.
+    private func metadata(_ file: (project: Project, path: String, sha: String, data: Data), _ request: Request) async throws -> RepositoryFileMetadata {
+        let ref = QueryString(request).get("ref") ?? file.project.defaultBranch
+        guard let metadata = await environment.repositories.fileMetadata(projectID: file.project.id, sha: file.sha, path: file.path, ref: ref, data: file.data)
+        else { throw APIError.notFound("File") }
+        return metadata
     }
 
     @Sendable func file(_ request: Request, context: AppRequestContext) async throws -> Response {
         let file = try await read(request, context)
         struct FileEntity: Encodable {
-            var fileName: String
-            var filePath: String
-            var size: Int
-            var encoding = "base64"
+            var metadata: RepositoryFileMetadata
             var content: String
-            var ref: String
-            var commitId: String
-            var lastCommitId: String
+            func encode(to encoder: any Encoder) throws {
+                try metadata.encode(to: encoder)
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(content, forKey: .content)
+            }
+            enum Key: String, CodingKey { case content }
         }
-        let ref = QueryString(request).get("ref") ?? file.project.defaultBranch
-        return try JSON.response(
-            FileEntity(fileName: (file.path as NSString).lastPathComponent, filePath: file.path, size: file.data.count, content: file.data.base64EncodedString(),
-                       ref: ref, commitId: file.sha, lastCommitId: file.sha))
+        let metadata = try await metadata(file, request)
+        var response = try JSON.response(FileEntity(metadata: metadata, content: file.data.base64EncodedString()))
+        metadata.headers.forEach { response.headers[HTTPField.Name($0.0)!] = $0.1 }
+        return response
     }
 
     @Sendable func branches(_ request: Request, context: AppRequestContext) async throws -> Response {
