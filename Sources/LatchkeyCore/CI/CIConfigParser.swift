@@ -4,7 +4,7 @@
 /// validate every entry (all entry errors are collected and reported together, lower-cased as GitLab does), then
 /// the cross-job relations (stages, needs, dependencies; they stop at the first error); finally evaluate
 /// `workflow:rules`, `parallel:`, `rules:` or `only`/`except` for the context. Keywords Latchkey cannot honour
-/// (`trigger`, `secrets`, `pages`, `release`, `when: delayed`, ...) are refused by name rather than ignored, so a
+/// (`trigger`, `secrets`, `pages`, `release`, ...) are refused by name rather than ignored, so a
 /// pipeline never runs differently from what the file asks.
 public enum CIConfigParser {
     /// Most distinct `cache:key:files` paths in one pipeline: each costs a history walk at creation.

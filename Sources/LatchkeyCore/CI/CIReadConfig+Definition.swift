@@ -97,6 +97,7 @@ extension CIReadConfig {
             var ruleVariables: [CIVariable] = []
             var needs = job.needs
             var interruptible = job.interruptible
+            var startIn = job.startInSeconds
             if let rules = job.rules {
                 let outcome = try rules.evaluate(variables: visible, facts: facts, defaultWhen: job.when.rawValue)
                 if outcome.when == "never" { continue }
@@ -109,6 +110,7 @@ extension CIReadConfig {
                 ruleVariables = outcome.rule?.variables ?? []
                 if let ruleNeeds = outcome.rule?.needs { needs = ruleNeeds }
                 if let flag = outcome.rule?.interruptible { interruptible = flag }
+                startIn = outcome.rule?.startInSeconds
             } else {
                 let only = job.only ?? .defaultOnly
                 guard try only.isSatisfied(variables: visible, facts: facts) else { continue }
@@ -148,6 +150,7 @@ extension CIReadConfig {
                 nodeTotal: instance.total
             )
             definition.idTokens = job.idTokens ?? []
+            definition.startInSeconds = when == .delayed ? startIn : nil
             definition.permissions = job.permissions ?? fallback("permissions", self.defaults.permissions)
             definition.services = job.services ?? fallback("services", self.defaults.services) ?? []
             definition.caches = (job.cache ?? fallback("cache", self.defaults.cache) ?? []).map { $0.resolved(commits: facts.fileCommits) }

@@ -41,6 +41,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     /// `CI_NODE_INDEX` / `CI_NODE_TOTAL` of a `parallel:` instance.
     public var nodeIndex: Int?
     public var nodeTotal: Int?
+    /// `start_in:` of a `when: delayed` job (from the job or the rule that chose it), in seconds.
+    public var startInSeconds: Int?
     /// `inherit:variables`: the global variables this job receives; nil means all of them.
     public var inheritedGlobalVariables: [String]?
 
@@ -121,5 +123,6 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         inheritedGlobalVariables = try container.decodeIfPresent([String].self, forKey: .inheritedGlobalVariables)
         idTokens = try container.decodeIfPresent([IDTokenDefinition].self, forKey: .idTokens) ?? []
         permissions = try container.decodeIfPresent(JobTokenPermissions.self, forKey: .permissions)
+        startInSeconds = try container.decodeIfPresent(Int.self, forKey: .startInSeconds)
     }
 }

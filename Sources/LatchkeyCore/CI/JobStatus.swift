@@ -1,6 +1,6 @@
 /// A job's status, as GitLab names it.
 public enum JobStatus: String, Codable, Sendable, CaseIterable {
-    case created, pending, running, success, failed, canceled, canceling, skipped, manual
+    case created, pending, running, success, failed, canceled, canceling, skipped, manual, scheduled
 
     /// Whether the job has reached a final state (GitLab's `COMPLETED_STATUSES`).
     public var isFinished: Bool {

@@ -5,6 +5,8 @@ public enum JobWhen: String, Codable, Sendable, CaseIterable {
     case onSuccess = "on_success"
     case onFailure = "on_failure"
     case manual
+    /// Runs `start_in` after its prerequisites succeed (status `scheduled` until then), or when played.
+    case delayed
     case always
     case never
 }

@@ -34,7 +34,7 @@ public struct ProgressionJob: Sendable, Equatable {
 /// jobs wait; a non-blocking one counts as ignored. Failed or canceled jobs with `allow_failure` count as
 /// successes with warnings.
 public enum PipelineProgression {
-    /// New statuses for jobs whose status must change now (created -> pending / manual / skipped), keyed by index into `jobs`.
+    /// New statuses for jobs whose status must change now (created -> pending / manual / scheduled / skipped), keyed by index into `jobs`.
     ///
     /// It iterates internally to a fixed point, so one call settles every cascade (a skipped stage skipping the next);
     /// call it again only after some job's status changes (a job finishes, a manual job is played).
@@ -75,13 +75,17 @@ public enum PipelineProgression {
     private static func decision(for job: ProgressionJob, after prerequisites: JobStatus, dag: Bool) -> JobStatus {
         let runsAfter: Set<JobStatus>
         switch job.when {
-        case .onSuccess, .manual: runsAfter = dag ? [.success] : [.success, .skipped]
+        case .onSuccess, .manual, .delayed: runsAfter = dag ? [.success] : [.success, .skipped]
         case .onFailure: runsAfter = [.failed]
         case .always: runsAfter = [.success, .failed, .skipped]
         case .never: runsAfter = []
         }
         guard runsAfter.contains(prerequisites) else { return .skipped }
-        return job.when == .manual ? .manual : .pending
+        switch job.when {
+        case .manual: return .manual
+        case .delayed: return .scheduled
+        default: return .pending
+        }
     }
 }
 
@@ -117,6 +121,7 @@ enum CompositeStatus {
         if only(.status(.pending), .status(.created), .status(.skipped), .successWithWarnings, .ignored) { return .pending }
         if any(.running, .pending) { return .running }
         if any(.manual) { return .manual }
+        if any(.scheduled) { return .scheduled }
         if any(.created) { return .running }
         if any(.canceling) { return .canceling }
         return .failed

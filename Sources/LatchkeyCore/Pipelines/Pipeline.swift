@@ -86,6 +86,8 @@ public struct Job: Sendable, Equatable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var updatedAt: Date
+    /// When a `scheduled` (delayed) job becomes pending.
+    public var scheduledAt: Date?
 
     public init(
         id: Int64, pipelineID: Int64, projectID: Int64, name: String, stage: String, stageIndex: Int, status: JobStatus, definition: JobDefinition,

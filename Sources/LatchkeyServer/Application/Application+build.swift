@@ -61,6 +61,7 @@ public func buildApplication(
     if let databaseService { services.append(databaseService) }
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
     services.append(JobReaper(environment: environment, queue: queue))
+    services.append(DelayedJobStarter(environment: environment, queue: queue))
     if let wakeups { services.append(wakeups.listener(for: queue)) }
 
     var app = Application(

@@ -37,6 +37,8 @@ public struct ServerSettings: Sendable {
     public var runnerSilenceLimit: Duration = .seconds(120)
     /// How often the reaper checks running jobs for timeouts and silent runners.
     public var reaperInterval: Duration = .seconds(15)
+    /// How often delayed jobs are checked for their start time (one indexed read when none is due).
+    public var delayedJobInterval: Duration = .seconds(1)
     /// On SIGTERM, how long the embedded runners get to finish or cancel their jobs while the listener keeps serving them.
     public var shutdownTimeout: Duration = .seconds(30)
     /// How long startup keeps trying to reach the database before it gives up with the reason.

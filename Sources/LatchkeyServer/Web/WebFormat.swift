@@ -35,6 +35,7 @@ enum WebFormat {
         switch raw {
         case "success": "passed"
         case "manual": "manual"
+        case "scheduled": "delayed"
         default: raw
         }
     }

@@ -63,7 +63,7 @@ extension WebPages {
         var canCancel: Bool
 
         init(_ job: Job, canUpdate: Bool) {
-            canPlay = canUpdate && job.status == .manual
+            canPlay = canUpdate && [.manual, .scheduled].contains(job.status)
             canCancel = canUpdate && !job.status.isFinished && job.status != .canceling
             canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
         }

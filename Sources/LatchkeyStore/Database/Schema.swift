@@ -19,6 +19,7 @@ public enum Schema {
         Migration(version: 14, name: "job token permissions ceiling per project", apply: ProjectRepository.addJobTokenPermissionsCeiling),
         Migration(version: 16, name: "release asset links", apply: ReleaseLinkRepository.createTable),
         Migration(version: 17, name: "signed (JWT) job tokens", apply: JobRepository.addSignedTokenColumn),
+        Migration(version: 18, name: "delayed jobs' start times", apply: JobRepository.addScheduledAt),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

@@ -20,15 +20,18 @@ struct JobRecord: Codable, Sendable {
     var startedAt: Int64?
     var finishedAt: Int64?
     var updatedAt: Int64
+    var scheduledAt: Int64?
 
     var job: Job {
-        Job(
+        var job = Job(
             id: id, pipelineID: pipelineId, projectID: projectId, name: name, stage: stage, stageIndex: stageIndex,
             status: JobStatus(rawValue: status) ?? .failed,
             definition: JSONCoding.decode(JobDefinition.self, from: definition) ?? JobDefinition(name: name, stage: stage, script: []), userID: userId,
             retried: retried, runnerID: runnerId, failureReason: failureReason, createdAt: Date(milliseconds: createdAt),
             queuedAt: queuedAt.map(Date.init(milliseconds:)), startedAt: startedAt.map(Date.init(milliseconds:)),
             finishedAt: finishedAt.map(Date.init(milliseconds:)), updatedAt: Date(milliseconds: updatedAt))
+        job.scheduledAt = scheduledAt.map(Date.init(milliseconds:))
+        return job
     }
 }
 
@@ -136,13 +139,13 @@ public struct JobRepository: Sendable {
         return Page(items: items, total: items.count, request: PageRequest(page: 1, perPage: max(items.count, 1)))
     }
 
-    /// Starts a manual job as `userID` (who becomes the job's user). Returns nil if the job is not waiting to be played.
+    /// Starts a manual or scheduled (delayed) job now as `userID` (who becomes the job's user). Returns nil if the job is not waiting to be played.
     public func play(jobID: Int64, userID: Int64) async throws -> Job? {
         let played: Job? = try await database.transaction { db in
             let now = Date().milliseconds
             let row = try await db.update("jobs").set("status", to: JobStatus.pending.rawValue).set("user_id", to: userID).set("queued_at", to: now)
                 .set("updated_at", to: now)
-                .where("id", .equal, jobID).where("status", .equal, JobStatus.manual.rawValue)
+                .where("id", .equal, jobID).where("status", .in, [JobStatus.manual.rawValue, JobStatus.scheduled.rawValue])
                 .returning("*").first()
             return try row?.record(JobRecord.self).job
         }
@@ -154,7 +157,7 @@ public struct JobRepository: Sendable {
     public func cancel(jobID: Int64) async throws -> Job? {
         let canceled: Job? = try await database.transaction { db in
             let now = Date().milliseconds
-            let waiting = [JobStatus.created, .pending, .manual].map(\.rawValue)
+            let waiting = [JobStatus.created, .pending, .manual, .scheduled].map(\.rawValue)
             if let row = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
                 .where("id", .equal, jobID).where("status", .in, waiting).returning("*").first()
             {

@@ -161,6 +161,13 @@ public struct PipelineRepository: Sendable {
                         if status.isFinished { update.set("finished_at", to: now) }
                         try await update.run()
                     }
+                    if status == .scheduled {
+                        // Each delayed job has its own `start_in` (clamped to GitLab's week when it was read).
+                        for index in indices {
+                            let delay = Int64(min(max(jobs[index].definition.startInSeconds ?? 0, 0), 7 * 24 * 3600)) * 1000
+                            try await db.update("jobs").set("scheduled_at", to: now + delay).where("id", .equal, jobs[index].id).run()
+                        }
+                    }
                 }
             }
             let status = jobs.isEmpty ? PipelineStatus.skipped : PipelineProgression.status(of: jobs.map(\.progression))

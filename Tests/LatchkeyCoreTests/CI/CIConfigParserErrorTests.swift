@@ -26,7 +26,6 @@ struct CIConfigParserErrorTests {
         Case(yaml: "build: {script: x, when: later}", expected: "jobs:build when should be one of: on_success, on_failure, always, manual, delayed"),
         Case(yaml: "build: {script: x, when: never}", expected: "jobs:build when should be one of: on_success, on_failure, always, manual, delayed"),
         Case(yaml: "build: {script: x, when: 3}", expected: "jobs:build when should be a string"),
-        Case(yaml: "build: {script: x, when: delayed, start_in: 1m}", expected: "jobs:build when: delayed is not supported by latchkey"),
         Case(yaml: "build: {script: x, start_in: 1m}", expected: "jobs:build start in must be blank"),
         Case(yaml: "build: {script: []}", expected: "jobs:build script can't be blank"),
         Case(yaml: "build: {script: }", expected: "jobs:build script can't be blank"),

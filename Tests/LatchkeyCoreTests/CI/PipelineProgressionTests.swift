@@ -84,6 +84,8 @@ struct PipelineProgressionTests {
     func laterStage(_ example: StageCase) {
         let expectations: [(JobWhen, JobStatus?)] = [
             (.onSuccess, example.onSuccess), (.onFailure, example.onFailure), (.always, example.always), (.manual, example.manual),
+            // A delayed job runs when an on_success one would, scheduled first.
+            (.delayed, example.onSuccess.map { $0 == .pending ? .scheduled : $0 }),
         ]
         for (when, expected) in expectations {
             let jobs = example.earlier + [Self.job("later", stage: 1, when: when, allowFailure: when == .manual)]
@@ -100,6 +102,19 @@ struct PipelineProgressionTests {
             Self.job("c", stage: 0, when: .onFailure), Self.job("d", stage: 0, when: .always), Self.job("e", stage: 1),
         ]
         #expect(PipelineProgression.advance(jobs) == [0: .pending, 1: .manual, 2: .skipped, 3: .pending])
+    }
+
+    @Test("a scheduled job holds back later stages until it runs, and the pipeline reads scheduled meanwhile")
+    func scheduledJob() {
+        var jobs = [Self.job("canary", stage: 0, when: .delayed), Self.job("after", stage: 1)]
+        #expect(PipelineProgression.advance(jobs) == [0: .scheduled])
+        jobs[0].status = .scheduled
+        #expect(PipelineProgression.advance(jobs).isEmpty)
+        #expect(PipelineProgression.status(of: jobs) == .scheduled)
+        jobs.append(Self.job("other", stage: 0, .manual, when: .manual, allowFailure: false))
+        #expect(PipelineProgression.status(of: jobs) == .manual, "manual outranks scheduled, as GitLab's composite")
+        jobs[0].status = .pending
+        #expect(PipelineProgression.status(of: jobs) == .running)
     }
 
     @Test("one call settles a cascade of skips through several stages")
