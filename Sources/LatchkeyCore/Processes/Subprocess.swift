@@ -132,6 +132,18 @@ public final class Subprocess: Sendable {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
+    /// Hands the parent's end of the standard input pipe to the caller, who closes it from then on; nil if it is not a pipe or was taken.
+    public func takeInputDescriptor() -> Int32? {
+        let descriptor = input.exchange(-1, ordering: .relaxed)
+        return descriptor >= 0 ? descriptor : nil
+    }
+
+    /// Hands the parent's end of the standard output pipe to the caller, who closes it from then on; nil if it is not a pipe or was taken.
+    public func takeOutputDescriptor() -> Int32? {
+        let descriptor = output.exchange(-1, ordering: .relaxed)
+        return descriptor >= 0 ? descriptor : nil
+    }
+
     /// Closes the child's standard input, so that it reads end of file.
     public func closeInput() {
         let descriptor = input.exchange(-1, ordering: .relaxed)

@@ -64,8 +64,18 @@ struct RepositoryArchiveController {
         ]
         if !path.isEmpty { arguments += ["--", ":(literal)\(path)"] }
         let process = try Git.start(arguments)
-        let first = try await Git.pool.runIfActive { try process.read() }
-        if first.isEmpty {
+        guard let descriptor = process.takeOutputDescriptor() else { throw APIError.notFound("File") }
+        // Read on an event loop: a large archive's compression holds no pool thread while git works.
+        let output: PipeReader
+        do {
+            output = try await PipeReader.open(descriptor)
+        } catch {
+            process.signal(SIGKILL)
+            _ = await Self.wait(process)
+            throw error
+        }
+        let first = try await output.read() ?? ByteBuffer()
+        if first.readableBytes == 0 {
             let status = await Self.wait(process)
             guard status == 0 else { throw APIError.notFound("File") }
         }
@@ -78,23 +88,25 @@ struct RepositoryArchiveController {
         let logger = context.logger
         let body = ResponseBody { writer in
             var sent = 0
-            var chunk = first
+            var chunk: ByteBuffer? = first
             do {
-                while !chunk.isEmpty {
-                    sent += chunk.count
+                while let bytes = chunk, bytes.readableBytes > 0 {
+                    sent += bytes.readableBytes
                     if sent > limit {
                         logger.warning("archive over its bound; the download ends short", metadata: ["bytes": "\(limit)"])
                         break
                     }
-                    try await writer.write(ByteBuffer(bytes: chunk))
-                    chunk = try await Git.pool.runIfActive { try process.read() }
+                    try await writer.write(bytes)
+                    chunk = try await output.read()
                 }
             } catch {
+                output.close()
                 process.signal(SIGKILL)
                 _ = await Self.wait(process)
                 throw error
             }
-            if !chunk.isEmpty { process.signal(SIGKILL) }
+            output.close()
+            if chunk != nil { process.signal(SIGKILL) }
             _ = await Self.wait(process)
             try await writer.finish(nil)
         }

@@ -15,42 +15,75 @@ final class CGIProcess: Sendable {
     }
 
     private let process: Subprocess
+    private let input: PipeWriter
+    private let output: PipeReader
 
-    init(arguments: [String], environment: [String: String]) throws {
+    /// Starts the child; its pipes are served by event loops, so a slow client or a slow child holds no thread.
+    static func start(arguments: [String], environment: [String: String]) async throws -> CGIProcess {
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
-        process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
+        let process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
+        guard let inputDescriptor = process.takeInputDescriptor(), let outputDescriptor = process.takeOutputDescriptor() else {
+            process.signal(SIGKILL)
+            throw Subprocess.Failure(operation: "pipes of child \(process.pid)", code: EBADF)
+        }
+        // If a bootstrap fails, whether NIO already closed the descriptor depends on how far it got: never close one here (a
+        // double close would hit a descriptor reused by the event loops); the child is killed and its pipes die with it.
+        let input: PipeWriter
+        do {
+            input = try await PipeWriter.open(inputDescriptor)
+        } catch {
+            process.signal(SIGKILL)
+            throw error
+        }
+        do {
+            return CGIProcess(process: process, input: input, output: try await PipeReader.open(outputDescriptor))
+        } catch {
+            await input.close()
+            process.signal(SIGKILL)
+            throw error
+        }
+    }
+
+    private init(process: Subprocess, input: PipeWriter, output: PipeReader) {
+        self.process = process
+        self.input = input
+        self.output = output
     }
 
     /// Writes the chunk to the child's stdin; false once the child has closed it (it answered without reading everything,
     /// as `git http-backend` does for a request it refuses): the rest of the body is not needed, and that is no error.
     func write(_ buffer: ByteBuffer) async throws -> Bool {
-        let process = process
-        do {
-            try await Git.pool.runIfActive { try buffer.withUnsafeReadableBytes { try process.write($0) } }
-            return true
-        } catch let failure as Subprocess.Failure where failure.code == EPIPE {
-            return false
+        try await input.write(buffer)
+    }
+
+    func closeInput() async { await input.close() }
+
+    /// The next chunk of stdout, or nil at its end; never empty.
+    func read() async throws -> ByteBuffer? {
+        while true {
+            guard let chunk = try await output.read() else { return nil }
+            if chunk.readableBytes > 0 { return chunk }
         }
     }
 
-    func closeInput() { process.closeInput() }
-
-    /// The next chunk of stdout, or nil at its end.
-    func read() async throws -> ByteBuffer? {
-        let process = process
-        let bytes = try await Git.pool.runIfActive { try process.read() }
-        return bytes.isEmpty ? nil : ByteBuffer(bytes: bytes)
+    /// Tells `readHead` that the request body is all written, so it stops waiting for more output once it has the head.
+    func inputFinished() {
+        output.interrupt()
     }
 
     /// Reads the CGI header block; keeps buffering body bytes until `inputFinished()` says the request is fully written.
+    ///
+    /// Reading on while the request streams in keeps git from blocking on a full stdout pipe while we block on its stdin;
+    /// `inputFinished()` wakes the wait, so a head that came early is not held until git next writes (a push's hooks can
+    /// keep it silent for seconds).
     func readHead(inputFinished: @Sendable () -> Bool) async throws -> Head {
         var buffer = ByteBuffer()
         var parsed: (HTTPResponse.Status, HTTPFields, Int)?
         while true {
             if parsed == nil { parsed = Self.parseHead(buffer) }
             if parsed != nil, inputFinished() { break }
-            guard var chunk = try await read() else { break }
+            guard var chunk = try await output.read() else { break }
             buffer.writeBuffer(&chunk)
         }
         guard let (status, headers, length) = parsed ?? Self.parseHead(buffer) else {
@@ -94,6 +127,7 @@ final class CGIProcess: Sendable {
     }
 
     func terminate() {
+        output.close()
         process.signal(SIGTERM)
     }
 

@@ -128,22 +128,24 @@ struct GitHTTPController {
         let tokenScan = pushLog == nil ? nil : try PushTokenScan()
         if let tokenScan { cgi.merge(tokenScan.environment) { $1 } }
 
-        let process = try CGIProcess(arguments: ["git", "http-backend"], environment: cgi)
+        let process = try await CGIProcess.start(arguments: ["git", "http-backend"], environment: cgi)
         let stdinDone = CompletionFlag()
         let head: CGIProcess.Head = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                defer { stdinDone.set() }
+                defer {
+                    stdinDone.set()
+                    process.inputFinished()
+                }
                 do {
                     for try await chunk in request.body {
                         guard try await process.write(chunk) else { break }
                     }
                 } catch {
-                    process.closeInput()
+                    await process.closeInput()
                     throw error
                 }
-                process.closeInput()
+                await process.closeInput()
             }
-            // Keep reading while the request streams in, so git never blocks on a full stdout pipe while we block on its stdin.
             let head = try await process.readHead { stdinDone.isSet }
             try await group.waitForAll()
             return head
