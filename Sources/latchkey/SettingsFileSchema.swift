@@ -32,6 +32,7 @@ enum SettingsFileSchema {
         Key(name: "job_token_format", kind: .string, example: "jwt", help: "jwt (mint signed job tokens, accept opaque ones too), jwt_only, or opaque (mint opaque, accept both)"),
         Key(name: "log_level", kind: .string, example: "info", help: "trace, debug, info, notice, warning, error or critical (any case)"),
         Key(name: "shutdown_timeout", kind: .integer, example: "30", help: "seconds SIGTERM gives running jobs before the server exits (0-3600)"),
+        Key(name: "idle_timeout", kind: .integer, example: "60", help: "seconds a connection may stay silent mid-request or between requests before it is closed (1-3600)"),
         Key(name: "root_token", kind: .string, example: "", help: "root's personal access token (glpat-…); generated and printed when empty", firstStartOnly: true),
         Key(name: "root_password", kind: .string, example: "", help: "root's password; generated and printed when empty", firstStartOnly: true),
     ]

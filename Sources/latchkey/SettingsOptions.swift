@@ -28,6 +28,8 @@ struct ServeOptions: ParsableArguments {
     var jobTokenFormat: String?
     @Option(help: "Seconds SIGTERM gives embedded runners to finish or cancel their jobs before the server exits (LATCHKEY_SHUTDOWN_TIMEOUT; default 30).")
     var shutdownTimeout: Int?
+    @Option(help: "Seconds a connection may send nothing while its request is incomplete, or between requests, before it is closed (LATCHKEY_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: Int?
 }
 
 extension InstanceOptions {
@@ -73,6 +75,10 @@ extension InstanceOptions {
         if let seconds = serve?.shutdownTimeout ?? reader.int(forKey: "latchkey.shutdown_timeout") {
             guard (0...3600).contains(seconds) else { throw ValidationError("shutdown timeout must be between 0 and 3600 seconds") }
             settings.shutdownTimeout = .seconds(seconds)
+        }
+        if let seconds = serve?.idleTimeout ?? reader.int(forKey: "latchkey.idle_timeout") {
+            guard (1...3600).contains(seconds) else { throw ValidationError("idle timeout must be between 1 and 3600 seconds") }
+            settings.idleTimeout = .seconds(seconds)
         }
         guard (0...65535).contains(settings.port) else { throw ValidationError("port must be between 0 and 65535") }
         if let external = settings.externalURL {

@@ -13,31 +13,7 @@ struct CrashFaultTests {
     typealias Server = ServeLifecycleTests.Server
 
     /// A request sent by hand over TCP: the headers and only the first part of the body, the connection left open.
-    final class PartialRequest: @unchecked Sendable {
-        // @unchecked: the descriptor is used by one test task only.
-        let socket: Int32
-
-        init(port: Int, head: String, bodyPrefix: [UInt8]) throws {
-            socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-            }
-            guard connected else { throw LiveServerError.unavailable("cannot connect to port \(port)") }
-            let bytes = Array(head.utf8) + bodyPrefix
-            var sent = 0
-            while sent < bytes.count {
-                let count = bytes[sent...].withUnsafeBytes { send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                guard count > 0 else { throw LiveServerError.unavailable("send failed") }
-                sent += count
-            }
-        }
-
-        deinit { close(socket) }
-    }
+    typealias PartialRequest = RawConnection
 
     /// Kills the server with SIGKILL and waits (polling) until it is gone.
     static func crash(_ server: Server) async throws {

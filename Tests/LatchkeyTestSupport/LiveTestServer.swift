@@ -10,7 +10,7 @@ import Logging
 /// for what only real connections show (a client that leaves mid-request). `body` gets the job queue its long polls wait on
 /// and the port; `client` is one keep-alive connection to it.
 public func withLiveTestServer<T: Sendable>(
-    _ backend: TestBackend = .sqlite, longPoll: Duration,
+    _ backend: TestBackend = .sqlite, longPoll: Duration, idleTimeout: Duration = .seconds(60),
     _ body: @Sendable (TestServer, JobQueue, Int, any TestClientProtocol) async throws -> T
 ) async throws -> T {
     try await withTestDatabase(backend) { database, directory in
@@ -25,7 +25,7 @@ public func withLiveTestServer<T: Sendable>(
         let server = TestServer(environment: environment, rootToken: rootToken)
         let queue = JobQueue()
         let app = Application(
-            router: try await buildRouter(environment: environment, queue: queue), server: .latchkey,
+            router: try await buildRouter(environment: environment, queue: queue), server: .latchkey(idleTimeout: idleTimeout),
             configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
         return try await app.test(.live) { client in
             guard let port = client.port else { throw LiveServerError.noPort }

@@ -66,7 +66,7 @@ public func buildApplication(
 
     var app = Application(
         router: router,
-        server: .latchkey,
+        server: .latchkey(idleTimeout: settings.idleTimeout),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "Latchkey"),
         services: services,
         logger: logger)

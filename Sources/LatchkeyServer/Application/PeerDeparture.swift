@@ -77,8 +77,11 @@ final class PeerDepartureHandler: ChannelInboundHandler, RemovableChannelHandler
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 as `serve` runs it: each connection watched for its client leaving (`PeerDepartureHandler`).
-    public static var latchkey: HTTPServerBuilder { .http1(configuration: .init(additionalChannelHandlers: [PeerDepartureHandler()])) }
+    /// HTTP/1.1 as `serve` runs it: each connection watched for its client leaving (`PeerDepartureHandler`), and closed when it
+    /// stays silent for `idleTimeout` mid-request or between requests.
+    public static func latchkey(idleTimeout: Duration) -> HTTPServerBuilder {
+        .http1(configuration: .init(additionalChannelHandlers: [PeerDepartureHandler()], idleTimeout: .nanoseconds(Int64(idleTimeout.components.seconds) * 1_000_000_000)))
+    }
 }
 
 extension AppRequestContext {

@@ -39,6 +39,10 @@ public struct ServerSettings: Sendable {
     public var reaperInterval: Duration = .seconds(15)
     /// How often delayed jobs are checked for their start time (one indexed read when none is due).
     public var delayedJobInterval: Duration = .seconds(1)
+    /// How long a connection may send nothing while its request head or body is incomplete, or between requests, before it is
+    /// closed (nginx's `client_header_timeout`/`client_body_timeout`): a client holding thousands of silent connections cannot
+    /// use up the server's descriptors. A request being answered (a runner's long poll) is never cut.
+    public var idleTimeout: Duration = .seconds(60)
     /// On SIGTERM, how long the embedded runners get to finish or cancel their jobs while the listener keeps serving them.
     public var shutdownTimeout: Duration = .seconds(30)
     /// How long startup keeps trying to reach the database before it gives up with the reason.
