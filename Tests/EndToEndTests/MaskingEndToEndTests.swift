@@ -47,6 +47,8 @@ struct MaskingEndToEndTests {
         echo "== echo | base64"
         echo "nl:$(echo $CI_JOB_TOKEN | base64):end"
         echo "nl:$(echo $LEAKY_VALUE | base64):end"
+        echo "== URL encoders"
+        python3 -c 'import os, urllib.parse as u; v = os.environ["URL_VALUE"]; print("q1=" + u.quote(v) + ";"); print("q2=" + u.urlencode({"a": v}) + ";")'
         echo "== glpat across two trace requests"
         printf 'pat:glpat-AAAABBBB'
         sleep 3
@@ -64,6 +66,11 @@ struct MaskingEndToEndTests {
         let variable = try await HTTP.request(
             "POST", "\(server.url)/api/v4/projects/\(projectID)/variables", headers: root, json: ["key": "LEAKY_VALUE", "value": value, "masked": true])
         #expect(variable.status == 201, "\(variable.text)")
+        // A password-like value: each URL encoder leaves different punctuation alone (Python's quote keeps `/` and `~`).
+        let urlValue = "p@ss w!rd(\(UUID().uuidString.prefix(8)))~/:"
+        let urlVariable = try await HTTP.request(
+            "POST", "\(server.url)/api/v4/projects/\(projectID)/variables", headers: root, json: ["key": "URL_VALUE", "value": urlValue, "masked": true])
+        #expect(urlVariable.status == 201, "\(urlVariable.text)")
         let ci = """
             leak:
               script:
@@ -96,6 +103,8 @@ struct MaskingEndToEndTests {
                 #expect(view.contains(expected), "\(what): \(secret.utf8.count) bytes")
             }
             #expect(view.contains("pat:glpat-[MASKED]:end"), "\(what)")
+            #expect(view.contains("q1=[MASKED];") && view.contains("q2=a=[MASKED];"), "\(what): Python's quote and urlencode")
+            #expect(!view.contains("w%21rd") && !view.contains("w!rd"), "\(what)")
             #expect(!shown.contains("CCCCDDDD"), "\(what)")
         }
     }

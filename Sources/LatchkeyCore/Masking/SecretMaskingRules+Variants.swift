@@ -34,12 +34,12 @@ extension SecretMaskingRules {
         variants += encodedCores(of: secret, alphabet: base64Standard, bitsPerCharacter: 6)
         variants += encodedCores(of: secret, alphabet: base64URLSafe, bitsPerCharacter: 6)
         variants += encodedCores(of: secret, alphabet: base32, bitsPerCharacter: 5)
-        variants.append(Variant(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: false)))
-        variants.append(Variant(percentEncoded(secret, hexDigits: hexLower, spaceAsPlus: false)))
-        if secret.contains(0x20) {
-            // Form encoding (application/x-www-form-urlencoded) writes a space as `+`.
-            variants.append(Variant(percentEncoded(secret, hexDigits: hexUpper, spaceAsPlus: true)))
+        // Each common URL encoder leaves a different set of characters alone; for a secret of letters, digits and `-_.`
+        // they all give the secret itself (and the caller drops the duplicates).
+        for encoder in PercentEncoder.common {
+            variants.append(Variant(percentEncoded(secret, keeping: encoder.keeps, hexDigits: hexUpper, spaceAsPlus: encoder.spaceAsPlus)))
         }
+        variants.append(Variant(percentEncoded(secret, keeping: PercentEncoder.unreserved, hexDigits: hexLower, spaceAsPlus: false)))
         variants.append(Variant(jsonEscaped(secret, escapingSlash: false)))
         // Foundation's JSONEncoder (and PHP's json_encode) write `/` as `\/`.
         variants.append(Variant(jsonEscaped(secret, escapingSlash: true)))
@@ -116,16 +116,41 @@ extension SecretMaskingRules {
         }
     }
 
-    /// Percent-encoding of every byte outside RFC 3986's unreserved set.
-    static func percentEncoded(_ bytes: [UInt8], hexDigits: [UInt8], spaceAsPlus: Bool) -> [UInt8] {
+    /// A URL encoder as common tools write it: the ASCII characters it leaves as they are besides letters and digits, and
+    /// whether it writes a space as `+`.
+    struct PercentEncoder {
+        var keeps: Set<UInt8>
+        var spaceAsPlus: Bool
+
+        /// RFC 3986's unreserved punctuation.
+        static let unreserved = Set("-._~".utf8)
+
+        /// curl `--data-urlencode`, jq `@uri`, Python's `quote(safe='')`, PHP's `rawurlencode`, Go's `QueryEscape` and
+        /// Python's `quote_plus` (space as `+`), JavaScript's `encodeURIComponent` and `encodeURI`, the WHATWG form encoding
+        /// (`URLSearchParams`, Java's `URLEncoder`), PHP's `urlencode`, Python's `quote` (keeps `/`), Go's `PathEscape`.
+        static let common: [PercentEncoder] = [
+            PercentEncoder(keeps: unreserved, spaceAsPlus: false),
+            PercentEncoder(keeps: unreserved, spaceAsPlus: true),
+            PercentEncoder(keeps: unreserved.union("!*'()".utf8), spaceAsPlus: false),
+            PercentEncoder(keeps: unreserved.union("!*'();,/?:@&=+$#".utf8), spaceAsPlus: false),
+            PercentEncoder(keeps: Set("*-._".utf8), spaceAsPlus: true),
+            PercentEncoder(keeps: Set("-._".utf8), spaceAsPlus: true),
+            PercentEncoder(keeps: unreserved.union("/".utf8), spaceAsPlus: false),
+            PercentEncoder(keeps: unreserved.union("$&+:=@".utf8), spaceAsPlus: false),
+        ]
+    }
+
+    /// Percent-encoding of every byte but ASCII letters, digits and `keeping`, a space as `+` if `spaceAsPlus`.
+    static func percentEncoded(_ bytes: [UInt8], keeping: Set<UInt8>, hexDigits: [UInt8], spaceAsPlus: Bool) -> [UInt8] {
         var result: [UInt8] = []
         for byte in bytes {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 result.append(byte)
             case 0x20 where spaceAsPlus:
                 result.append(UInt8(ascii: "+"))
+            case _ where keeping.contains(byte):
+                result.append(byte)
             default:
                 result += [UInt8(ascii: "%"), hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0F)]]
             }

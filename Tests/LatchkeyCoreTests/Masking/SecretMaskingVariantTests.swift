@@ -62,6 +62,25 @@ struct SecretMaskingVariantTests {
         #expect(maskedOnce("q=a+b+c+d+e", secrets: ["a b c d e"]) == "q=[MASKED]")
     }
 
+    /// One secret as each common URL encoder writes it: node's and Python's outputs as they printed them, PHP's `urlencode` and
+    /// Go's `url.PathEscape` by their documented sets.
+    static let encoderOutputs: [(encoder: String, output: String)] = [
+        ("encodeURIComponent", "pa%20ss!*()~%2F%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("encodeURI", "pa%20ss!*()~/:@&=+$,;#?%5B%5Dx"),
+        ("URLSearchParams", "pa+ss%21*%28%29%7E%2F%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("urllib.parse.quote", "pa%20ss%21%2A%28%29~/%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("urllib.parse.quote(safe='')", "pa%20ss%21%2A%28%29~%2F%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("urllib.parse.quote_plus", "pa+ss%21%2A%28%29~%2F%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("PHP urlencode", "pa+ss%21%2A%28%29%7E%2F%3A%40%26%3D%2B%24%2C%3B%23%3F%5B%5Dx"),
+        ("Go url.PathEscape", "pa%20ss%21%2A%28%29~%2F:@&=+$%2C%3B%23%3F%5B%5Dx"),
+    ]
+
+    @Test("A secret URL-encoded by any common encoder (each leaves other punctuation alone) is masked", arguments: encoderOutputs)
+    func urlEncoders(_ example: (encoder: String, output: String)) {
+        let secret = "pa ss!*()~/:@&=+$,;#?[]x"
+        #expect(maskedOnce("u=\(example.output)&", secrets: [secret]) == "u=[MASKED]&", "\(example.encoder)")
+    }
+
     @Test("JSON-escaped secrets are masked, with and without escaped slashes and as ASCII-only escapes")
     func jsonEscaped() throws {
         // A tab is the one control character a secret may hold; the others are transparent to matching, so such secrets are refused.
