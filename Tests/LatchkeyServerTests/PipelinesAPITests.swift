@@ -292,4 +292,36 @@ struct PipelinesAPITests {
             #expect(try await client.api(.post, "projects/\(f.projectID)/jobs/\(job.id)/retry", token: retrierToken).status == .forbidden)
         }
     }
+
+    @Test("cancelling a pipeline stops every job that may run and keeps manual ones; retrying it reruns what failed or was canceled", arguments: TestBackend.all)
+    func cancelAndRetryPipeline(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let f = try await fixture(server, client)
+            let pipeline = try await client.api(.post, "projects/\(f.projectID)/pipeline", token: f.developer.1, json: ["ref": "main"])
+            let path = "projects/\(f.projectID)/pipelines/\(pipeline.id)"
+            #expect(try await client.api(.post, path + "/cancel", token: f.reporter.1).status == .forbidden)
+            #expect(try await client.api(.post, "projects/\(f.projectID)/pipelines/999999/cancel", token: f.alice).status == .notFound)
+
+            let canceled = try await client.api(.post, path + "/cancel", token: f.developer.1)
+            #expect(canceled.status == .ok, "\(canceled.text)")
+            #expect(canceled.string("status") == "canceled")
+            var byName = try await jobs(client, f, pipeline: pipeline.id)
+            #expect(byName["build"]?["status"] as? String == "canceled")
+            #expect(byName["test"]?["status"] as? String == "canceled", "a job waiting for its stage is canceled too")
+            #expect(byName["release"]?["status"] as? String == "manual", "a manual job stays playable, as in GitLab")
+            #expect(try await client.api(.post, path + "/cancel", token: f.developer.1).status == .ok, "nothing left to cancel is no error")
+
+            #expect(try await client.api(.post, path + "/retry", token: f.reporter.1).status == .forbidden)
+            let retried = try await client.api(.post, path + "/retry", token: f.developer.1)
+            #expect(retried.status == .created, "\(retried.text)")
+            #expect(retried.string("status") == "pending")
+            byName = try await jobs(client, f, pipeline: pipeline.id)
+            #expect(byName["build"]?["status"] as? String == "pending")
+            #expect(byName["test"]?["status"] as? String == "created", "a later stage waits again for the rerun")
+            #expect(byName["release"]?["status"] as? String == "manual")
+            #expect((byName["build"]?["user"] as? [String: Any])?["username"] as? String == "dev")
+            let all = try await client.api(.get, path + "/jobs?include_retried=true", token: f.alice)
+            #expect(all.array.count == 5, "build and test kept their canceled attempts")
+        }
+    }
 }

@@ -12,6 +12,8 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     case createPipeline = "create_pipeline"
     case readJob = "read_build"
     case updateJob = "update_build"
+    /// Cancel or retry a whole pipeline (GitLab's `update_pipeline`, `cancel_pipeline`).
+    case updatePipeline = "update_pipeline"
     case readJobArtifacts = "read_job_artifacts"
     case readPipelineSchedule = "read_pipeline_schedule"
     case createPipelineSchedule = "create_pipeline_schedule"
@@ -37,7 +39,7 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
         case .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPackage, .readRelease, .readContainerImage,
             .readPipelineSchedule:
             .reporter
-        case .pushCode, .createPipeline, .updateJob, .createPipelineSchedule, .createPackage, .createRelease, .updateRelease, .destroyRelease,
+        case .pushCode, .createPipeline, .updateJob, .updatePipeline, .createPipelineSchedule, .createPackage, .createRelease, .updateRelease, .destroyRelease,
             .createContainerImage:
             .developer
         case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents:

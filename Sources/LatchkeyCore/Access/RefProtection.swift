@@ -33,5 +33,5 @@ extension AccessPolicy {
 
 extension ProjectAbility {
     /// Abilities that run code on a ref, which a protected ref limits further.
-    public var isGuardedByRefProtection: Bool { self == .createPipeline || self == .updateJob }
+    public var isGuardedByRefProtection: Bool { self == .createPipeline || self == .updateJob || self == .updatePipeline }
 }

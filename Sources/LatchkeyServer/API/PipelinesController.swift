@@ -14,6 +14,8 @@ struct PipelinesController {
         routes.get("projects/:id/pipelines/latest", use: latest)
         routes.get("projects/:id/pipelines/:pipeline_id", use: show)
         routes.post("projects/:id/pipeline", use: create)
+        routes.post("projects/:id/pipelines/:pipeline_id/cancel", use: cancel)
+        routes.post("projects/:id/pipelines/:pipeline_id/retry", use: retry)
         return routes
     }
 
@@ -45,6 +47,33 @@ struct PipelinesController {
             pipeline.projectID == facts.project.id
         else { throw APIError.notFound("Pipeline") }
         return try await respond(pipeline, project: facts.project)
+    }
+
+    /// The project's pipeline named in the path, for `ability`; on a protected ref, cancel and retry need the rights to run it.
+    private func pipeline(_ context: AppRequestContext, _ ability: ProjectAbility) async throws -> (Pipeline, ProjectAccessFacts) {
+        let facts = try await environment.authorizer.project(try context.parameters.require("id"), ability, actor: context.actor)
+        guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
+            pipeline.projectID == facts.project.id
+        else { throw APIError.notFound("Pipeline") }
+        if ability.isGuardedByRefProtection {
+            try await environment.authorizer.authorize(context.actor, ability, facts, ref: pipeline.ref, isTag: pipeline.isTag)
+        }
+        return (pipeline, facts)
+    }
+
+    /// GitLab answers 200 with the pipeline, whether or not anything was left to cancel.
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (pipeline, facts) = try await pipeline(context, .updatePipeline)
+        try await environment.store.jobs.cancel(pipelineID: pipeline.id)
+        return try await respond(try await environment.store.pipelines.find(id: pipeline.id) ?? pipeline, project: facts.project)
+    }
+
+    /// Retries the failed and canceled jobs as the caller; 201 with the pipeline, as GitLab.
+    @Sendable func retry(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (pipeline, facts) = try await pipeline(context, .updatePipeline)
+        guard let user = context.actor.user else { throw APIError.forbidden }
+        if !(try await environment.store.jobs.retryFailed(pipelineID: pipeline.id, userID: user.id)).isEmpty { await creator.queue.notify() }
+        return try await respond(try await environment.store.pipelines.find(id: pipeline.id) ?? pipeline, project: facts.project, status: .created)
     }
 
     @Sendable func latest(_ request: Request, context: AppRequestContext) async throws -> Response {

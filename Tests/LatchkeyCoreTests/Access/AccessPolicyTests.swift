@@ -20,6 +20,7 @@ struct AccessPolicyTests {
         .createPipeline: (.developer, false, .write),
         .readJob: (.reporter, true, .read),
         .updateJob: (.developer, false, .write),
+        .updatePipeline: (.developer, false, .write),
         .readJobArtifacts: (.reporter, true, .read),
         .readPipelineSchedule: (.reporter, false, .read),
         .createPipelineSchedule: (.developer, false, .write),
