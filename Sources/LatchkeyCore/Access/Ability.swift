@@ -14,6 +14,8 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     case updateJob = "update_build"
     /// Cancel or retry a whole pipeline (GitLab's `update_pipeline`, `cancel_pipeline`).
     case updatePipeline = "update_pipeline"
+    /// Delete a pipeline with its jobs, traces and artifacts (Owners only, as GitLab).
+    case destroyPipeline = "destroy_pipeline"
     case readJobArtifacts = "read_job_artifacts"
     case readPipelineSchedule = "read_pipeline_schedule"
     case createPipelineSchedule = "create_pipeline_schedule"
@@ -44,7 +46,7 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
             .developer
         case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents:
             .maintainer
-        case .manageOwners, .removeProject:
+        case .manageOwners, .removeProject, .destroyPipeline:
             .owner
         }
     }

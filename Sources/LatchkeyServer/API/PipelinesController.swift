@@ -16,6 +16,7 @@ struct PipelinesController {
         routes.post("projects/:id/pipeline", use: create)
         routes.post("projects/:id/pipelines/:pipeline_id/cancel", use: cancel)
         routes.post("projects/:id/pipelines/:pipeline_id/retry", use: retry)
+        routes.delete("projects/:id/pipelines/:pipeline_id", use: delete)
         return routes
     }
 
@@ -74,6 +75,18 @@ struct PipelinesController {
         guard let user = context.actor.user else { throw APIError.forbidden }
         if !(try await environment.store.jobs.retryFailed(pipelineID: pipeline.id, userID: user.id)).isEmpty { await creator.queue.notify() }
         return try await respond(try await environment.store.pipelines.find(id: pipeline.id) ?? pipeline, project: facts.project, status: .created)
+    }
+
+    /// Owners delete a pipeline with its jobs, traces and artifacts; its running jobs' tokens die with their rows. 204.
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (pipeline, _) = try await pipeline(context, .destroyPipeline)
+        let files = try await environment.store.pipelines.deleteReturningFiles(id: pipeline.id)
+        for jobID in files.jobIDs {
+            environment.traces.remove(jobID: jobID)
+            environment.traceMaskingRules.forget(jobID: jobID)
+        }
+        for path in files.artifactPaths { environment.artifacts.remove(path) }
+        return Response(status: .noContent)
     }
 
     @Sendable func latest(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -179,6 +179,22 @@ public struct PipelineRepository: Sendable {
         }
     }
 
+    /// Deletes the pipeline (its jobs, their tokens and artifact rows cascade) and returns the files its jobs named, for the caller
+    /// to remove: traces by job id and artifact archives.
+    public func deleteReturningFiles(id: Int64) async throws -> ProjectFiles {
+        try await database.transaction { db in
+            var files = ProjectFiles()
+            files.jobIDs = try await db.select().column("id").from("jobs").where("pipeline_id", .equal, id).all()
+                .map { try $0.decode(column: "id", as: Int64.self) }
+            if !files.jobIDs.isEmpty {
+                files.artifactPaths = try await db.select().column("storage_path").from("job_artifacts").where("job_id", .in, files.jobIDs).all()
+                    .map { try $0.decode(column: "storage_path", as: String.self) }
+            }
+            try await db.delete(from: "pipelines").where("id", .equal, id).run()
+            return files
+        }
+    }
+
     public func find(id: Int64) async throws -> Pipeline? {
         try await database.read { db in
             try await db.select().column("*").from("pipelines").where("id", .equal, id).record(PipelineRecord.self)?.pipeline

@@ -14,6 +14,7 @@ struct AccessPolicyTests {
         .manageOwners: (.owner, false, .write),
         .adminProject: (.maintainer, false, .write),
         .removeProject: (.owner, false, .write),
+        .destroyPipeline: (.owner, false, .write),
         .downloadCode: (.reporter, true, .gitRead),
         .pushCode: (.developer, false, .gitWrite),
         .readPipeline: (.reporter, true, .read),
