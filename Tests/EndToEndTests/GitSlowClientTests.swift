@@ -41,6 +41,47 @@ struct GitSlowClientTests {
         withExtendedLifetime(stalled) {}
     }
 
+    @Test("a push cut off mid-body and HEAD requests for archives leave no git process behind")
+    func abandonedRequests() async throws {
+        let server = try Server(["--runners", "0"])
+        defer { server.stop() }
+        try await server.ready()
+        let project = try await server.project("cut", ci: "build:\n  script: [\"true\"]\n  rules: [{ if: '$NEVER' }]\n")
+        // Enough incompressible content that an archive fills a pipe (64 KiB) nobody reads.
+        let remote = server.url.replacingOccurrences(of: "://", with: "://root:\(server.rootToken)@") + "/root/cut.git"
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-cut-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        _ = try GitFixtures.git(["clone", "-q", remote, work.path])
+        try Data((0..<(512 << 10)).map { _ in UInt8.random(in: 0...255) }).write(to: work.appendingPathComponent("blob.bin"))
+        _ = try GitFixtures.git(["add", "blob.bin"], in: work)
+        _ = try GitFixtures.git(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "blob"], in: work)
+        _ = try GitFixtures.git(["push", "-q", "origin", "main"], in: work)
+        try await Self.noChildren(of: server)
+
+        let basic = Data("root:\(server.rootToken)".utf8).base64EncodedString()
+        let head =
+            "POST /root/cut.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic \(basic)\r\n"
+            + "Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 1048576\r\n\r\n"
+        var cut: RawConnection? = try RawConnection(port: server.port, head: head, bodyPrefix: Array("0000".utf8) + [UInt8](repeating: 0x50, count: 4096))
+        _ = try await eventually("the push to reach git", timeout: .seconds(30)) { () -> Bool? in Self.children(of: server.process.pid) > 0 ? true : nil }
+        withExtendedLifetime(cut) {}
+        cut = nil
+        try await Self.noChildren(of: server)
+
+        for _ in 0..<3 {
+            let answer = try await HTTP.request("HEAD", server.url + "/api/v4/projects/\(project)/repository/archive.tar", headers: server.root)
+            #expect(answer.status == 200)
+        }
+        try await Self.noChildren(of: server)
+    }
+
+    /// Waits until the server has no child process left (git ends once its request is gone).
+    static func noChildren(of server: Server) async throws {
+        _ = try await eventually("the server's git children to end", timeout: .seconds(30)) { () -> Bool? in
+            children(of: server.process.pid) == 0 ? true : nil
+        }
+    }
+
     static let gitEnvironment: [String: String] = {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }
         environment["GIT_TERMINAL_PROMPT"] = "0"

@@ -107,6 +107,10 @@ struct DelayedJobsTests {
             #expect(canceled.string("status") == "canceled")
             await starter.startDue(now: Date().addingTimeInterval(3 * 3600))
             #expect(try await server.store.jobs.find(id: secondCanary)?.status == .canceled)
+            // Retried, it runs at once, as GitLab enqueues a retried actionable job immediately.
+            let retried = try await client.api(.post, "projects/\(project.id)/jobs/\(secondCanary)/retry", token: alice)
+            #expect(retried.status == .created)
+            #expect(retried.string("status") == "pending")
         }
     }
 

@@ -48,3 +48,33 @@ struct JobReaperTests {
         }
     }
 }
+
+@Suite("Abandoned temporary files")
+struct AbandonedTemporaryFilesTests {
+    @Test("the reaper removes upload halves and push files untouched for a day, and leaves fresh ones and other names alone")
+    func sweepsOldOnes() async throws {
+        try await withTestServer { server, _ in
+            let environment = server.environment
+            try environment.packages.prepare()
+            let old = Date().addingTimeInterval(-2 * 86400)
+            let system = FileManager.default.temporaryDirectory
+            let stale = [
+                environment.artifacts.root.appendingPathComponent("tmp/upload-\(UUID().uuidString)"),
+                environment.packages.root.appendingPathComponent("tmp/upload-\(UUID().uuidString)"),
+                system.appendingPathComponent("latchkey-push-\(UUID().uuidString)"),
+            ]
+            let staleDirectory = system.appendingPathComponent("latchkey-scan-\(UUID().uuidString)", isDirectory: true)
+            let fresh = environment.artifacts.root.appendingPathComponent("tmp/upload-\(UUID().uuidString)")
+            let unrelated = system.appendingPathComponent("someone-else-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: unrelated) }
+            for file in stale + [fresh, unrelated] { try Data("half".utf8).write(to: file) }
+            try FileManager.default.createDirectory(at: staleDirectory, withIntermediateDirectories: false)
+            for item in stale + [staleDirectory, unrelated] { try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: item.path) }
+
+            await JobReaper(environment: environment, queue: JobQueue()).reap(now: Date())
+            for item in stale + [staleDirectory] { #expect(!FileManager.default.fileExists(atPath: item.path), "\(item.lastPathComponent) is gone") }
+            #expect(FileManager.default.fileExists(atPath: fresh.path), "an upload still being written stays")
+            #expect(FileManager.default.fileExists(atPath: unrelated.path), "files that are not Latchkey's stay")
+        }
+    }
+}

@@ -310,6 +310,9 @@ struct PipelinesAPITests {
             #expect(byName["test"]?["status"] as? String == "canceled", "a job waiting for its stage is canceled too")
             #expect(byName["release"]?["status"] as? String == "manual", "a manual job stays playable, as in GitLab")
             #expect(try await client.api(.post, path + "/cancel", token: f.developer.1).status == .ok, "nothing left to cancel is no error")
+            let release = try #require(byName["release"]).id
+            let manualCancel = try await client.api(.post, "projects/\(f.projectID)/jobs/\(release)/cancel", token: f.developer.1)
+            #expect(manualCancel.string("status") == "manual", "a manual job is not cancelable in GitLab either")
 
             #expect(try await client.api(.post, path + "/retry", token: f.reporter.1).status == .forbidden)
             let retried = try await client.api(.post, path + "/retry", token: f.developer.1)

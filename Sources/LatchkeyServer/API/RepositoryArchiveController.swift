@@ -64,17 +64,19 @@ struct RepositoryArchiveController {
         ]
         if !path.isEmpty { arguments += ["--", ":(literal)\(path)"] }
         let process = try Git.start(arguments)
-        guard let descriptor = process.takeOutputDescriptor() else { throw APIError.notFound("File") }
-        // Read on an event loop: a large archive's compression holds no pool thread while git works.
+        // Read on an event loop: a large archive's compression holds no pool thread while git works. A reader dropped unread
+        // (a HEAD request) closes its pipe, so git ends on its next write instead of blocking for good.
         let output: PipeReader
+        let first: ByteBuffer
         do {
+            guard let descriptor = process.takeOutputDescriptor() else { throw APIError.notFound("File") }
             output = try await PipeReader.open(descriptor)
+            first = try await output.read() ?? ByteBuffer()
         } catch {
             process.signal(SIGKILL)
             _ = await Self.wait(process)
             throw error
         }
-        let first = try await output.read() ?? ByteBuffer()
         if first.readableBytes == 0 {
             let status = await Self.wait(process)
             guard status == 0 else { throw APIError.notFound("File") }

@@ -24,23 +24,25 @@ final class CGIProcess: Sendable {
         env.merge(environment) { $1 }
         let process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
         guard let inputDescriptor = process.takeInputDescriptor(), let outputDescriptor = process.takeOutputDescriptor() else {
-            process.signal(SIGKILL)
+            process.signal(SIGTERM)
             throw Subprocess.Failure(operation: "pipes of child \(process.pid)", code: EBADF)
         }
-        // If a bootstrap fails, whether NIO already closed the descriptor depends on how far it got: never close one here (a
-        // double close would hit a descriptor reused by the event loops); the child is killed and its pipes die with it.
+        // A failed bootstrap may or may not have closed its descriptor already (it depends on how far it got), so that one is
+        // never closed here (a double close would hit a descriptor the event loops reuse); one NIO never saw is. SIGTERM, not
+        // SIGKILL: the `git` wrapper passes it on to http-backend, and the pipes die with them.
         let input: PipeWriter
         do {
             input = try await PipeWriter.open(inputDescriptor)
         } catch {
-            process.signal(SIGKILL)
+            Foundation.close(outputDescriptor)
+            process.signal(SIGTERM)
             throw error
         }
         do {
             return CGIProcess(process: process, input: input, output: try await PipeReader.open(outputDescriptor))
         } catch {
             await input.close()
-            process.signal(SIGKILL)
+            process.signal(SIGTERM)
             throw error
         }
     }
@@ -129,6 +131,12 @@ final class CGIProcess: Sendable {
     func terminate() {
         output.close()
         process.signal(SIGTERM)
+    }
+
+    /// A process dropped while git still runs (its request failed before the response began) is ended, not left to spin:
+    /// git's http-backend loops on a request body that ends short of its Content-Length.
+    deinit {
+        if process.isRunning { process.signal(SIGTERM) }
     }
 
     func wait() async -> Int32 {

@@ -29,6 +29,12 @@ final class PipeReader: Sendable {
         self.handler = handler
     }
 
+    /// A reader dropped unread (a HEAD request, a response body never written) closes its end: the child's next write fails
+    /// and it ends, instead of blocking on a full pipe for good.
+    deinit {
+        channel.close(promise: nil)
+    }
+
     /// The next bytes the child wrote (empty after `interrupt()`), or nil once it closed its end.
     func read() async throws -> ByteBuffer? {
         let handler = handler
@@ -128,6 +134,10 @@ final class PipeWriter: Sendable {
 
     private init(channel: any Channel) {
         self.channel = channel
+    }
+
+    deinit {
+        channel.close(promise: nil)
     }
 
     /// Writes `bytes`, returning once the pipe took them; false once the child closed its end (it has what it wants).

@@ -96,6 +96,30 @@ struct GitHTTPController {
         return response
     }
 
+    /// Streams the request body to git while reading its CGI head, so neither side blocks on a full pipe.
+    private func readHead(of process: CGIProcess, body: RequestBody, stdinDone: CompletionFlag) async throws -> CGIProcess.Head {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                defer {
+                    stdinDone.set()
+                    process.inputFinished()
+                }
+                do {
+                    for try await chunk in body {
+                        guard try await process.write(chunk) else { break }
+                    }
+                } catch {
+                    await process.closeInput()
+                    throw error
+                }
+                await process.closeInput()
+            }
+            let head = try await process.readHead { stdinDone.isSet }
+            try await group.waitForAll()
+            return head
+        }
+    }
+
     private func runBackend(
         _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, logger: Logger
     ) async throws -> Response {
@@ -130,25 +154,14 @@ struct GitHTTPController {
 
         let process = try await CGIProcess.start(arguments: ["git", "http-backend"], environment: cgi)
         let stdinDone = CompletionFlag()
-        let head: CGIProcess.Head = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                defer {
-                    stdinDone.set()
-                    process.inputFinished()
-                }
-                do {
-                    for try await chunk in request.body {
-                        guard try await process.write(chunk) else { break }
-                    }
-                } catch {
-                    await process.closeInput()
-                    throw error
-                }
-                await process.closeInput()
-            }
-            let head = try await process.readHead { stdinDone.isSet }
-            try await group.waitForAll()
-            return head
+        let head: CGIProcess.Head
+        do {
+            head = try await readHead(of: process, body: request.body, stdinDone: stdinDone)
+        } catch {
+            // The client went away (or went silent past the idle timeout) mid-body: git is ended, not left waiting for the rest.
+            process.terminate()
+            for file in [pushRules, pushLog].compactMap({ $0 }) { try? FileManager.default.removeItem(at: file) }
+            throw error
         }
         let pipelines = self.pipelines
         let environment = self.environment

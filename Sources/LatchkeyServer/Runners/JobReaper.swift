@@ -3,7 +3,8 @@ import LatchkeyCore
 import LatchkeyStore
 import ServiceLifecycle
 
-/// Fails running jobs past their timeout and jobs whose runner went silent, killing their tokens; removes expired artifacts.
+/// Fails running jobs past their timeout and jobs whose runner went silent, killing their tokens; removes expired artifacts and
+/// abandoned temporary files.
 struct JobReaper: Service {
     let environment: ServerEnvironment
     let queue: JobQueue
@@ -34,6 +35,8 @@ struct JobReaper: Service {
                 await queue.notify()
             }
             for path in try await environment.store.artifacts.removeExpired(now: now) { environment.artifacts.remove(path) }
+            let swept = environment.sweepAbandonedTemporaryFiles(now: now)
+            if swept > 0 { environment.logger.notice("abandoned temporary files removed", metadata: ["count": "\(swept)"]) }
         } catch {
             environment.logger.error("job reaper pass failed", metadata: ["error.type": "\(type(of: error))"])
         }

@@ -64,7 +64,7 @@ extension WebPages {
 
         init(_ job: Job, canUpdate: Bool) {
             canPlay = canUpdate && [.manual, .scheduled].contains(job.status)
-            canCancel = canUpdate && !job.status.isFinished && job.status != .canceling
+            canCancel = canUpdate && [.created, .pending, .running, .scheduled].contains(job.status)
             canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
         }
     }

@@ -236,7 +236,7 @@ extension WebPages {
                     duration: WebFormat.duration(job.duration), allowFailure: job.definition.allowFailure, actionBase: "/\(project.fullPath)/-/jobs/\(job.id)",
                     csrf: web.session.csrf)
                 row.canPlay = canUpdate && [.manual, .scheduled].contains(job.status)
-                row.canCancel = canUpdate && [.pending, .running].contains(job.status)
+                row.canCancel = canUpdate && [.created, .pending, .running, .scheduled].contains(job.status)
                 row.canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
                 if job.status == .pending, !online.contains(where: { $0.canRun(tags: job.definition.tags) }) {
                     row.stuck = job.definition.tags.isEmpty ? "stuck: no online runner runs untagged jobs" : "stuck: no online runner has the tags \(job.definition.tags.joined(separator: ", "))"
@@ -289,7 +289,7 @@ extension WebPages {
     static func stageStatus(_ all: [String]) -> String {
         // Manual jobs wait for a person; they do not hold back the stage's result (as in GitLab).
         let statuses = all.contains { $0 != "manual" } ? all.filter { $0 != "manual" } : all
-        for status in ["running", "canceling", "pending", "failed", "canceled", "manual", "scheduled", "created", "success", "skipped"] where statuses.contains(status) {
+        for status in ["running", "canceling", "pending", "scheduled", "failed", "canceled", "manual", "created", "success", "skipped"] where statuses.contains(status) {
             if status == "success", statuses.contains(where: { $0 != "success" && $0 != "skipped" }) { continue }
             return status
         }

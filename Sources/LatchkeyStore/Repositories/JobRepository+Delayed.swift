@@ -4,10 +4,11 @@ import SQLKit
 
 /// Delayed jobs (`when: delayed`): `scheduled` until their start time, then pending like any other job.
 extension JobRepository {
-    /// Migration 18: when each scheduled job starts, indexed for the starter's one-query check.
+    /// Migration 18: when each scheduled job starts, indexed by status first so the starter's check reads only scheduled jobs
+    /// (the column keeps its value once a job has started).
     static func addScheduledAt(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
         try await db.alter(table: "jobs").column("scheduled_at", type: .bigint).run()
-        try await db.create(index: "jobs_by_scheduled_at").on("jobs").column("scheduled_at").run()
+        try await db.create(index: "jobs_by_status_scheduled_at").on("jobs").column("status").column("scheduled_at").run()
     }
 
     /// Queues every scheduled job whose start time has come; returns the pipelines whose jobs it queued.

@@ -153,11 +153,12 @@ public struct JobRepository: Sendable {
         return played
     }
 
-    /// Cancels a job that has not finished: waiting jobs at once, running ones through `canceling`. Returns the job, or nil if it had finished.
+    /// Cancels a job that may still run: waiting and scheduled jobs at once, running ones through `canceling`; a manual job is not
+    /// cancelable (it stays playable, as GitLab's state machine has it). Returns the job, or nil if nothing changed.
     public func cancel(jobID: Int64) async throws -> Job? {
         let canceled: Job? = try await database.transaction { db in
             let now = Date().milliseconds
-            let waiting = [JobStatus.created, .pending, .manual, .scheduled].map(\.rawValue)
+            let waiting = [JobStatus.created, .pending, .scheduled].map(\.rawValue)
             if let row = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
                 .where("id", .equal, jobID).where("status", .in, waiting).returning("*").first()
             {
@@ -190,7 +191,14 @@ public struct JobRepository: Sendable {
                 try await db.update("jobs").set("status", to: JobStatus.created.rawValue).set("finished_at", to: SQLLiteral.null)
                     .where("id", .in, later.map(\.id)).run()
             }
-            return try await Self.insert(old.definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
+            // A retried manual or delayed job runs when its stage lets it, without waiting for a person or its start_in again
+            // (GitLab's `enqueue_immediately` for actionable jobs).
+            var definition = old.definition
+            if definition.when == .manual || definition.when == .delayed {
+                definition.when = .onSuccess
+                definition.startInSeconds = nil
+            }
+            return try await Self.insert(definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
         }
         guard let newID else { return nil }
         guard let job = try await find(id: newID) else { return nil }
