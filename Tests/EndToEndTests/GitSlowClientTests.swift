@@ -75,6 +75,33 @@ struct GitSlowClientTests {
         try await Self.noChildren(of: server)
     }
 
+    @Test("a client that asks for an archive and never reads it is cut off after the idle timeout, and git with it")
+    func stalledReader() async throws {
+        let server = try Server(["--runners", "0", "--idle-timeout", "2"])
+        defer { server.stop() }
+        try await server.ready()
+        let project = try await server.project("stall", ci: "build:\n  script: [\"true\"]\n  rules: [{ if: '$NEVER' }]\n")
+        // 24 MiB of incompressible content, committed straight into the bare repository: far more than the socket and pipe
+        // buffers between git and a client that reads nothing.
+        let bare = server.dataDirectory.appendingPathComponent("repositories/\(project).git")
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-stall-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        _ = try GitFixtures.git(["clone", "-q", bare.path, work.path])
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<(24 << 20) / 8).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }).write(to: work.appendingPathComponent("big.bin"))
+        _ = try GitFixtures.git(["add", "big.bin"], in: work)
+        _ = try GitFixtures.git(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "big"], in: work)
+        _ = try GitFixtures.git(["push", "-q", "origin", "main"], in: work)
+
+        let reader = try RawConnection(
+            port: server.port,
+            head: "GET /api/v4/projects/\(project)/repository/archive.tar HTTP/1.1\r\nHost: 127.0.0.1\r\nPRIVATE-TOKEN: \(server.rootToken)\r\n\r\n",
+            receiveBuffer: 4096)
+        _ = try await eventually("git archive to start", timeout: .seconds(30)) { () -> Bool? in Self.children(of: server.process.pid) > 0 ? true : nil }
+        try await Self.noChildren(of: server)
+        withExtendedLifetime(reader) {}
+    }
+
     /// Waits until the server has no child process left (git ends once its request is gone).
     static func noChildren(of server: Server) async throws {
         _ = try await eventually("the server's git children to end", timeout: .seconds(30)) { () -> Bool? in

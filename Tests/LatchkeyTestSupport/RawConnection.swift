@@ -8,8 +8,11 @@ public final class RawConnection: @unchecked Sendable {
     // @unchecked: the descriptor is used by one test task at a time.
     public let socket: Int32
 
-    public init(port: Int, head: String = "", bodyPrefix: [UInt8] = []) throws {
+    /// Connects and sends `head` and `bodyPrefix`; `receiveBuffer` shrinks the socket's receive buffer (a client that reads nothing
+    /// then holds back only that much).
+    public init(port: Int, head: String = "", bodyPrefix: [UInt8] = [], receiveBuffer: Int32? = nil) throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer { _ = setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)

@@ -88,6 +88,7 @@ struct RepositoryArchiveController {
         headers[.cacheControl] = "max-age=0, private, must-revalidate, no-store, no-cache"
         let limit = Self.maxArchiveBytes
         let logger = context.logger
+        let deadline = SendDeadline(connection: context.connection, limit: environment.settings.idleTimeout)
         let body = ResponseBody { writer in
             var sent = 0
             var chunk: ByteBuffer? = first
@@ -98,7 +99,7 @@ struct RepositoryArchiveController {
                         logger.warning("archive over its bound; the download ends short", metadata: ["bytes": "\(limit)"])
                         break
                     }
-                    try await writer.write(bytes)
+                    try await deadline.write(bytes, to: &writer)
                     chunk = try await output.read()
                 }
             } catch {

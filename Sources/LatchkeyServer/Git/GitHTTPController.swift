@@ -83,7 +83,8 @@ struct GitHTTPController {
                 return plain(.notFound, notFound)
             }
         }
-        return try await runBackend(request, gitPath: gitPath, service: service, project: project, actor: actor, logger: context.logger)
+        let deadline = SendDeadline(connection: context.connection, limit: environment.settings.idleTimeout)
+        return try await runBackend(request, gitPath: gitPath, service: service, project: project, actor: actor, deadline: deadline, logger: context.logger)
     }
 
     private func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -121,7 +122,7 @@ struct GitHTTPController {
     }
 
     private func runBackend(
-        _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, logger: Logger
+        _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, deadline: SendDeadline, logger: Logger
     ) async throws -> Response {
         let pushLog = service == .receivePack && request.method == .post
             ? FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-push-\(UUID().uuidString)") : nil
@@ -172,8 +173,8 @@ struct GitHTTPController {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     if let tokenScan { group.addTask { await tokenScan.serve(ended: ended, leaks: leaks, project: project, authorID: actor.user?.id) } }
                     defer { ended.set() }
-                    if head.leftover.readableBytes > 0 { try await writer.write(head.leftover) }
-                    while let chunk = try await process.read() { try await writer.write(chunk) }
+                    if head.leftover.readableBytes > 0 { try await deadline.write(head.leftover, to: &writer) }
+                    while let chunk = try await process.read() { try await deadline.write(chunk, to: &writer) }
                     _ = await process.wait()
                     ended.set()
                     try await group.waitForAll()
