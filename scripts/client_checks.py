@@ -394,6 +394,40 @@ def _():
     assert all(t.revoked for t in gl.personal_access_tokens.list(user_id=state["tu"].id, revoked=True, get_all=True))
 
 
+@check("files.head, files.get and files.raw give GitLab's X-Gitlab-* headers and blob fields")
+def _():
+    project = push_project("files", {".gitlab-ci.yml": "x:\n  script: echo\n  rules: [{if: '$NEVER'}]\n", "README.md": "hello\n"})
+    headers = project.files.head("README.md", ref="main")
+    assert headers["X-Gitlab-File-Name"] == "README.md" and headers["X-Gitlab-Size"] == "6", dict(headers)
+    blob = project.files.get(file_path="README.md", ref="main")
+    assert blob.decode() == b"hello\n", blob.decode()
+    assert blob.blob_id == headers["X-Gitlab-Blob-Id"] and blob.last_commit_id == headers["X-Gitlab-Last-Commit-Id"], (blob.attributes, dict(headers))
+    assert project.files.raw("README.md", ref="main") == b"hello\n"
+
+
+@check("when: delayed: the job is scheduled and job.play() runs it now; pipeline.cancel(), retry() and delete() work")
+def _():
+    project = push_project("delayed", {".gitlab-ci.yml": "later:\n  script: echo later\n  when: delayed\n  start_in: 30 minutes\n"})
+    pipeline = wait_for(lambda: (project.pipelines.list(get_all=True) or [None])[0], what="the push's pipeline")
+    job = wait_for(lambda: next((j for j in pipeline.jobs.list(get_all=True) if j.status == "scheduled"), None), what="a scheduled job")
+    assert project.pipelines.get(pipeline.id).status == "scheduled"
+    project.jobs.get(job.id, lazy=True).play()
+    wait_for(lambda: project.jobs.get(job.id).status == "success", what="the played job to run")
+    second = project.pipelines.create({"ref": "main"})
+    wait_for(lambda: project.pipelines.get(second.id).status == "scheduled", what="the second pipeline to be scheduled")
+    second.cancel()
+    assert project.pipelines.get(second.id).status == "canceled"
+    second.retry()
+    wait_for(lambda: project.pipelines.get(second.id).status == "success", what="the retried pipeline to run")
+    second.delete()
+    try:
+        project.pipelines.get(second.id)
+    except gitlab.exceptions.GitlabGetError as error:
+        assert error.response_code == 404, error.response_code
+    else:
+        raise AssertionError("a deleted pipeline is still there")
+
+
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)
