@@ -51,7 +51,7 @@ struct JobTokenDecisionTableTests {
     ]
 
     /// The job's `permissions:` and the ceilings over them, in the model's terms: each as the text a user writes (nil: not set).
-    enum TokenPermissions: CaseIterable, CustomStringConvertible {
+    enum TokenPermissions: String, CaseIterable, CustomStringConvertible {
         /// No `permissions:`, no ceiling: nothing changes.
         case undeclared
         /// `permissions:` names exactly what the ability needs.
@@ -109,7 +109,8 @@ struct JobTokenDecisionTableTests {
             }
         }
 
-        var description: String { "\(self)" }
+        // Not "\(self)": in a type that is CustomStringConvertible that calls this getter again, for ever.
+        var description: String { rawValue }
     }
 
     /// The write policy that also grants each read policy.
