@@ -115,7 +115,7 @@ struct JobLogPageTests {
         }
     }
 
-    @Test("job-token refusal notices show once each with a count in the Job token panel; the raw trace keeps every line")
+    @Test("job-token refusal notices show once each with a count in the Job token panel and a section at the log's end; the raw trace keeps every line")
     func refusalPanel() async throws {
         try await withTestServer(.sqlite) { server, client in
             let (_, _, jobs) = try await WebPagesTests.project(server, client)
@@ -130,7 +130,9 @@ struct JobLogPageTests {
             #expect(page.contains(#"<h2 id="token-panel-title" class="h3">Job token</h2>"#))
             #expect(page.contains(#"<span class="count-number">8</span>"#))
             let items = page.components(separatedBy: #"<li><span class="refusal-text">Latchkey: job token refused:"#)
-            #expect(items.count == 3, "two distinct notices")
+            #expect(items.count == 5, "two distinct notices, in the Job token panel and again in the section at the log's end")
+            let logAt = try #require(page.range(of: #"id="trace""#)), sectionAt = try #require(page.range(of: #"<details class="refusal-section" id="refusal-section" open>"#))
+            #expect(logAt.upperBound < sectionAt.lowerBound, "the refusals section follows the log")
             // In the log each distinct notice shows once; its seven repeats (and their leading blank lines) stay hidden, numbered as in the raw log.
             let lines = page.components(separatedBy: #"<div class="log-line"#).dropFirst().map { $0.components(separatedBy: "</div>")[0] }
             let shown = lines.filter { $0.hasPrefix(#"" id="L"#) }, hidden = lines.filter { $0.hasPrefix(#" refusal-repeat" id="L"#) && $0.contains(" hidden>") }

@@ -71,29 +71,36 @@
     document.querySelectorAll("#job-actions form[data-action]").forEach(function (form) {
       form.hidden = !buttons[form.dataset.action];
     });
-    var list = document.getElementById("refusals"), panel = document.getElementById("token-panel");
-    if (list && panel && update.refusals && update.refusals.length) {
-      while (list.firstChild) list.removeChild(list.firstChild);
-      update.refusals.forEach(function (refusal) {
-        var item = document.createElement("li");
-        var text = document.createElement("span");
-        text.className = "refusal-text";
-        text.textContent = refusal.text;
-        item.appendChild(text);
-        if (refusal.count > 1) {
-          var count = document.createElement("span");
-          count.className = "count";
-          count.textContent = " ×" + refusal.count;
-          var spoken = document.createElement("span");
-          spoken.className = "sr-only";
-          spoken.textContent = " times";
-          count.appendChild(spoken);
-          item.appendChild(count);
-        }
-        list.appendChild(item);
+    // The Job token panel and the section at the log's end list the same notices.
+    if (update.refusals && update.refusals.length) {
+      ["refusals", "refusals-end"].forEach(function (id) { fillRefusals(document.getElementById(id), update.refusals); });
+      ["token-panel", "refusal-section"].forEach(function (id) {
+        var container = document.getElementById(id);
+        if (container) container.hidden = false;
       });
-      panel.hidden = false;
     }
+  }
+  function fillRefusals(list, refusals) {
+    if (!list) return;
+    while (list.firstChild) list.removeChild(list.firstChild);
+    refusals.forEach(function (refusal) {
+      var item = document.createElement("li");
+      var text = document.createElement("span");
+      text.className = "refusal-text";
+      text.textContent = refusal.text;
+      item.appendChild(text);
+      if (refusal.count > 1) {
+        var count = document.createElement("span");
+        count.className = "count";
+        count.textContent = " ×" + refusal.count;
+        var spoken = document.createElement("span");
+        spoken.className = "sr-only";
+        spoken.textContent = " times";
+        count.appendChild(spoken);
+        item.appendChild(count);
+      }
+      list.appendChild(item);
+    });
   }
   function poll() {
     fetch(log.dataset.traceUrl + "?offset=" + offset, { credentials: "same-origin", headers: { Accept: "application/json" } })
