@@ -10,11 +10,9 @@ import Testing
 struct IdleConnectionTests {
     @Test("silent connections, half-sent heads and stalled bodies are closed; a long poll longer than the timeout is answered")
     func idleConnections() async throws {
-        try await withLiveTestServer(longPoll: .seconds(3), idleTimeout: .seconds(1)) { server, _, port, client in
-            // First, while `client`'s keep-alive connection is fresh: it is closed too once it idles past the timeout.
-            let registration = try await server.environment.registrationToken()
-            let runner = try await client.api(.post, "runners", json: ["token": registration, "description": "idle"])
-            let token = try #require(runner.object["token"] as? String)
+        // `client`'s own keep-alive connection is closed too once it idles past the timeout: the test makes its own connections.
+        try await withLiveTestServer(longPoll: .seconds(5), idleTimeout: .seconds(2)) { server, _, port, _ in
+            let token = try await server.environment.embeddedRunnerToken()
             let silent = try RawConnection(port: port)
             let halfHead = try RawConnection(port: port, head: "GET /api/v4/version HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             let stalledBody = try RawConnection(
@@ -27,7 +25,7 @@ struct IdleConnectionTests {
             let polling = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(60)))
             polling.connect()
             let answer = try await polling.execute(AbandonedLongPollTests.request(token))
-            #expect(answer.status == .noContent, "the long poll ran its three seconds and ended with no job")
+            #expect(answer.status == .noContent, "the long poll ran its five seconds and ended with no job")
             try await polling.shutdown()
         }
     }
