@@ -101,7 +101,8 @@ struct ServeLifecycleTests {
         let server = try Server(["--runners", "1"])
         defer { server.stop() }
         try await server.ready()
-        let project = try await server.project("drain", ci: "job:\n  script:\n    - sleep 4\n    - echo finished-after-sigterm\n")
+        // Long enough that the signal lands while it runs even when a loaded machine reports the job running late.
+        let project = try await server.project("drain", ci: "job:\n  script:\n    - sleep 10\n    - echo finished-after-sigterm\n")
         let job = try await server.runningJob(project)
         let signalled = ContinuousClock.now
         server.signal(SIGTERM)
