@@ -77,7 +77,8 @@ struct GitSlowClientTests {
 
     @Test("a client that asks for an archive and never reads it is cut off after the idle timeout, and git with it")
     func stalledReader() async throws {
-        let server = try Server(["--runners", "0", "--idle-timeout", "2"])
+        // Long enough that the poll below sees git at work before the deadline ends it, even on a loaded machine.
+        let server = try Server(["--runners", "0", "--idle-timeout", "5"])
         defer { server.stop() }
         try await server.ready()
         let project = try await server.project("stall", ci: "build:\n  script: [\"true\"]\n  rules: [{ if: '$NEVER' }]\n")
@@ -87,8 +88,8 @@ struct GitSlowClientTests {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-stall-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         _ = try GitFixtures.git(["clone", "-q", bare.path, work.path])
-        var generator = SystemRandomNumberGenerator()
-        try Data((0..<(24 << 20) / 8).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }).write(to: work.appendingPathComponent("big.bin"))
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        try random.readData(ofLength: 24 << 20).write(to: work.appendingPathComponent("big.bin"))
         _ = try GitFixtures.git(["add", "big.bin"], in: work)
         _ = try GitFixtures.git(["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "big"], in: work)
         _ = try GitFixtures.git(["push", "-q", "origin", "main"], in: work)
