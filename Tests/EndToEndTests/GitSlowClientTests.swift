@@ -3,7 +3,7 @@ import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
-@Suite("Git: slow clients hold no server thread")
+@Suite("Git: slow clients hold no server thread", .serialized)
 struct GitSlowClientTests {
     typealias Server = ServeLifecycleTests.Server
 

@@ -85,7 +85,8 @@ struct ServeLifecycleTests {
 
         func stop() {
             if process.isRunning {
-                process.signal(SIGKILL)
+                // The whole group: git children must not outlive the test's server.
+                process.signal(SIGKILL, group: true)
                 process.waitForExit()
             }
         }
