@@ -33,6 +33,7 @@ enum SettingsFileSchema {
         Key(name: "log_level", kind: .string, example: "info", help: "trace, debug, info, notice, warning, error or critical (any case)"),
         Key(name: "shutdown_timeout", kind: .integer, example: "30", help: "seconds SIGTERM gives running jobs before the server exits (0-3600)"),
         Key(name: "idle_timeout", kind: .integer, example: "60", help: "seconds a connection may stay silent mid-request or between requests before it is closed (1-3600)"),
+        Key(name: "git_processes_per_credential", kind: .integer, example: "8", help: "git processes (clones, fetches, pushes, archives) one job, user or anonymous address may run at once; more wait 10 s, then 429 (1-10000)"),
         Key(name: "root_token", kind: .string, example: "", help: "root's personal access token (glpat-…); generated and printed when empty", firstStartOnly: true),
         Key(name: "root_password", kind: .string, example: "", help: "root's password; generated and printed when empty", firstStartOnly: true),
     ]

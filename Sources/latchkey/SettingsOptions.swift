@@ -30,6 +30,8 @@ struct ServeOptions: ParsableArguments {
     var shutdownTimeout: Int?
     @Option(help: "Seconds a connection may send nothing while its request is incomplete, or between requests, before it is closed (LATCHKEY_IDLE_TIMEOUT; default 60).")
     var idleTimeout: Int?
+    @Option(help: "Git processes (clones, fetches, pushes, archives) one job, user or anonymous address may run at once; more wait 10 s, then 429 (LATCHKEY_GIT_PROCESSES_PER_CREDENTIAL; default 8).")
+    var gitProcessesPerCredential: Int?
 }
 
 extension InstanceOptions {
@@ -79,6 +81,10 @@ extension InstanceOptions {
         if let seconds = serve?.idleTimeout ?? reader.int(forKey: "latchkey.idle_timeout") {
             guard (1...3600).contains(seconds) else { throw ValidationError("idle timeout must be between 1 and 3600 seconds") }
             settings.idleTimeout = .seconds(seconds)
+        }
+        if let count = serve?.gitProcessesPerCredential ?? reader.int(forKey: "latchkey.git_processes_per_credential") {
+            guard (1...10_000).contains(count) else { throw ValidationError("git processes per credential must be between 1 and 10000") }
+            settings.gitProcessesPerCredential = count
         }
         guard (0...65535).contains(settings.port) else { throw ValidationError("port must be between 0 and 65535") }
         if let external = settings.externalURL {

@@ -238,4 +238,55 @@ struct CrashFaultTests {
         #expect(try GitFixtures.git(["ls-remote", againRemote, "refs/heads/main"], in: work).hasPrefix(new))
         _ = try GitFixtures.git(["fsck", "--no-progress"], in: repository)
     }
+    /// The processes below `pid` now (from /proc), with their command names.
+    static func descendants(of pid: pid_t) -> [(pid: pid_t, name: String)] {
+        var parents: [pid_t: (parent: pid_t, name: String)] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, let parent = pid_t(fields[1]) else { continue }
+            parents[child] = (parent, String(stat[stat.index(after: open)..<close]))
+        }
+        var found: [(pid: pid_t, name: String)] = []
+        var frontier: Set<pid_t> = [pid]
+        while !frontier.isEmpty {
+            let next = parents.filter { frontier.contains($0.value.parent) }
+            found += next.map { ($0.key, $0.value.name) }
+            frontier = Set(next.keys)
+        }
+        return found
+    }
+
+    /// Gone, or a zombie nobody has reaped yet (it runs no more).
+    static func ended(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
+    }
+
+    @Test("a git http-backend serving a push when the server is killed dies with it: no orphan is left spinning on its short body")
+    func gitBackendDiesWithServer() async throws {
+        let server = try Server(["--runners", "0"])
+        defer { server.stop() }
+        try await server.ready()
+        _ = try await server.project("orphans", ci: "build:\n  script: [\"true\"]\n  rules: [{ if: '$NEVER' }]\n")
+        let basic = Data("root:\(server.rootToken)".utf8).base64EncodedString()
+        // A push body that promises far more than it sends: http-backend waits for the rest (and loops once its input is gone).
+        let head =
+            "POST /root/orphans.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic \(basic)\r\n"
+            + "Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 1000000\r\n\r\n"
+        let partial = try PartialRequest(port: server.port, head: head, bodyPrefix: Array("0000".utf8))
+        let backends = try await eventually("git http-backend to run for the push", timeout: .seconds(30)) { () -> [pid_t]? in
+            let found = Self.descendants(of: server.process.pid).filter { $0.name.hasPrefix("git-http-back") }.map(\.pid)
+            return found.isEmpty ? nil : found
+        }
+        // The server alone, as the kernel's OOM killer would: its children are not signalled by anyone.
+        server.process.signal(SIGKILL)
+        _ = try await eventually("the killed server to be gone", timeout: .seconds(30)) { () -> Bool? in server.process.isRunning ? nil : true }
+        withExtendedLifetime(partial) {}
+        _ = try await eventually("the orphaned git http-backend to be gone", timeout: .seconds(15)) { () -> Bool? in
+            backends.allSatisfy(Self.ended) ? true : nil
+        }
+    }
 }

@@ -9,7 +9,8 @@ struct GitSlowClientTests {
 
     @Test("forty fetches whose request bodies stall leave clones, pushes and the repository API working")
     func stalledFetches() async throws {
-        let server = try Server(["--runners", "0"])
+        // All as root: room for the forty and the clone beside them (8 per credential otherwise, `GitSlotsTests`).
+        let server = try Server(["--runners", "0", "--git-processes-per-credential", "64"])
         defer { server.stop() }
         try await server.ready()
         let project = try await server.project("slow", ci: "build:\n  script: [\"true\"]\n  rules: [{ if: '$NEVER' }]\n")

@@ -270,9 +270,24 @@ public final class Subprocess: Sendable {
     }
 
     /// `posix_spawn` with `standard` as descriptors 0, 1 and 2 (and `extra` at its target) and every other descriptor closed.
+    ///
+    /// Always from the spawn thread, so a parent-death signal the child asks for waits for this process's end (SpawnThread).
     package static func spawn(
         _ arguments: [String], environment: [String: String], directory: String?, standard: [Int32], processGroup: Bool,
         extra: (descriptor: Int32, target: Int32)? = nil
+    ) throws -> pid_t {
+        let extraDescriptor = extra?.descriptor
+        let extraTarget = extra?.target
+        return try SpawnThread.shared.run {
+            try spawnOnThisThread(
+                arguments, environment: environment, directory: directory, standard: standard, processGroup: processGroup,
+                extra: extraDescriptor.flatMap { descriptor in extraTarget.map { (descriptor, $0) } })
+        }
+    }
+
+    private static func spawnOnThisThread(
+        _ arguments: [String], environment: [String: String], directory: String?, standard: [Int32], processGroup: Bool,
+        extra: (descriptor: Int32, target: Int32)?
     ) throws -> pid_t {
         #if os(Linux)
         var actions = posix_spawn_file_actions_t()

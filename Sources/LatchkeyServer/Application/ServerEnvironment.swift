@@ -19,6 +19,8 @@ public struct ServerEnvironment: Sendable {
     let authorizer: Authorizer
     /// The keys of signed (JWT) job tokens, in the data directory.
     public let jobTokenKeys: JobTokenKeys
+    /// The git processes each credential may run at once.
+    let gitSlots: GitSlots
 
     public init(settings: ServerSettings, store: Store, digester: TokenDigester, repositories: RepositoryStore, passwords: PasswordHasher, logger: Logger) {
         self.traces = TraceStore(root: settings.tracesDirectory)
@@ -31,6 +33,7 @@ public struct ServerEnvironment: Sendable {
         self.logger = logger
         self.authorizer = Authorizer(store: store, traces: traces, logger: logger)
         self.jobTokenKeys = JobTokenKeys(directory: settings.dataDirectory)
+        self.gitSlots = GitSlots(limit: settings.gitProcessesPerCredential, wait: settings.gitProcessWait)
     }
 }
 

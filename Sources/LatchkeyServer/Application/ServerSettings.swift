@@ -43,6 +43,11 @@ public struct ServerSettings: Sendable {
     /// closed (nginx's `client_header_timeout`/`client_body_timeout`): a client holding thousands of silent connections cannot
     /// use up the server's descriptors. A request being answered (a runner's long poll) is never cut.
     public var idleTimeout: Duration = .seconds(60)
+    /// How many git processes (clones, fetches, pushes, archives) one job, user or anonymous address may run at once; a
+    /// request past it waits `gitProcessWait` for one to end, then is answered 429.
+    public var gitProcessesPerCredential = 8
+    /// How long a git request past `gitProcessesPerCredential` waits for a slot before its 429.
+    public var gitProcessWait: Duration = .seconds(10)
     /// On SIGTERM, how long the embedded runners get to finish or cancel their jobs while the listener keeps serving them.
     public var shutdownTimeout: Duration = .seconds(30)
     /// How long startup keeps trying to reach the database before it gives up with the reason.

@@ -14,22 +14,25 @@ final class CGIProcess: Sendable {
         var leftover: ByteBuffer
     }
 
+    static let maximumHeadLength = 64 << 10
+    static let maximumEarlyOutput = 8 << 20
+
     private let process: Subprocess
     private let input: PipeWriter
     private let output: PipeReader
 
     /// Starts the child; its pipes are served by event loops, so a slow client or a slow child holds no thread.
-    static func start(arguments: [String], environment: [String: String]) async throws -> CGIProcess {
+    static func start(command: [String], environment: [String: String]) async throws -> CGIProcess {
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
         env.merge(environment) { $1 }
-        let process = try Subprocess(["/usr/bin/env"] + arguments, environment: env, input: .pipe, output: .pipe, error: .null)
+        let process = try Subprocess(command, environment: env, input: .pipe, output: .pipe, error: .null)
         guard let inputDescriptor = process.takeInputDescriptor(), let outputDescriptor = process.takeOutputDescriptor() else {
             process.signal(SIGTERM)
             throw Subprocess.Failure(operation: "pipes of child \(process.pid)", code: EBADF)
         }
         // A failed bootstrap may or may not have closed its descriptor already (it depends on how far it got), so that one is
         // never closed here (a double close would hit a descriptor the event loops reuse); one NIO never saw is. SIGTERM, not
-        // SIGKILL: the `git` wrapper passes it on to http-backend, and the pipes die with them.
+        // SIGKILL: started through the `git` wrapper (no setpriv), the wrapper passes it on to http-backend.
         let input: PipeWriter
         do {
             input = try await PipeWriter.open(inputDescriptor)
@@ -79,12 +82,18 @@ final class CGIProcess: Sendable {
     /// Reading on while the request streams in keeps git from blocking on a full stdout pipe while we block on its stdin;
     /// `inputFinished()` wakes the wait, so a head that came early is not held until git next writes (a push's hooks can
     /// keep it silent for seconds).
+    ///
+    /// Bounded: a head longer than `maximumHeadLength`, or more than `maximumEarlyOutput` of body before the request is in,
+    /// is no stateless git exchange (http-backend answers a request once it has read it) and ends the request with 502.
     func readHead(inputFinished: @Sendable () -> Bool) async throws -> Head {
         var buffer = ByteBuffer()
         var parsed: (HTTPResponse.Status, HTTPFields, Int)?
         while true {
             if parsed == nil { parsed = Self.parseHead(buffer) }
             if parsed != nil, inputFinished() { break }
+            if parsed == nil ? buffer.readableBytes > Self.maximumHeadLength : buffer.readableBytes > Self.maximumEarlyOutput {
+                throw HTTPError(.badGateway, message: "git backend answered out of turn")
+            }
             guard var chunk = try await output.read() else { break }
             buffer.writeBuffer(&chunk)
         }

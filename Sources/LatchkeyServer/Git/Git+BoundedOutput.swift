@@ -18,7 +18,7 @@ extension Git {
     /// `OutputTooLarge` thrown, so an enormous tree or diff costs bounded memory and time.
     static func runData(_ arguments: [String], limit: Int) async throws -> Data {
         try await pool.runIfActive {
-            let process = try Subprocess(["/usr/bin/env", "git"] + arguments, environment: childEnvironment)
+            let process = try Subprocess(command(arguments), environment: childEnvironment)
             var output: [UInt8] = []
             while true {
                 let chunk = try process.read()
@@ -38,6 +38,6 @@ extension Git {
 
     /// Starts git with its standard output as a pipe to stream from (archives); the caller reads, bounds and waits.
     static func start(_ arguments: [String]) throws -> Subprocess {
-        try Subprocess(["/usr/bin/env", "git"] + arguments, environment: childEnvironment)
+        try Subprocess(command(arguments), environment: childEnvironment)
     }
 }

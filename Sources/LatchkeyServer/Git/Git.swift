@@ -23,11 +23,27 @@ enum Git {
         try await pool.runIfActive {
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }.merging(environment) { $1 }
             environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            let (status, output) = try Subprocess.run(["/usr/bin/env", "git"] + arguments, environment: environment)
+            let (status, output) = try Subprocess.run(command(arguments), environment: environment)
             guard status == 0 else { throw Failure(status: status) }
             return Data(output)
         }
     }
+
+    /// `git` with `arguments`, killed with the server (so none outlives a crash).
+    static func command(_ arguments: [String]) -> [String] {
+        Subprocess.killedWithParent(["/usr/bin/env", "git"] + arguments)
+    }
+
+    /// `git http-backend` started as itself, not through the `git` wrapper, which would run it as a child of its own that
+    /// the parent-death signal does not reach.
+    static let httpBackend: [String] = {
+        let execPath = (try? Subprocess.run(["/usr/bin/env", "git", "--exec-path"], environment: childEnvironment))
+            .flatMap { $0.status == 0 ? String(decoding: $0.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : nil }
+        guard let execPath, execPath.hasPrefix("/"), FileManager.default.isExecutableFile(atPath: execPath + "/git-http-backend") else {
+            return command(["http-backend"])
+        }
+        return Subprocess.killedWithParent([execPath + "/git-http-backend"])
+    }()
 
     /// A ref or sha that cannot be mistaken for an option or a revision expression.
     static func isSafeRef(_ ref: String) -> Bool {

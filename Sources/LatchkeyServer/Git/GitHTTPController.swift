@@ -83,8 +83,14 @@ struct GitHTTPController {
                 return plain(.notFound, notFound)
             }
         }
+        guard let slot = await environment.gitSlots.acquire(GitSlots.key(for: actor, address: context.remoteAddress?.ipAddress)) else {
+            var response = plain(.tooManyRequests, "Too many git requests at once with these credentials (at most \(environment.gitSlots.limit)); retry later.")
+            response.headers[.retryAfter] = "10"
+            return response
+        }
         let deadline = SendDeadline(connection: context.connection, limit: environment.settings.idleTimeout)
-        return try await runBackend(request, gitPath: gitPath, service: service, project: project, actor: actor, deadline: deadline, logger: context.logger)
+        return try await runBackend(
+            request, gitPath: gitPath, service: service, project: project, actor: actor, slot: slot, deadline: deadline, logger: context.logger)
     }
 
     private func plain(_ status: HTTPResponse.Status, _ text: String) -> Response {
@@ -122,7 +128,8 @@ struct GitHTTPController {
     }
 
     private func runBackend(
-        _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, deadline: SendDeadline, logger: Logger
+        _ request: Request, gitPath: GitPath, service: GitPath.Service, project: Project, actor: Actor, slot: GitSlots.Slot, deadline: SendDeadline,
+        logger: Logger
     ) async throws -> Response {
         let pushLog = service == .receivePack && request.method == .post
             ? FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-push-\(UUID().uuidString)") : nil
@@ -153,7 +160,7 @@ struct GitHTTPController {
         let tokenScan = pushLog == nil ? nil : try PushTokenScan()
         if let tokenScan { cgi.merge(tokenScan.environment) { $1 } }
 
-        let process = try await CGIProcess.start(arguments: ["git", "http-backend"], environment: cgi)
+        let process = try await CGIProcess.start(command: Git.httpBackend, environment: cgi)
         let stdinDone = CompletionFlag()
         let head: CGIProcess.Head
         do {
@@ -168,6 +175,8 @@ struct GitHTTPController {
         let environment = self.environment
         let leaks = LeakedTokenGuard(environment: environment)
         let body = ResponseBody { writer in
+            // The slot is held until git has sent its last byte.
+            defer { withExtendedLifetime(slot) {} }
             let ended = CompletionFlag()
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyCore
+import Synchronization
 import Testing
 
 @Suite("Subprocess")
@@ -41,5 +42,23 @@ struct SubprocessTests {
         #expect(dropped.output.isEmpty)
         #expect(throws: Subprocess.Failure.self) { try Subprocess(["sh"], environment: [:]) }
         #expect(throws: Subprocess.Failure.self) { try Subprocess(["/nonexistent/tool"], environment: [:]) }
+    }
+    @Test("a child killed with its parent outlives the thread that started it: Linux ties a parent-death signal to that thread")
+    func parentDeathSignalOutlivesTheStartingThread() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "setpriv (util-linux) is needed")
+        let started = Mutex<Result<Subprocess, any Error>?>(nil)
+        let thread = Thread {
+            started.withLock { $0 = Result { try Subprocess(Subprocess.killedWithParent(["/bin/sleep", "30"]), environment: [:], output: .null) } }
+            // Long enough for setpriv to have set the signal and exec'd sleep before this thread ends.
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        thread.start()
+        // Then a parent-death signal tied to the thread would arrive at once.
+        while !thread.isFinished { try await Task.sleep(for: .milliseconds(10)) }
+        let child = try #require(started.withLock { $0 }).get()
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(child.isRunning, "the child died with the thread that spawned it")
+        child.signal(SIGKILL)
+        #expect(child.waitForExit() == 128 + SIGKILL)
     }
 }
