@@ -58,6 +58,44 @@ struct TraceMaskingTests {
         }
     }
 
+    @Test("the secrets masked are read at the claim: a variable rotated while the job runs stays masked; another instance reads the same set", arguments: TestBackend.all)
+    func secretsOfTheClaim(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (projectID, runnerToken) = try await RunnerProtocolTests.setUp(server, client)
+            let created = try await client.api(
+                .post, "projects/\(projectID)/variables", token: server.rootToken, json: ["key": "DEPLOY_KEY", "value": "old-secret-value-1234", "masked": true])
+            #expect(created.status == .created, "\(created.text)")
+            let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])
+            let jobID = try #require(claimed.object["id"] as? Int)
+            let token = try #require(claimed.object["token"] as? String)
+            // What an instance that did not claim the job would compile is what the claim primed: a stored masker state resumes there.
+            let job = try #require(try await server.store.jobs.find(id: Int64(jobID)))
+            let primed = try #require(server.environment.traceMaskingRules.known(jobID: Int64(jobID)))
+            #expect(primed.rules == nil, "compiled only when the first trace request needs them")
+            #expect(primed.secrets == Array(Set(try await server.environment.traceSecrets(for: job))).sorted())
+            #expect(primed.secrets.contains(token) && primed.secrets.contains(runnerToken) && primed.secrets.contains("old-secret-value-1234"))
+
+            let rotated = try await client.api(.put, "projects/\(projectID)/variables/DEPLOY_KEY", token: server.rootToken, json: ["value": "new-secret-value-5678"])
+            #expect(rotated.status == .ok, "\(rotated.text)")
+            let first = Array("held old-secret-value-1234 and \(runnerToken) here\n".utf8)
+            try await Self.patch(client, jobID: jobID, token: token, [first])
+            // As on an instance that did not claim the job (or after a restart): the secrets come from the database, once.
+            server.environment.traceMaskingRules.forget(jobID: Int64(jobID))
+            var headers = HTTPFields()
+            headers[HTTPField.Name("JOB-TOKEN")!] = token
+            let line = Array("now new-secret-value-5678 \(token) end\n".utf8)
+            headers[.contentRange] = "\(first.count)-\(first.count + line.count - 1)"
+            let second = try await client.execute(uri: "/api/v4/jobs/\(jobID)/trace", method: .patch, headers: headers, body: .init(bytes: line)) { $0 }
+            #expect(second.status == .accepted)
+            let trace = try await client.api(.get, "projects/\(projectID)/jobs/\(jobID)/trace", token: server.rootToken).text
+            // The rotation changed the rules between the two requests, so what the first held back (it could begin an encoded
+            // secret) is masked rather than trusted to rules that never saw it.
+            #expect(trace.hasPrefix("held [MASKED] and [MASKED] h"), "\(trace)")
+            #expect(trace.contains("now [MASKED] [MASKED]"), "\(trace)")
+            for secret in ["old-secret", "new-secret", runnerToken, token] { #expect(!trace.contains(secret)) }
+        }
+    }
+
     @Test("the web page masks again what stripping escapes and section markers would join")
     func webPageMasksStrippedText() async throws {
         try await withTestServer(.sqlite) { server, client in

@@ -33,13 +33,14 @@ struct RunnerJobsController {
 
     @Sendable func request(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
-        guard let runner = try await Authenticator(environment: environment).runner(token: try parameters.requireString("token")) else { throw APIError.forbidden }
+        let runnerToken = try parameters.requireString("token")
+        guard let runner = try await Authenticator(environment: environment).runner(token: runnerToken) else { throw APIError.forbidden }
         try await environment.store.runners.touch(id: runner.id)
         let deadline = ContinuousClock.now + longPoll
         // A runner that left its long poll (restarted, gave up on the request) must not be handed a job: nobody would run it.
         let departure = await context.peerDeparture()
         while departure?.hasLeft != true {
-            if let response = try await claimNext(for: runner, departure: departure) { return response }
+            if let response = try await claimNext(for: runner, token: runnerToken, departure: departure) { return response }
             let remaining = deadline - ContinuousClock.now
             // A server shutting down answers at once, so it never waits out a long poll.
             guard remaining > .zero, !Task.isShuttingDownGracefully else { break }
@@ -55,7 +56,7 @@ struct RunnerJobsController {
     ///
     /// The choice is one statement over every pending job (`JobRepository.claimNext`): jobs no runner can take never hide later ones.
     /// A job claimed while its runner was leaving goes back to the queue before its token was ever sent.
-    private func claimNext(for runner: Runner, departure: PeerDeparture?) async throws -> Response? {
+    private func claimNext(for runner: Runner, token runnerToken: String, departure: PeerDeparture?) async throws -> Response? {
         while true {
             let started = ContinuousClock.now
             let (nonce, digest) = environment.jobTokenClaim()
@@ -90,6 +91,9 @@ struct RunnerJobsController {
                 if try await environment.store.jobs.giveBack(jobID: claimed.id, tokenNonce: nonce) { await queue.notify() }
                 return nil
             }
+            // What this job's trace requests mask, read now (one query) instead of on every PATCH.
+            environment.traceMaskingRules.prime(
+                jobID: claimed.id, secrets: try await environment.traceSecrets(for: claimed, token: payload.token, runnerToken: runnerToken))
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
             ServerMetrics.claimDuration(ContinuousClock.now - started, claimed: true)
             return try JSON.response(payload, status: .created)
@@ -141,7 +145,7 @@ struct RunnerJobsController {
                 }
             }
             // Flush what the server-side masker still held, through a masker that knows the end of the stream.
-            var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: trace.held)
+            var masker = SecretMasker(rules: try await environment.traceRules(for: job, token: token), resumingFrom: trace.held)
             let tail = masker.finish()
             try environment.traces.append(jobID: job.id, tail)
             // The runner's last byte is in: refusals still queued go at the end.
@@ -166,7 +170,8 @@ struct RunnerJobsController {
     ]
 
     @Sendable func appendTrace(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let job = try await runningJob(context, token: request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("token"))
+        let token = request.headers[HTTPField.Name("JOB-TOKEN")!] ?? QueryString(request).get("token")
+        let job = try await runningJob(context, token: token)
         guard let rangeText = request.headers[.contentRange] else { throw APIError(.badRequest, message: "400 Bad request - Missing header Content-Range") }
         let start: Int64
         do {
@@ -184,7 +189,7 @@ struct RunnerJobsController {
         let bytes = Array(body.readableBytesView)
         // The runner masks first; the server masks again so a runner that masks nothing still leaks nothing into stored traces.
         // Resumed from the whole masker state (held bytes, an open token run, the automaton), not just the held bytes.
-        var masker = SecretMasker(rules: try await environment.traceRules(for: job), resumingFrom: state.held)
+        var masker = SecretMasker(rules: try await environment.traceRules(for: job, token: token), resumingFrom: state.held)
         let masked = masker.mask(bytes)
         let next = TraceState(received: state.received + Int64(bytes.count), crc: CRC32.update(state.crc, bytes), held: masker.resumeState, exitCode: nil)
         // The bytes are on disk before the offset that acknowledges them is committed (taken back if another PATCH won).

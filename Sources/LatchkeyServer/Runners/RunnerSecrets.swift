@@ -37,11 +37,20 @@ struct RegistrationToken: Sendable {
 }
 
 extension ServerEnvironment {
-    /// The secrets the server masks in a job's incoming trace: its token, its runner's token and its masked variables.
-    func traceSecrets(for job: Job) async throws -> [String] {
+    /// The secrets the server masks in a job's incoming trace: its token, its runner's token and its project's masked
+    /// variables (all of them, as the database holds them, so every instance compiles the same rules for a job; a masker
+    /// state stored by one resumes exactly on another). `token` and `runnerToken`, when the caller has them, spare their
+    /// lookups.
+    func traceSecrets(for job: Job, token: String? = nil, runnerToken: String? = nil) async throws -> [String] {
         var secrets: [String] = []
-        if let token = try await liveJobToken(jobID: job.id) { secrets.append(token) }
-        if let runnerID = job.runnerID, let runner = try await store.runners.find(id: runnerID) {
+        if let token {
+            secrets.append(token)
+        } else if let token = try await liveJobToken(jobID: job.id) {
+            secrets.append(token)
+        }
+        if let runnerToken {
+            secrets.append(runnerToken)
+        } else if let runnerID = job.runnerID, let runner = try await store.runners.find(id: runnerID) {
             secrets.append(digester.derive(.runner, nonce: runner.tokenNonce).value)
         }
         secrets += try await store.variables.list(projectID: job.projectID).filter(\.masked).map(\.value)

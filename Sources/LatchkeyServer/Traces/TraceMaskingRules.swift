@@ -1,15 +1,18 @@
 import LatchkeyCore
 import Synchronization
 
-/// Compiled masking rules per job, so a trace request reuses the automaton instead of compiling it again (~20 ms for 100 variables).
+/// Compiled masking rules per job, so a trace request reuses the automaton instead of compiling it again (~20 ms for 100
+/// variables) and reads no secret from the database (a PATCH costs its bytes, not three queries).
 ///
-/// An entry is found by job id and used only when its secrets are exactly the job's current secrets (the job token,
-/// the runner token, the masked variables): a changed variable compiles new rules, and no job is ever served rules
-/// compiled for another. In process only; another instance compiles its own once.
+/// A job's secrets are read when it is claimed (`prime`: its token, its runner's token, its project's masked variables),
+/// so a variable rotated while the job runs does not unmask the value the job holds. An instance that did not claim the
+/// job (or restarted) reads the same set from the database once. Entries are per job id, so no job is ever served rules
+/// compiled for another; they are dropped when the job ends.
 final class TraceMaskingRules: Sendable {
     private struct Entry {
         var secrets: [String]
-        var rules: SecretMaskingRules
+        /// Nil until the first trace request compiles them.
+        var rules: SecretMaskingRules?
         var lastUse: UInt64
     }
 
@@ -38,9 +41,9 @@ final class TraceMaskingRules: Sendable {
         let secrets = Array(Set(unordered)).sorted()
         let cached: SecretMaskingRules? = state.withLock { state in
             state.clock += 1
-            guard let entry = state.entries[jobID], entry.secrets == secrets else { return nil }
+            guard let entry = state.entries[jobID], entry.secrets == secrets, let rules = entry.rules else { return nil }
             state.entries[jobID]?.lastUse = state.clock
-            return entry.rules
+            return rules
         }
         if let cached { return cached }
         // Compiled outside the lock: two requests of one job may both compile, which is harmless.
@@ -48,14 +51,39 @@ final class TraceMaskingRules: Sendable {
         state.withLock { state in
             state.compilations += 1
             state.entries[jobID] = Entry(secrets: secrets, rules: rules, lastUse: state.clock)
-            while state.entries.count > 1,
-                state.entries.count > capacity || state.entries.values.reduce(0, { $0 + $1.rules.tableByteCount }) > byteBudget,
-                let oldest = state.entries.filter({ $0.key != jobID }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key
-            {
-                state.entries[oldest] = nil
-            }
+            Self.evict(&state, keeping: jobID, capacity: capacity, byteBudget: byteBudget)
         }
         return rules
+    }
+
+    /// Remembers the secrets a job was just given; its first trace request compiles them.
+    func prime(jobID: Int64, secrets: [String]) {
+        let secrets = Array(Set(secrets)).sorted()
+        state.withLock { state in
+            state.clock += 1
+            state.entries[jobID] = Entry(secrets: secrets, rules: nil, lastUse: state.clock)
+            Self.evict(&state, keeping: jobID, capacity: capacity, byteBudget: byteBudget)
+        }
+    }
+
+    /// The job's rules if compiled, else the secrets it was primed with; nil when this process knows nothing of it.
+    func known(jobID: Int64) -> (rules: SecretMaskingRules?, secrets: [String])? {
+        state.withLock { state in
+            guard let entry = state.entries[jobID] else { return nil }
+            state.clock += 1
+            state.entries[jobID]?.lastUse = state.clock
+            return (entry.rules, entry.secrets)
+        }
+    }
+
+    /// Drops the least recently used entries beyond `capacity` or `byteBudget`, never `keeping`.
+    private static func evict(_ state: inout State, keeping jobID: Int64, capacity: Int, byteBudget: Int) {
+        while state.entries.count > 1,
+            state.entries.count > capacity || state.entries.values.reduce(0, { $0 + ($1.rules?.tableByteCount ?? 0) }) > byteBudget,
+            let oldest = state.entries.filter({ $0.key != jobID }).min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+        {
+            state.entries[oldest] = nil
+        }
     }
 
     /// Drops the rules of a finished job.
@@ -71,8 +99,13 @@ final class TraceMaskingRules: Sendable {
 }
 
 extension ServerEnvironment {
-    /// The compiled masking rules for a job's trace: its token, its runner's token and its masked variables.
-    func traceRules(for job: Job) async throws -> SecretMaskingRules {
-        traceMaskingRules.rules(jobID: job.id, secrets: try await traceSecrets(for: job))
+    /// The compiled masking rules for a job's trace: its token, its runner's token and its masked variables; from this
+    /// process's memory when it knows the job (no query), else read once. `token` is the job token the request presented
+    /// (already checked), which spares looking it up.
+    func traceRules(for job: Job, token: String? = nil) async throws -> SecretMaskingRules {
+        if let known = traceMaskingRules.known(jobID: job.id) {
+            return known.rules ?? traceMaskingRules.rules(jobID: job.id, secrets: known.secrets)
+        }
+        return traceMaskingRules.rules(jobID: job.id, secrets: try await traceSecrets(for: job, token: token))
     }
 }
