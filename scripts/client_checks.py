@@ -428,6 +428,27 @@ def _():
         raise AssertionError("a deleted pipeline is still there")
 
 
+@check("runners: gl.runners_all.list(), runners.get(), paused = True; save(), and runners.list() of owned runners")
+def _():
+    created = gl.user.runners.create({"runner_type": "instance_type", "description": "checks runner", "tag_list": ["checks"]})
+    listed = gl.runners_all.list(get_all=True)
+    assert any(r.id == created.id and r.description == "checks runner" for r in listed), [r.attributes for r in listed]
+    assert any(r.name == "latchkey" for r in listed), "the embedded runner is listed"
+    runner = gl.runners.get(created.id)
+    assert runner.tag_list == ["checks"] and runner.status == "never_contacted", runner.attributes
+    runner.paused = True
+    runner.save()
+    assert gl.runners.get(created.id).paused is True
+    assert [r.id for r in gl.runners_all.list(paused=True, get_all=True)] == [created.id]
+    assert gl.runners.list(get_all=True) == []
+    gl.runners.delete(created.id)
+    try:
+        gl.runners.get(created.id)
+    except gitlab.exceptions.GitlabGetError as error:
+        assert error.response_code == 404, error.response_code
+    else:
+        raise AssertionError("a deleted runner is still there")
+
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

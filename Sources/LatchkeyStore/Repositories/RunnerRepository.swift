@@ -73,7 +73,38 @@ public struct RunnerRepository: Sendable {
         try await database.read { db in try await db.update("runners").set("tags", to: tags.joined(separator: ",")).where("id", .equal, id).run() }
     }
 
+    /// Changes what is given in `changes` and answers the runner as it is now.
+    public func update(id: Int64, _ changes: RunnerChanges) async throws -> Runner {
+        try await database.read { db in
+            var update = db.update("runners").where("id", .equal, id)
+            if let description = changes.description { update = update.set("description", to: description) }
+            if let tags = changes.tags { update = update.set("tags", to: tags.joined(separator: ",")) }
+            if let runUntagged = changes.runUntagged { update = update.set("run_untagged", to: runUntagged) }
+            if let locked = changes.locked { update = update.set("locked", to: locked) }
+            if let active = changes.active { update = update.set("active", to: active) }
+            guard let record = try await update.returning("*").first()?.record(RunnerRecord.self) else { throw StoreError.notFound }
+            return record.runner
+        }
+    }
+
     public func delete(id: Int64) async throws {
         try await database.read { db in try await db.delete(from: "runners").where("id", .equal, id).run() }
+    }
+}
+
+/// What `RunnerRepository.update` changes; nil leaves a field as it is.
+public struct RunnerChanges: Sendable {
+    public var description: String?
+    public var tags: [String]?
+    public var runUntagged: Bool?
+    public var locked: Bool?
+    public var active: Bool?
+
+    public init(description: String? = nil, tags: [String]? = nil, runUntagged: Bool? = nil, locked: Bool? = nil, active: Bool? = nil) {
+        self.description = description
+        self.tags = tags
+        self.runUntagged = runUntagged
+        self.locked = locked
+        self.active = active
     }
 }
