@@ -449,6 +449,29 @@ def _():
     else:
         raise AssertionError("a deleted runner is still there")
 
+@check("repository writes: files.create/save/delete and commits.create with actions, as python-gitlab makes them")
+def _():
+    project = push_project("writes", {"README.md": "hello\n"})
+    created = project.files.create({"file_path": "docs/notes.md", "branch": "main", "content": "one\n", "commit_message": "add notes"})
+    assert created.file_path == "docs/notes.md", created.attributes
+    notes = project.files.get("docs/notes.md", ref="main")
+    notes.content = "two\n"
+    notes.save(branch="main", commit_message="edit notes")
+    assert project.files.raw("docs/notes.md", ref="main") == b"two\n"
+    commit = project.commits.create({"branch": "main", "commit_message": "tidy", "actions": [
+        {"action": "move", "file_path": "notes.md", "previous_path": "docs/notes.md"},
+        {"action": "create", "file_path": "bin/run", "content": "echo\n", "execute_filemode": True},
+    ]})
+    assert commit.title == "tidy" and len(commit.parent_ids) == 1, commit.attributes
+    assert project.files.raw("notes.md", ref="main") == b"two\n"
+    project.files.delete(file_path="notes.md", branch="main", commit_message="drop notes")
+    try:
+        project.files.get("notes.md", ref="main")
+    except gitlab.exceptions.GitlabGetError as error:
+        assert error.response_code == 404, error.response_code
+    else:
+        raise AssertionError("a deleted file is still there")
+
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

@@ -38,15 +38,7 @@ struct BranchesController {
             throw APIError(.badRequest, message: "Branch already exists")
         }
         // A branch made through the API starts its pipeline as the caller, as a push of it would.
-        if let user = context.actor.signedInUser {
-            do {
-                _ = try await creator.create(project: project, ref: name, source: .push, user: user)
-            } catch PipelineCreator.Failure.missingConfiguration {
-            } catch PipelineCreator.Failure.filtered {
-            } catch {
-                environment.logger.error("pipeline creation for a new branch failed", metadata: ["project": "\(project.fullPath)", "error.type": "\(type(of: error))"])
-            }
-        }
+        if let user = context.actor.signedInUser { await creator.startForAPIWrite(project: project, ref: name, user: user) }
         let entity = await environment.branchEntity(name, sha: sha, facts: facts, actor: context.actor, rules: rules)
         return try JSON.response(entity, status: .created)
     }

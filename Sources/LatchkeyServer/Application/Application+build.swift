@@ -166,6 +166,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
     authenticatedAPI.addRoutes(RunnersAPIController(store: environment.store, authorizer: environment.authorizer, baseURL: environment.settings.baseURL).endpoints)
     authenticatedAPI.addRoutes(BranchesController(environment: environment, creator: creator).endpoints)
+    authenticatedAPI.addRoutes(RepositoryCommitsController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(ProtectedBranchesController(environment: environment).endpoints)
     authenticatedAPI.addRoutes(TagsController(environment: environment, creator: creator).endpoints)
     let tokens = PersonalAccessTokensController(environment: environment)

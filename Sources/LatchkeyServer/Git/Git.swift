@@ -15,15 +15,16 @@ enum Git {
         return pool
     }()
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
-        String(decoding: try await runData(arguments, environment: environment), as: UTF8.self)
+    static func run(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) async throws -> String {
+        String(decoding: try await runData(arguments, environment: environment, input: input), as: UTF8.self)
     }
 
-    static func runData(_ arguments: [String], environment: [String: String] = [:]) async throws -> Data {
+    /// `input`, when given, is the child's standard input.
+    static func runData(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) async throws -> Data {
         try await pool.runIfActive {
             var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GIT_") }.merging(environment) { $1 }
             environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-            let (status, output) = try Subprocess.run(command(arguments), environment: environment)
+            let (status, output) = try Subprocess.run(command(arguments), environment: environment, input: input)
             guard status == 0 else { throw Failure(status: status) }
             return Data(output)
         }

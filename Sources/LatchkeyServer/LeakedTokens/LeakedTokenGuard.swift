@@ -8,6 +8,7 @@ enum LeakSurface: String, Sendable {
     case genericPackage = "generic package upload"
     case release = "release"
     case artifact = "job artifact's metadata"
+    case commit = "commit made through the API"
 }
 
 /// The automatic kill switch: revokes every live job token and personal access token among the candidates found in content
