@@ -52,7 +52,17 @@ struct RunnersAPITests {
             #expect(try await client.api(.put, "runners/\(first)", token: server.rootToken, json: ["active": true]).object["paused"] as? Bool == false)
             let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])
             #expect(claimed.status == .created)
-            _ = projectID
+            let jobs = try await client.api(.get, "runners/\(first)/jobs", token: server.rootToken)
+            #expect(jobs.status == .ok, "\(jobs.text)")
+            #expect(jobs.array.map { $0["id"] as? Int } == [claimed.object["id"] as? Int])
+            #expect((jobs.array.first?["pipeline"] as? [String: Any])?["project_id"] as? Int == Int(projectID), "\(jobs.text)")
+            #expect(try await client.api(.get, "runners/\(first)/jobs?status=success", token: server.rootToken).array.isEmpty)
+            #expect(try await client.api(.get, "runners/\(first)/jobs?status=bogus", token: server.rootToken).status == .badRequest)
+            #expect(try await client.api(.get, "runners/\(first)/jobs", token: alice).status == .forbidden)
+            // A project's Maintainers see the runners its jobs may use; others do not.
+            let forProject = try await client.api(.get, "projects/\(projectID)/runners", token: server.rootToken)
+            #expect(forProject.array.count == 2, "\(forProject.text)")
+            #expect([403, 404].contains(try await client.api(.get, "projects/\(projectID)/runners", token: alice).status.code))
 
             let untaggable = try await client.api(.put, "runners/\(secondID)", token: server.rootToken, json: ["tag_list": [String](), "run_untagged": false])
             #expect(untaggable.status == .badRequest, "\(untaggable.text)")

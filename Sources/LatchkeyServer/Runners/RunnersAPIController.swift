@@ -4,7 +4,8 @@ import LatchkeyCore
 import LatchkeyStore
 
 /// GitLab's runner administration: `GET /runners` (the caller's own group and project runners: Latchkey has none, so an
-/// empty list), `GET /runners/all`, `GET/PUT/DELETE /runners/:id`, for administrators.
+/// empty list), `GET /runners/all`, `GET/PUT/DELETE /runners/:id` and `GET /runners/:id/jobs` for administrators, and
+/// `GET /projects/:id/runners` for a project's Maintainers.
 ///
 /// GitLab lets any signed-in user read an instance runner's details; here only administrators do (a runner's
 /// description, version and tags describe the build infrastructure, which is no business of every user).
@@ -20,6 +21,8 @@ struct RunnersAPIController {
         routes.get("runners/:runner_id", use: show)
         routes.put("runners/:runner_id", use: update)
         routes.delete("runners/:runner_id", use: delete)
+        routes.get("runners/:runner_id/jobs", use: jobs)
+        routes.get("projects/:id/runners", use: projectRunners)
         return routes
     }
 
@@ -49,48 +52,37 @@ struct RunnersAPIController {
         }
     }
 
-    /// A runner with the details of `GET /runners/:id`.
+    /// A runner with the details of `GET /runners/:id`: the listed fields and these.
     struct RunnerDetails: Encodable {
-        var id: Int64
-        var description: String
-        @Nullable var ipAddress: String?
-        var active: Bool
-        var paused: Bool
-        var isShared = true
-        var runnerType = "instance_type"
-        @Nullable var name: String?
-        var online: Bool
-        var status: String
-        var createdAt: Date
-        @Nullable var contactedAt: Date?
-        var tagList: [String]
-        var runUntagged: Bool
-        var locked: Bool
-        var accessLevel = "not_protected"
-        @Nullable var maximumTimeout: Int?
-        @Nullable var version: String?
-        @Nullable var revision: String?
-        @Nullable var platform: String?
-        @Nullable var architecture: String?
-        @Nullable var maintenanceNote: String?
-        var projects: [Int] = []
-        var groups: [Int] = []
+        struct Details: Encodable {
+            @Nullable var contactedAt: Date?
+            var tagList: [String]
+            var runUntagged: Bool
+            var locked: Bool
+            var accessLevel = "not_protected"
+            @Nullable var maximumTimeout: Int?
+            @Nullable var version: String?
+            @Nullable var revision: String?
+            @Nullable var platform: String?
+            @Nullable var architecture: String?
+            @Nullable var maintenanceNote: String?
+            var projects: [Int] = []
+            var groups: [Int] = []
+        }
+
+        var listed: RunnerEntity
+        var details: Details
 
         init(_ runner: Runner, now: Date) {
-            let listed = RunnerEntity(runner, now: now)
-            id = listed.id
-            description = listed.description
-            active = listed.active
-            paused = listed.paused
-            name = listed.name
-            online = listed.online
-            status = listed.status
-            createdAt = listed.createdAt
-            contactedAt = runner.contactedAt
-            tagList = runner.tags.sorted()
-            runUntagged = runner.runUntagged
-            locked = runner.locked
-            version = runner.version.isEmpty ? nil : runner.version
+            listed = RunnerEntity(runner, now: now)
+            details = Details(
+                contactedAt: runner.contactedAt, tagList: runner.tags.sorted(), runUntagged: runner.runUntagged, locked: runner.locked,
+                version: runner.version.isEmpty ? nil : runner.version)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try listed.encode(to: encoder)
+            try details.encode(to: encoder)
         }
     }
 
@@ -110,6 +102,45 @@ struct RunnersAPIController {
         let runners = try await store.runners.list().filter { filter.admits($0, now: now) }
         let items = runners.dropFirst(pageRequest.offset).prefix(pageRequest.perPage).map { RunnerEntity($0, now: now) }
         return try Page(items: Array(items), total: runners.count, request: pageRequest).response(for: request, baseURL: baseURL)
+    }
+
+    /// The runners a project's jobs may run on (Maintainers): every instance runner, as a project with shared runners on sees them.
+    @Sendable func projectRunners(_ request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try await authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        let parameters = try await APIParameters.read(request, context: context)
+        let filter = try RunnerFilter(parameters)
+        let pageRequest = try PageRequest(parameters)
+        let now = Date()
+        let runners = try await store.runners.list().filter { filter.admits($0, now: now) }
+        let items = runners.dropFirst(pageRequest.offset).prefix(pageRequest.perPage).map { RunnerEntity($0, now: now) }
+        return try Page(items: Array(items), total: runners.count, request: pageRequest).response(for: request, baseURL: baseURL)
+    }
+
+    /// `GET /runners/:id/jobs`: what the runner took, newest first (`sort=asc` for oldest), filtered by `status`.
+    @Sendable func jobs(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let runner = try await administeredRunner(context)
+        let parameters = try await APIParameters.read(request, context: context)
+        var statuses: [JobStatus] = []
+        if let status = try parameters.string("status") {
+            guard let parsed = JobStatus(rawValue: status) else { throw APIError(.badRequest, error: "status does not have a valid value") }
+            statuses = [parsed]
+        }
+        if let orderBy = try parameters.string("order_by"), orderBy != "id" { throw APIError(.badRequest, error: "order_by does not have a valid value") }
+        let sort = try parameters.string("sort") ?? "desc"
+        guard sort == "asc" || sort == "desc" else { throw APIError(.badRequest, error: "sort does not have a valid value") }
+        let page = try await store.jobs.jobs(
+            runnerID: runner.id, filter: JobFilter(statuses: statuses, includeRetried: true), oldestFirst: sort == "asc", page: try PageRequest(parameters))
+        var users = UserCache(store: store)
+        var pipelines: [Int64: Pipeline] = [:]
+        var projects: [Int64: Project] = [:]
+        var entities: [JobEntity] = []
+        for job in page.items {
+            if pipelines[job.pipelineID] == nil { pipelines[job.pipelineID] = try await store.pipelines.find(id: job.pipelineID) }
+            if projects[job.projectID] == nil { projects[job.projectID] = try await store.projects.find(id: job.projectID) }
+            guard let pipeline = pipelines[job.pipelineID], let project = projects[job.projectID] else { continue }
+            entities.append(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL))
+        }
+        return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {

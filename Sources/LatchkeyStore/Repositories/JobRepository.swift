@@ -130,6 +130,14 @@ public struct JobRepository: Sendable {
         }
     }
 
+    /// The jobs a runner took (every attempt), newest first unless `oldestFirst`.
+    public func jobs(runnerID: Int64, filter: JobFilter = JobFilter(includeRetried: true), oldestFirst: Bool = false, page: PageRequest) async throws -> Page<Job> {
+        try await database.read { db in
+            let query = db.select().column("*").from("jobs").where("runner_id", .equal, runnerID)
+            return try await Self.filtered(query, filter, page: page, db: db, newestFirst: !oldestFirst)
+        }
+    }
+
     private static func filtered(_ query: SQLSelectBuilder, _ filter: JobFilter, page: PageRequest?, db: any SQLDatabase, newestFirst: Bool = false) async throws -> Page<Job> {
         if !filter.statuses.isEmpty { query.where("status", .in, filter.statuses.map(\.rawValue)) }
         if !filter.includeRetried { query.where("retried", .equal, false) }

@@ -48,8 +48,9 @@ struct SubprocessTests {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "setpriv (util-linux) is needed")
         let started = Mutex<Result<Subprocess, any Error>?>(nil)
         let thread = Thread {
-            started.withLock { $0 = Result { try Subprocess(Subprocess.killedWithParent(["/bin/sleep", "30"]), environment: [:], output: .null) } }
-            // Long enough for setpriv to have set the signal and exec'd sleep before this thread ends.
+            started.withLock { $0 = Result { try Subprocess(Subprocess.killedWithParent(["/bin/sleep", "600"]), environment: [:], output: .null) } }
+            // Long enough for setpriv to have set the signal and exec'd sleep before this thread ends. (The child sleeps for
+            // minutes: on a loaded machine this test's task may wait long for a thread, and the child must still be running then.)
             Thread.sleep(forTimeInterval: 0.3)
         }
         thread.start()
