@@ -34,35 +34,44 @@ actor LiveServer {
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw LiveServerError.missingBinary(binary.path) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-e2e-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = Int.random(in: 20000..<60000)
         let rootToken = SecretToken.mint(.personalAccess).value
         let log = directory.appendingPathComponent("server.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
         let builds = directory.appendingPathComponent("builds", isDirectory: true)
-        var arguments = [
-            binary.path, "serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2",
-            "--log-level", "debug", "--builds-dir", builds.path,
-        ]
         // The registry's address is reserved now (jobs learn it from the server) and the registry itself starts on first use.
         let registryAddress = RegistryFixture.unavailableReason == nil ? "127.0.0.1:\(try RegistryFixture.freePort())" : nil
-        if let registryAddress { arguments += ["--registry", registryAddress] }
         var environment = ProcessInfo.processInfo.environment
         environment["LATCHKEY_ROOT_TOKEN"] = rootToken
         environment["LATCHKEY_ROOT_PASSWORD"] = "root-password-e2e"
         // The server exits when this test process does, even if it dies.
         environment["LATCHKEY_PARENT_PID"] = String(getpid())
-        let process = try Subprocess.launch(arguments, environment: environment, output: .appending(log.path), error: .output)
-        self.process = process
-        let url = "http://127.0.0.1:\(port)"
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            if let response = try? await HTTP.request("GET", url + "/-/readiness"), response.status == 200 { break }
-            guard process.isRunning else { throw LiveServerError.exited(String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)) }
-            try await Task.sleep(for: .milliseconds(100))
+        var url = ""
+        // A random port can be taken meanwhile (another test's client connection got it as its local port): then another.
+        attempts: for attempt in 1...5 {
+            let port = Int.random(in: 20000..<32000)
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            var arguments = [
+                binary.path, "serve", "--port", String(port), "--data-dir", directory.appendingPathComponent("data").path, "--runners", "2",
+                "--log-level", "debug", "--builds-dir", builds.path,
+            ]
+            if let registryAddress { arguments += ["--registry", registryAddress] }
+            let process = try Subprocess.launch(arguments, environment: environment, output: .appending(log.path), error: .output)
+            self.process = process
+            url = "http://127.0.0.1:\(port)"
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if let response = try? await HTTP.request("GET", url + "/-/readiness"), response.status == 200 { break attempts }
+                guard process.isRunning else {
+                    let output = String(decoding: (try? Data(contentsOf: log)) ?? Data(), as: UTF8.self)
+                    if output.contains("address already in use"), attempt < 5 { continue attempts }
+                    throw LiveServerError.exited(output)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            break
         }
         let handle = Handle(
             url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, buildsDirectory: builds,
-            pid: process.pid, registryAddress: registryAddress)
+            pid: process?.pid ?? 0, registryAddress: registryAddress)
         self.handle = handle
         return handle
     }
