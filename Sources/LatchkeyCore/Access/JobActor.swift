@@ -61,7 +61,7 @@ extension ProjectAbility {
         case .downloadCode: .readRepositories
         case .readJob, .readJobArtifacts: .readJobs
         case .readPipeline: .readPipelines
-        case .createPipeline: .adminPipelines
+        case .createPipeline, .updatePipeline: .adminPipelines
         case .readPackage: .readPackages
         case .createPackage: .adminPackages
         case .readRelease: .readReleases

@@ -220,7 +220,7 @@ extension ProjectAbility {
         case .pushCode: JobTokenPermission(.repository, .write)
         case .readJob, .readJobArtifacts: JobTokenPermission(.jobs, .read)
         case .readPipeline: JobTokenPermission(.pipelines, .read)
-        case .createPipeline: JobTokenPermission(.pipelines, .write)
+        case .createPipeline, .updatePipeline: JobTokenPermission(.pipelines, .write)
         case .readPackage: JobTokenPermission(.packages, .read)
         case .createPackage: JobTokenPermission(.packages, .write)
         case .readRelease: JobTokenPermission(.releases, .read)

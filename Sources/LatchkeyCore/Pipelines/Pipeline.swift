@@ -33,12 +33,18 @@ public struct Pipeline: Sendable, Equatable {
     public var updatedAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
+    /// `workflow:name` as expanded when the pipeline was made, or the name set later through the metadata API.
+    public var name: String?
+
+    /// The longest name kept (GitLab's column limit).
+    public static let maximumNameLength = 255
 
     public init(
         id: Int64, iid: Int64, projectID: Int64, ref: String, sha: String, beforeSHA: String, isTag: Bool, source: PipelineSource, status: PipelineStatus,
         userID: Int64?, scheduleID: Int64?, upstreamJobID: Int64?, yamlErrors: String?, variables: [CIVariable], createdAt: Date, updatedAt: Date,
-        startedAt: Date?, finishedAt: Date?
+        startedAt: Date?, finishedAt: Date?, name: String? = nil
     ) {
+        self.name = name
         self.id = id
         self.iid = iid
         self.projectID = projectID

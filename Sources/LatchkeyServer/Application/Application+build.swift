@@ -152,6 +152,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     jobTokenAPI.addRoutes(JobArtifactsController(environment: environment).endpoints)
     let triggers = PipelineTriggerController(environment: environment, creator: creator)
     jobTokenAPI.addRoutes(triggers.endpoints)
+    jobTokenAPI.addRoutes(PipelineMetadataController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(GenericPackagesController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(ReleasesController(environment: environment).endpoints)
     // GitLab's order on these: authenticate, then find, then authorize; an anonymous caller gets 401 before any lookup.

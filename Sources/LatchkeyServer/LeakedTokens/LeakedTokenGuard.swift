@@ -9,6 +9,7 @@ enum LeakSurface: String, Sendable {
     case release = "release"
     case artifact = "job artifact's metadata"
     case commit = "commit made through the API"
+    case pipelineName = "pipeline name"
 }
 
 /// The automatic kill switch: revokes every live job token and personal access token among the candidates found in content

@@ -20,6 +20,7 @@ public enum Schema {
         Migration(version: 16, name: "release asset links", apply: ReleaseLinkRepository.createTable),
         Migration(version: 17, name: "signed (JWT) job tokens", apply: JobRepository.addSignedTokenColumn),
         Migration(version: 18, name: "delayed jobs' start times", apply: JobRepository.addScheduledAt),
+        Migration(version: 19, name: "pipeline names (workflow:name, metadata API)", apply: PipelineRepository.addName),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

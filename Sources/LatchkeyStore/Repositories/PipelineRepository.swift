@@ -21,13 +21,14 @@ struct PipelineRecord: Codable, Sendable {
     var updatedAt: Int64
     var startedAt: Int64?
     var finishedAt: Int64?
+    var name: String?
 
     var pipeline: Pipeline {
         Pipeline(
             id: id, iid: iid, projectID: projectId, ref: ref, sha: sha, beforeSHA: beforeSha, isTag: isTag, source: PipelineSource(rawValue: source) ?? .push,
             status: PipelineStatus(rawValue: status) ?? .failed, userID: userId, scheduleID: scheduleId, upstreamJobID: upstreamJobId, yamlErrors: yamlErrors,
             variables: JSONCoding.decode([CIVariable].self, from: variables) ?? [], createdAt: Date(milliseconds: createdAt),
-            updatedAt: Date(milliseconds: updatedAt), startedAt: startedAt.map(Date.init(milliseconds:)), finishedAt: finishedAt.map(Date.init(milliseconds:)))
+            updatedAt: Date(milliseconds: updatedAt), startedAt: startedAt.map(Date.init(milliseconds:)), finishedAt: finishedAt.map(Date.init(milliseconds:)), name: name)
     }
 }
 
@@ -94,6 +95,24 @@ public struct PipelineRepository: Sendable {
     let database: Database
 
     /// Creates a pipeline with its jobs from a parsed configuration, or a failed pipeline carrying the YAML errors, and advances it.
+    /// `workflow:name`, cut to what the column keeps (never inside a character).
+    static func pipelineName(_ configuration: Result<PipelineDefinition, CIConfigError>) -> String? {
+        guard case .success(let definition) = configuration, let name = definition.name, !name.isEmpty else { return nil }
+        return String(name.prefix(Pipeline.maximumNameLength))
+    }
+
+    static func addName(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        try await db.alter(table: "pipelines").column("name", type: .text).run()
+    }
+
+    /// Renames the pipeline (`PUT …/pipelines/:id/metadata`); the pipeline as it is now, nil if there is none.
+    public func setName(pipelineID: Int64, name: String) async throws -> Pipeline? {
+        try await database.read { db in
+            try await db.update("pipelines").set("name", to: name).set("updated_at", to: Date().milliseconds).where("id", .equal, pipelineID)
+                .returning("*").first()?.record(PipelineRecord.self).pipeline
+        }
+    }
+
     public func create(_ new: NewPipeline, configuration: Result<PipelineDefinition, CIConfigError>) async throws -> Pipeline {
         let id: Int64 = try await database.transaction { db in
             let now = Date().milliseconds
@@ -110,13 +129,13 @@ public struct PipelineRepository: Sendable {
                 let record = try await db.insert(into: "pipelines")
                     .columns(
                         "iid", "project_id", "ref", "sha", "before_sha", "is_tag", "source", "status", "user_id", "schedule_id", "upstream_job_id",
-                        "yaml_errors", "variables", "created_at", "updated_at", "started_at", "finished_at"
+                        "yaml_errors", "variables", "created_at", "updated_at", "started_at", "finished_at", "name"
                     )
                     .values(
                         SQLBind(nextIID), SQLBind(new.projectID), SQLBind(new.ref), SQLBind(new.sha), SQLBind(new.beforeSHA), SQLBind(new.isTag),
                         SQLBind(new.source.rawValue), SQLBind(status.rawValue), SQLBind(new.userID), SQLBind(new.scheduleID), SQLBind(new.upstreamJobID),
                         SQLBind(yamlErrors), SQLBind(JSONCoding.encode(new.variables)), SQLBind(now), SQLBind(now), SQLBind(Int64?.none),
-                        SQLBind(status == .failed ? now : nil)
+                        SQLBind(status == .failed ? now : nil), SQLBind(Self.pipelineName(configuration))
                     )
                     .returning("*").first()?.record(PipelineRecord.self)
             else { throw StoreError.corrupt("pipeline insert") }

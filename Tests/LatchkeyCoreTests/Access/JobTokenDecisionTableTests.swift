@@ -24,6 +24,8 @@ struct JobTokenDecisionTableTests {
         .readPipeline: Rule(least: .reporter, openOnVisible: true, policy: .readPipelines),
         // The trigger API creates the pipeline as the job's user, who needs Developer, as for any pipeline.
         .createPipeline: Rule(least: .developer, openOnVisible: false, policy: .adminPipelines),
+        // `PUT …/pipelines/:id/metadata` (GitLab's job-token table; `admin_pipelines`).
+        .updatePipeline: Rule(least: .developer, openOnVisible: false, policy: .adminPipelines),
         .readJob: Rule(least: .reporter, openOnVisible: true, policy: .readJobs),
         .readJobArtifacts: Rule(least: .reporter, openOnVisible: true, policy: .readJobs),
         .readPackage: Rule(least: .reporter, openOnVisible: true, policy: .readPackages),
@@ -44,7 +46,7 @@ struct JobTokenDecisionTableTests {
     /// missing here need nothing (the project itself, which every job token may read).
     static let permissionNeeded: [ProjectAbility: (resource: String, level: Int)] = [
         .downloadCode: ("repository", 1), .pushCode: ("repository", 2), .readJob: ("jobs", 1), .readJobArtifacts: ("jobs", 1),
-        .readPipeline: ("pipelines", 1), .createPipeline: ("pipelines", 2), .readPackage: ("packages", 1), .createPackage: ("packages", 2),
+        .readPipeline: ("pipelines", 1), .createPipeline: ("pipelines", 2), .updatePipeline: ("pipelines", 2), .readPackage: ("packages", 1), .createPackage: ("packages", 2),
         .readRelease: ("releases", 1), .createRelease: ("releases", 2), .updateRelease: ("releases", 2), .destroyRelease: ("releases", 2),
         .readContainerImage: ("container_registry", 1),
         .createContainerImage: ("container_registry", 2),

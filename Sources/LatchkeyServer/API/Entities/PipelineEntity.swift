@@ -13,8 +13,10 @@ struct PipelineBasicEntity: Encodable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var webUrl: String
+    @Nullable var name: String?
 
     init(_ pipeline: Pipeline, projectPath: String, baseURL: String) {
+        name = pipeline.name
         id = pipeline.id
         iid = pipeline.iid
         projectId = pipeline.projectID
@@ -40,6 +42,7 @@ struct PipelineEntity: Encodable, Sendable {
     var createdAt: Date
     var updatedAt: Date
     var webUrl: String
+    @Nullable var name: String?
     var beforeSha: String
     var tag: Bool
     @Nullable var yamlErrors: String?
@@ -73,6 +76,7 @@ struct PipelineEntity: Encodable, Sendable {
         createdAt = basic.createdAt
         updatedAt = basic.updatedAt
         webUrl = basic.webUrl
+        name = basic.name
         beforeSha = pipeline.beforeSHA
         tag = pipeline.isTag
         yamlErrors = pipeline.yamlErrors
