@@ -27,9 +27,27 @@ actor LiveServer {
     private var process: Subprocess?
     private var registryProcess: Subprocess?
 
+    /// The start in progress: tests that ask while the server starts wait for the same one (the actor is reentrant at each
+    /// `await`, and a second start would replace the first's process under it).
+    private var starting: Task<Handle, any Error>?
+
     /// The running server, starting it if needed.
     func start() async throws -> Handle {
         if let handle { return handle }
+        if let starting { return try await starting.value }
+        let task = Task { try await self.launch() }
+        starting = task
+        do {
+            let handle = try await task.value
+            self.handle = handle
+            return handle
+        } catch {
+            starting = nil
+            throw error
+        }
+    }
+
+    private func launch() async throws -> Handle {
         let binary = Self.packageRoot.appendingPathComponent(".build/debug/latchkey")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw LiveServerError.missingBinary(binary.path) }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-e2e-\(UUID().uuidString)", isDirectory: true)
@@ -45,6 +63,7 @@ actor LiveServer {
         // The server exits when this test process does, even if it dies.
         environment["LATCHKEY_PARENT_PID"] = String(getpid())
         var url = ""
+        var launched: Subprocess?
         // A random port can be taken meanwhile (another test's client connection got it as its local port): then another.
         attempts: for attempt in 1...5 {
             let port = Int.random(in: 20000..<32000)
@@ -56,6 +75,7 @@ actor LiveServer {
             if let registryAddress { arguments += ["--registry", registryAddress] }
             let process = try Subprocess.launch(arguments, environment: environment, output: .appending(log.path), error: .output)
             self.process = process
+            launched = process
             url = "http://127.0.0.1:\(port)"
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline {
@@ -71,8 +91,7 @@ actor LiveServer {
         }
         let handle = Handle(
             url: url, rootToken: rootToken, dataDirectory: directory.appendingPathComponent("data"), logFile: log, buildsDirectory: builds,
-            pid: process?.pid ?? 0, registryAddress: registryAddress)
-        self.handle = handle
+            pid: launched?.pid ?? 0, registryAddress: registryAddress)
         return handle
     }
 
