@@ -36,7 +36,7 @@ struct IDTokenTests {
         try GitFixtures.git(["add", "."], in: work)
         try GitFixtures.git(["commit", "-qm", "ci"], in: work)
         try GitFixtures.git(["push", "-q", server.url.replacingOccurrences(of: "://", with: "://root:\(server.rootToken)@") + "/root/\(name).git", "main"], in: work)
-        let handed = try await JobHandoff.take(from: server.buildsDirectory).split(separator: " ").map(String.init)
+        let handed = try await JobHandoff.take(from: server.buildsDirectory, projectID: projectID).split(separator: " ").map(String.init)
         let token = try #require(handed.first), multi = try #require(handed.last)
         let jobID = try await eventually("the job to succeed") { () -> Int? in
             let jobs = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(projectID)/jobs", headers: root).array

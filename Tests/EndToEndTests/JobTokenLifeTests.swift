@@ -58,7 +58,7 @@ struct JobTokenLifeTests {
                 - echo "after"
             """
         let projectID = try await project("token-life", files: [".gitlab-ci.yml": ci])
-        let token = try await JobHandoff.take(from: server.buildsDirectory)
+        let token = try await JobHandoff.take(from: server.buildsDirectory, projectID: projectID)
         let status = try await finishedPipeline(projectID)
         let job = try #require(try await jobs(projectID).first)
         let jobID = try #require(job["id"] as? Int)
@@ -124,7 +124,7 @@ struct JobTokenLifeTests {
                 - echo not-reached
             """
         let projectID = try await project("kill-switch", files: [".gitlab-ci.yml": ci])
-        let token = try await JobHandoff.take(from: server.buildsDirectory)
+        let token = try await JobHandoff.take(from: server.buildsDirectory, projectID: projectID)
         let status = try await finishedPipeline(projectID)
         #expect(status == "canceled")
         let job = try #require(try await jobs(projectID).first)
@@ -144,7 +144,7 @@ struct JobTokenLifeTests {
                 - sleep 120
             """
         let projectID = try await project("cancel-me", files: [".gitlab-ci.yml": ci])
-        let token = try await JobHandoff.take(from: server.buildsDirectory)
+        let token = try await JobHandoff.take(from: server.buildsDirectory, projectID: projectID)
         let alive = try await HTTP.request("GET", "\(server.url)/api/v4/job", headers: ["JOB-TOKEN": token])
         #expect(alive.status == 200)
         let jobID = try #require(alive.object["id"] as? Int)

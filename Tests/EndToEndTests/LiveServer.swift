@@ -153,15 +153,24 @@ enum JobHandoff {
     /// The shell lines that hand `value` over and wait (at most 60 s) for the test to take it.
     static func script(_ value: String) -> String {
         // No single quotes: the line is often put inside a single-quoted YAML scalar.
-        "printf \"%s\" \"\(value)\" > \"$CI_PROJECT_DIR/.handoff\"; for i in $(seq 600); do [ -e \"$CI_PROJECT_DIR/.handoff\" ] || break; sleep 0.1; done"
+        // The project's id first, so a test takes only its own project's value (suites run side by side on one server).
+        "printf \"%s\" \"$CI_PROJECT_ID\" > \"$CI_PROJECT_DIR/.handoff-project\"; "
+            + "printf \"%s\" \"\(value)\" > \"$CI_PROJECT_DIR/.handoff\"; for i in $(seq 600); do [ -e \"$CI_PROJECT_DIR/.handoff\" ] || break; sleep 0.1; done"
     }
 
-    /// Waits for a job of `builds` to hand something over; returns it and lets that job continue.
-    static func take(from builds: URL, jobID: Int? = nil, timeout: Duration = .seconds(90)) async throws -> String {
-        try await eventually("a job to hand a value over in \(builds.path)", timeout: timeout) { () -> String? in
+    /// Waits for a job of `builds` (job `jobID`, or any job of project `projectID`) to hand something over; returns it and lets
+    /// that job continue.
+    static func take(from builds: URL, jobID: Int? = nil, projectID: Int? = nil, timeout: Duration = .seconds(90)) async throws -> String {
+        precondition(jobID != nil || projectID != nil, "name the job or the project: another suite's job may hand over at the same time")
+        return try await eventually("a job to hand a value over in \(builds.path)", timeout: timeout) { () -> String? in
             let names = (try? FileManager.default.contentsOfDirectory(atPath: builds.path)) ?? []
             for name in names where !name.hasSuffix(".tmp") && !name.hasSuffix(".id") && (jobID.map { name.hasPrefix("\($0)-") } ?? true) {
-                let file = builds.appendingPathComponent(name).appendingPathComponent(".handoff")
+                let directory = builds.appendingPathComponent(name)
+                if let projectID {
+                    let owner = try? String(contentsOf: directory.appendingPathComponent(".handoff-project"), encoding: .utf8)
+                    guard owner == String(projectID) else { continue }
+                }
+                let file = directory.appendingPathComponent(".handoff")
                 guard let text = try? String(contentsOf: file, encoding: .utf8), !text.isEmpty else { continue }
                 try? FileManager.default.removeItem(at: file)
                 return text

@@ -78,7 +78,7 @@ struct MaskingEndToEndTests {
                 - sh leak.sh
             """
         try push(name, files: [".gitlab-ci.yml": ci, "leak.sh": Self.leakScript])
-        let token = try await JobHandoff.take(from: server.buildsDirectory)
+        let token = try await JobHandoff.take(from: server.buildsDirectory, projectID: projectID)
         #expect(token.hasPrefix("glcbt-"))
         let jobID = try await eventually("the leak job to finish") { () -> Int? in
             let jobs = try await HTTP.request("GET", "\(server.url)/api/v4/projects/\(projectID)/jobs", headers: root).array

@@ -13,12 +13,14 @@ struct SignedJobTokenTests {
 
     var root: [String: String] { ["PRIVATE-TOKEN": server.rootToken] }
 
-    /// Waits for a job to write its token to `.handoff`; returns it and the job's directory, where `.release` lets the job end.
-    func takeToken() async throws -> (token: String, directory: URL) {
+    /// Waits for a job of project `projectID` to write its token to `.handoff`; returns it and the job's directory, where
+    /// `.release` lets the job end. (Other suites' jobs hand values over on the same server at the same time.)
+    func takeToken(projectID: Int) async throws -> (token: String, directory: URL) {
         let builds = server.buildsDirectory
         return try await eventually("a job to hand its token over") { () -> (String, URL)? in
             for name in (try? FileManager.default.contentsOfDirectory(atPath: builds.path)) ?? [] where !name.hasSuffix(".tmp") && !name.hasSuffix(".id") {
                 let directory = builds.appendingPathComponent(name)
+                guard (try? String(contentsOf: directory.appendingPathComponent(".handoff-project"), encoding: .utf8)) == String(projectID) else { continue }
                 guard let text = try? String(contentsOf: directory.appendingPathComponent(".handoff"), encoding: .utf8), !text.isEmpty else { continue }
                 try? FileManager.default.removeItem(at: directory.appendingPathComponent(".handoff"))
                 return (text, directory)
@@ -51,7 +53,7 @@ struct SignedJobTokenTests {
                 - 'echo "signature=$(printf %s "$CI_JOB_TOKEN" | cut -d. -f3)"'
                 - 'echo "payload=$(printf %s "$CI_JOB_TOKEN" | cut -d. -f2)"'
                 - 'echo "base64=$(printf %s "$CI_JOB_TOKEN" | base64 -w0)"'
-                - 'printf "%s" "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR/.handoff"; for i in $(seq 900); do [ -e "$CI_PROJECT_DIR/.release" ] && break; sleep 0.1; done'
+                - 'printf "%s" "$CI_PROJECT_ID" > "$CI_PROJECT_DIR/.handoff-project"; printf "%s" "$CI_JOB_TOKEN" > "$CI_PROJECT_DIR/.handoff"; for i in $(seq 900); do [ -e "$CI_PROJECT_DIR/.release" ] && break; sleep 0.1; done'
             """
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-jwt-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
@@ -61,7 +63,7 @@ struct SignedJobTokenTests {
         try GitFixtures.git(["commit", "-qm", "ci"], in: work)
         try GitFixtures.git(["push", "-q", server.url.replacingOccurrences(of: "://", with: "://root:\(server.rootToken)@") + "/root/\(name).git", "main"], in: work)
 
-        let (token, directory) = try await takeToken()
+        let (token, directory) = try await takeToken(projectID: projectID)
         let parts = token.dropFirst("glcbt-".count).split(separator: ".").map(String.init)
         try #require(token.hasPrefix("glcbt-") && parts.count == 3, "\(token.prefix(10))")
 
