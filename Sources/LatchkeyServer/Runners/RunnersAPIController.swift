@@ -95,18 +95,17 @@ struct RunnersAPIController {
 
     @Sendable func all(_ request: Request, context: AppRequestContext) async throws -> Response {
         try authorizer.authorizeInstanceAdministration(context.actor)
-        let parameters = try await APIParameters.read(request, context: context)
-        let filter = try RunnerFilter(parameters)
-        let pageRequest = try PageRequest(parameters)
-        let now = Date()
-        let runners = try await store.runners.list().filter { filter.admits($0, now: now) }
-        let items = runners.dropFirst(pageRequest.offset).prefix(pageRequest.perPage).map { RunnerEntity($0, now: now) }
-        return try Page(items: Array(items), total: runners.count, request: pageRequest).response(for: request, baseURL: baseURL)
+        return try await listed(request, context: context)
     }
 
     /// The runners a project's jobs may run on (Maintainers): every instance runner, as a project with shared runners on sees them.
     @Sendable func projectRunners(_ request: Request, context: AppRequestContext) async throws -> Response {
         _ = try await authorizer.project(try context.parameters.require("id"), .adminProject, actor: context.actor)
+        return try await listed(request, context: context)
+    }
+
+    /// Every runner that passes the request's filters, one page of them.
+    private func listed(_ request: Request, context: AppRequestContext) async throws -> Response {
         let parameters = try await APIParameters.read(request, context: context)
         let filter = try RunnerFilter(parameters)
         let pageRequest = try PageRequest(parameters)
