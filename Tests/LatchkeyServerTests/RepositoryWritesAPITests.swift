@@ -132,6 +132,90 @@ struct RepositoryWritesAPITests {
         }
     }
 
+    @Test("hostile commits: a symlink moves as a symlink, a submodule not at all, bad identities and messages are 400s, a start point on an existing branch is refused, tokens in names are caught", arguments: TestBackend.all)
+    func hostileCommits(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let (_, bobToken) = try await server.makeUser("bob")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            let repository = server.environment.repositories.path(projectID: project.id)
+            let first = try GitFixtures.commit(["README.md": "hello\n"], to: repository)
+            // A symbolic link and a gitlink (submodule), made as a user's git would.
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("latchkey-work-\(UUID().uuidString)", isDirectory: true)
+            defer { try? FileManager.default.removeItem(at: work) }
+            try GitFixtures.git(["clone", "--quiet", repository.path, work.path])
+            try FileManager.default.createSymbolicLink(atPath: work.appendingPathComponent("link").path, withDestinationPath: "README.md")
+            try GitFixtures.git(["add", "link"], in: work)
+            try GitFixtures.git(["update-index", "--add", "--cacheinfo", "160000,\(first),sub"], in: work)
+            try GitFixtures.git(["commit", "--quiet", "-m", "links"], in: work)
+            try GitFixtures.git(["push", "--quiet", "origin", "HEAD:refs/heads/main"], in: work)
+            let commits = "projects/\(project.id)/repository/commits"
+            func commit(_ actions: [[String: any Sendable]], _ extra: [String: any Sendable] = [:]) async throws -> APIResponse {
+                var body: [String: any Sendable] = ["branch": "main", "commit_message": "m", "actions": actions]
+                body.merge(extra) { $1 }
+                return try await client.api(.post, commits, token: alice, json: body)
+            }
+            let head = { try GitFixtures.git(["rev-parse", "main"], in: repository).trimmingCharacters(in: .newlines) }
+            let before = try head()
+
+            let submodule = try await commit([["action": "move", "file_path": "lib", "previous_path": "sub"]])
+            #expect(submodule.status == .badRequest && submodule.string("message")?.contains("submodule") == true, "\(submodule.text)")
+            let moved = try await commit([["action": "move", "file_path": "links/readme", "previous_path": "link"]])
+            #expect(moved.status == .created, "\(moved.text)")
+            #expect(try GitFixtures.git(["ls-tree", "main", "links/readme"], in: repository).hasPrefix("120000 blob"), "a moved symlink stays a symlink")
+
+            let nul = try await commit([["action": "create", "file_path": "a.txt", "content": "a"]], ["commit_message": "one\u{0}two"])
+            #expect(nul.status == .badRequest && nul.string("message")?.contains("commit_message") == true, "\(nul.text)")
+            for name in ["<>", ".", "a\nb", "x<y"] {
+                let author = try await commit([["action": "create", "file_path": "a.txt", "content": "a"]], ["author_name": name])
+                #expect(author.status == .badRequest && author.string("message") == "author_name is invalid", "\(name): \(author.status) \(author.text)")
+            }
+            let email = try await commit([["action": "create", "file_path": "a.txt", "content": "a"]], ["author_email": "a>b@example.com"])
+            #expect(email.status == .badRequest && email.string("message") == "author_email is invalid", "\(email.text)")
+
+            // GitLab: a start point for a branch that exists is refused (without `force`), never silently ignored.
+            let topic = try await commit([["action": "create", "file_path": "t.txt", "content": "t"]], ["branch": "topic", "start_sha": first])
+            #expect(topic.status == .created, "\(topic.text)")
+            let again = try await commit([["action": "create", "file_path": "u.txt", "content": "u"]], ["branch": "topic", "start_branch": "main"])
+            #expect(again.status == .badRequest && again.string("message") == "Branch already exists", "\(again.text)")
+            let same = try await commit([["action": "create", "file_path": "u.txt", "content": "u"]], ["branch": "topic", "start_branch": "topic"])
+            #expect(same.status == .created, "a start branch that is the branch itself is no new branch: \(same.text)")
+
+            // Many actions, each checking last_commit_id, in one commit; one stale id refuses the whole commit.
+            let files = (0..<300).map { ["action": "create", "file_path": "many/f\($0).txt", "content": "\($0)"] as [String: any Sendable] }
+            let made = try await commit(files)
+            #expect(made.status == .created, "\(made.text)")
+            let madeID = try #require(made.string("id"))
+            var updates = (0..<300).map { ["action": "update", "file_path": "many/f\($0).txt", "content": "v\($0)", "last_commit_id": madeID] as [String: any Sendable] }
+            let fresh = try await commit(updates)
+            #expect(fresh.status == .created, "\(fresh.text)")
+            updates[150]["content"] = "again"
+            let stale = try await commit(updates)
+            #expect(stale.status == .badRequest && stale.string("message")?.contains("many/f0.txt") == true, "\(stale.text)")
+            let bogus = try await commit([["action": "delete", "file_path": "many/f1.txt", "last_commit_id": "deadbeefdeadbeef"]])
+            #expect(bogus.status == .badRequest && bogus.string("message")?.contains("changed since") == true, "\(bogus.text)")
+
+            // A live token in a file name, a moved file's old name, an author or the branch is caught like one in content.
+            let afterWrites = try head()
+            let (_, carolToken) = try await server.makeUser("carol")
+            let (_, daveToken) = try await server.makeUser("dave")
+            let (_, erinToken) = try await server.makeUser("erin")
+            let leaks: [(token: String, body: [String: any Sendable])] = [
+                (bobToken, ["actions": [["action": "create", "file_path": "notes/\(bobToken).txt", "content": "x"]] as [[String: any Sendable]]]),
+                (carolToken, ["actions": [["action": "move", "file_path": "moved.md", "previous_path": "README.md"]] as [[String: any Sendable]], "author_name": "x \(carolToken)"]),
+                (daveToken, ["actions": [["action": "create", "file_path": "d.txt", "content": "d"]] as [[String: any Sendable]], "branch": "leak/\(daveToken)", "start_branch": "main"]),
+                (erinToken, ["actions": [["action": "create", "file_path": "e.txt", "content": "e"]] as [[String: any Sendable]], "author_email": "\(erinToken)@example.com"]),
+            ]
+            for leak in leaks {
+                let answer = try await commit([], leak.body)
+                #expect(answer.status == .badRequest && answer.string("message")?.contains("live access token") == true, "\(leak.body.keys.sorted()) \(answer.text)")
+                #expect(try await client.api(.get, "user", token: leak.token).status == .unauthorized, "the leaked token is revoked")
+            }
+            #expect(try GitFixtures.git(["for-each-ref", "--format=%(refname)"], in: repository).contains("leak/") == false)
+            #expect(try head() == afterWrites && before != afterWrites)
+        }
+    }
+
     @Test("a job token is no credential for writes, as in GitLab's job-token table")
     func jobToken() async throws {
         try await withTestServer(.sqlite) { server, client in

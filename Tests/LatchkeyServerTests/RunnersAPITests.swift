@@ -64,9 +64,11 @@ struct RunnersAPITests {
             #expect(forProject.array.count == 2, "\(forProject.text)")
             #expect([403, 404].contains(try await client.api(.get, "projects/\(projectID)/runners", token: alice).status.code))
 
-            let untaggable = try await client.api(.put, "runners/\(secondID)", token: server.rootToken, json: ["tag_list": [String](), "run_untagged": false])
+            let untaggable = try await client.api(.put, "runners/\(secondID)", token: server.rootToken, json: ["tag_list": [String](), "run_untagged": false, "description": "renamed", "paused": true])
             #expect(untaggable.status == .badRequest, "\(untaggable.text)")
-            #expect(try await client.api(.get, "runners/\(secondID)", token: server.rootToken).object["tag_list"] as? [String] == ["gpu", "linux"])
+            let unchanged = try await client.api(.get, "runners/\(secondID)", token: server.rootToken).object
+            #expect(unchanged["tag_list"] as? [String] == ["gpu", "linux"])
+            #expect(unchanged["description"] as? String != "renamed" && unchanged["paused"] as? Bool == false, "a refused update changes nothing")
             #expect(try await client.api(.put, "runners/\(secondID)", token: server.rootToken, json: ["paused": true, "active": true]).status == .badRequest)
             #expect(try await client.api(.put, "runners/\(secondID)", token: server.rootToken, json: [:]).status == .badRequest)
 

@@ -96,6 +96,30 @@ struct TraceMaskingTests {
         }
     }
 
+    @Test("a job's cached rules go once it ends any way: the reaper's pass drops those of jobs no longer active, never one primed meanwhile")
+    func rulesOfEndedJobsGo() async throws {
+        try await withTestServer(.sqlite) { server, client in
+            let (projectID, runnerToken) = try await RunnerProtocolTests.setUp(server, client)
+            let claimed = try await client.api(.post, "jobs/request", json: ["token": runnerToken])
+            let jobID = try #require(claimed.object["id"] as? Int64)
+            let rules = server.environment.traceMaskingRules
+            #expect(rules.known(jobID: jobID) != nil)
+            let canceled = try await client.api(.post, "projects/\(projectID)/jobs/\(jobID)/cancel", token: server.rootToken)
+            #expect(canceled.status == .created, "\(canceled.text)")
+            // Canceled, so "canceling" until its runner reports: still active, still masked.
+            await JobReaper(environment: server.environment, queue: JobQueue()).reap(now: Date())
+            #expect(rules.known(jobID: jobID) != nil, "a canceling job still sends its trace")
+            _ = try await server.store.jobs.finish(jobID: jobID, status: .canceled, failureReason: nil, exitCode: nil)
+            rules.prime(jobID: 999_999, secrets: ["primed-after-the-list"])
+            let mark = rules.mark()
+            rules.prime(jobID: 999_998, secrets: ["primed-after-the-mark"])
+            rules.retain([], usedBefore: mark)
+            #expect(rules.known(jobID: 999_999) == nil && rules.known(jobID: 999_998) != nil)
+            await JobReaper(environment: server.environment, queue: JobQueue()).reap(now: Date())
+            #expect(rules.known(jobID: jobID) == nil, "an ended job's rules are not kept")
+        }
+    }
+
     @Test("the web page masks again what stripping escapes and section markers would join")
     func webPageMasksStrippedText() async throws {
         try await withTestServer(.sqlite) { server, client in

@@ -66,6 +66,25 @@ struct JobDispatchTests {
         }
     }
 
+    @Test("a runner paused, given other tags or deleted after it was loaded (a long poll in progress) claims nothing with what it was", arguments: TestBackend.all)
+    func staleRunner(backend: TestBackend) async throws {
+        try await withStore(backend) { store in
+            _ = try await pipeline(store, PipelineDefinition(stages: ["test"], variables: [], jobs: [JobDefinition(name: "deploy", script: ["x"], tags: ["prod"])]))
+            let loaded = try await runner(store, "poller", tags: ["prod"], untagged: false)
+            _ = try await store.runners.update(id: loaded.id, RunnerChanges(active: false))
+            #expect(try await store.jobs.claimNext(runner: loaded, tokenDigest: "p1", tokenNonce: "n1") == nil, "paused meanwhile")
+            _ = try await store.runners.update(id: loaded.id, RunnerChanges(tags: ["dev"], active: true))
+            #expect(try await store.jobs.claimNext(runner: loaded, tokenDigest: "p2", tokenNonce: "n2") == nil, "lost the tag meanwhile")
+            let current = try #require(try await store.runners.find(id: loaded.id))
+            #expect(try await store.jobs.claimNext(runner: current, tokenDigest: "p3", tokenNonce: "n3") == nil, "and as it is now it has not the tag")
+            let other = try await runner(store, "other", tags: ["prod"], untagged: false)
+            try await store.runners.delete(id: other.id)
+            #expect(try await store.jobs.claimNext(runner: other, tokenDigest: "p4", tokenNonce: "n4") == nil, "deleted meanwhile")
+            let fresh = try await runner(store, "fresh", tags: ["prod"], untagged: false)
+            #expect(try await store.jobs.claimNext(runner: fresh, tokenDigest: "p5", tokenNonce: "n5")?.name == "deploy")
+        }
+    }
+
     @Test("many concurrent claimants with random tag sets never claim a job twice and leave no job one of them could run", arguments: TestBackend.all)
     func concurrentClaims(backend: TestBackend) async throws {
         try await withStore(backend) { store in

@@ -2,8 +2,9 @@
 /// digest lookup. Work is constant per byte; memory is bounded by twice the longest token.
 ///
 /// A candidate is a prefix and the token characters (`A–Z a–z 0–9 - _ .`) after it up to the first other byte, exactly as
-/// presented — never a shorter piece of it, so a lookup only ever answers for a whole string the sender wrote. One variant is
-/// added: without trailing dots, since a sentence may end right after a token.
+/// presented — never an arbitrary piece of it, so a lookup only ever answers for a whole string the sender wrote. The variants
+/// added end where the sender wrote a dot, since a sentence may end right after a token and a file name may follow one with its
+/// extension (`glpat-….txt`): the string before a dot is whole as written.
 struct TokenCandidateExtractor {
     /// The prefixes; none has a proper prefix that is also its suffix (so a mismatch restarts at the first byte, see `init`).
     let prefixes: [[UInt8]]
@@ -17,6 +18,8 @@ struct TokenCandidateExtractor {
     private var starts: [Int] = []
     /// The most candidate starts kept in one run (the oldest are dropped): a run of repeated prefixes cannot make more work.
     static let maximumStartsPerRun = 8
+    /// The most dots a candidate is also cut at.
+    static let maximumDotCuts = 4
 
     init(prefixes: [[UInt8]], maximumLength: Int, minimumBodyLength: Int) {
         for prefix in prefixes {
@@ -74,10 +77,15 @@ struct TokenCandidateExtractor {
         for index in progress.indices { progress[index] = 0 }
         guard !starts.isEmpty else { return }
         for start in starts where run.count - start <= maximumLength {
-            var candidate = run[start...]
+            let candidate = run[start...]
             offer(candidate, into: &sink)
-            while candidate.last == UInt8(ascii: ".") { candidate = candidate.dropLast() }
-            if candidate.count < run.count - start { offer(candidate, into: &sink) }
+            // Up to each of the first few dots: a JWT has two, so its end is among them whatever follows it.
+            var cuts = 0
+            for index in candidate.indices where candidate[index] == UInt8(ascii: ".") && index > start {
+                offer(candidate[..<index], into: &sink)
+                cuts += 1
+                if cuts == Self.maximumDotCuts { break }
+            }
         }
         run.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)

@@ -24,8 +24,14 @@ struct PipelineMetadataController {
         try await authorizer.authorize(context.actor, .updatePipeline, facts, ref: pipeline.ref, isTag: pipeline.isTag)
         let parameters = try await APIParameters.read(request, context: context)
         let name = try parameters.requireString("name")
-        guard name.count <= Pipeline.maximumNameLength else {
+        // Characters as GitLab (Ruby) counts them, code points: a grapheme count would let a few "characters" of stacked
+        // combining marks run to megabytes.
+        guard name.unicodeScalars.count <= Pipeline.maximumNameLength else {
             throw APIError.validation(["name": ["is too long (maximum is \(Pipeline.maximumNameLength) characters)"]])
+        }
+        // Shown in pages, lists and terminals (`glab`, the CLI): no control character may rewrite what they show.
+        guard !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.validation(["name": ["can not contain control characters"]])
         }
         // Shown to everyone who can see the pipeline: a live token pasted into it dies, and the name is refused.
         try await LeakedTokenGuard(environment: environment).refuseLeaks(in: [name], surface: .pipelineName, project: facts.project, authorID: context.actor.user?.id)

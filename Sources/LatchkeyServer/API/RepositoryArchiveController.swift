@@ -63,11 +63,7 @@ struct RepositoryArchiveController {
             "-C", repository, "archive", "--format=\(format.git)", "--prefix=\(prefix)/", sha,
         ]
         if !path.isEmpty { arguments += ["--", ":(literal)\(path)"] }
-        guard let slot = await environment.gitSlots.acquire(GitSlots.key(for: context.actor, address: context.remoteAddress?.ipAddress)) else {
-            var error = APIError(.tooManyRequests, message: "429 Too many archives at once with these credentials (at most \(environment.gitSlots.limit)); retry later")
-            error.headers[.retryAfter] = "10"
-            throw error
-        }
+        let slot = try await environment.gitSlots.acquire(for: context.actor, context: context, what: "archives")
         let process = try Git.start(arguments)
         // Read on an event loop: a large archive's compression holds no pool thread while git works. A reader dropped unread
         // (a HEAD request) closes its pipe, so git ends on its next write instead of blocking for good.

@@ -106,6 +106,11 @@ struct RepositoryCommitsController {
         guard await BranchesController.isValidBranchName(branch) else { throw APIError(.badRequest, message: "Branch name is invalid") }
         let head = await repositories.resolve(projectID: project.id, ref: "refs/heads/\(branch)")
         var base = head
+        // A start point names where a new branch begins; on an existing branch GitLab refuses it (without `force`, which
+        // Latchkey never does) rather than ignore it.
+        if head != nil, let start {
+            if case .branch(let name) = start, name == branch {} else { throw APIError(.badRequest, message: CommitFailure.branchExists.message) }
+        }
         if head == nil {
             switch start {
             case .branch(let name)?:
@@ -127,15 +132,25 @@ struct RepositoryCommitsController {
         if let refusal = AccessPolicy.checkBranchChange(context.actor, head == nil ? .create : .update(forced: false), branch: branch, origin: .api, rules: rules, on: facts) {
             throw APIError(.forbidden, message: refusal.message)
         }
+        let authorName = try parameters.string("author_name").flatMap { $0.isEmpty ? nil : $0 } ?? user.name
+        let authorEmail = try parameters.string("author_email").flatMap { $0.isEmpty ? nil : $0 } ?? user.email
+        let author: CommitIdentity
+        do {
+            author = try CommitIdentity.checked(name: authorName, email: authorEmail)
+        } catch {
+            throw APIError(.badRequest, message: error.message)
+        }
+        // Everything that lands in the repository is scanned: a token in a file name, an author or the branch name is as
+        // readable to every cloner as one in a file.
         var scanner = TokenCandidateScanner()
-        for text in [[UInt8](message.utf8)] + actions.compactMap(\.content) {
+        let names = [message, branch, author.name, author.email] + actions.flatMap { [$0.filePath] + ($0.previousPath.map { [$0] } ?? []) }
+        for text in names.map { [UInt8]($0.utf8) } + actions.compactMap(\.content) {
             scanner.scan(text)
             scanner.endDocument()
         }
         try await LeakedTokenGuard(environment: environment).refuseLeaks(scanner, surface: .commit, project: project, authorID: user.id)
-        let author = CommitIdentity(
-            name: try parameters.string("author_name").flatMap { $0.isEmpty ? nil : $0 } ?? user.name,
-            email: try parameters.string("author_email").flatMap { $0.isEmpty ? nil : $0 } ?? user.email)
+        // A commit runs git as a clone does, so it takes one of the credential's git slots.
+        let slot = try await environment.gitSlots.acquire(for: context.actor, context: context, what: "commits")
         let sha: String
         do {
             sha = try await repositories.commit(
@@ -143,6 +158,7 @@ struct RepositoryCommitsController {
         } catch let failure as CommitFailure {
             throw APIError(.badRequest, message: failure.message)
         }
+        withExtendedLifetime(slot) {}
         let recorded = await environment.recordRepositoryMetadata(project)
         if let user = context.actor.signedInUser {
             await creator.startForAPIWrite(project: recorded, ref: branch, user: user)

@@ -21,7 +21,11 @@ struct JobReaper: Service {
     func reap(now: Date) async {
         do {
             let silence = Double(environment.settings.runnerSilenceLimit.components.seconds)
-            for job in try await environment.store.jobs.active() {
+            let mark = environment.traceMaskingRules.mark()
+            let active = try await environment.store.jobs.active()
+            // Rules of jobs that ended any way (canceled, deleted, failed by another instance) are not kept until evicted.
+            environment.traceMaskingRules.retain(Set(active.map(\.id)), usedBefore: mark)
+            for job in active {
                 let timeout = Double(job.definition.timeoutSeconds ?? 3600)
                 var reason: String?
                 // A little grace past the timeout lets the runner report the timeout itself, with its trace.

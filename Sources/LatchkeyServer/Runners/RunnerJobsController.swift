@@ -79,6 +79,9 @@ struct RunnerJobsController {
                 let user = try await users.user(claimed.userID)
                 payload = try await JobPayloadBuilder(environment: environment, idTokens: idTokens).payload(
                     job: claimed, token: token, pipeline: pipeline, project: project, user: user)
+                // What this job's trace requests mask, read now (one query) instead of on every PATCH.
+                environment.traceMaskingRules.prime(
+                    jobID: claimed.id, secrets: try await environment.traceSecrets(for: claimed, token: payload.token, runnerToken: runnerToken))
             } catch {
                 // Claimed but never sent: fail it now, so it neither stays running with a live token until the reaper nor
                 // comes back to fail the same way in a loop.
@@ -91,9 +94,6 @@ struct RunnerJobsController {
                 if try await environment.store.jobs.giveBack(jobID: claimed.id, tokenNonce: nonce) { await queue.notify() }
                 return nil
             }
-            // What this job's trace requests mask, read now (one query) instead of on every PATCH.
-            environment.traceMaskingRules.prime(
-                jobID: claimed.id, secrets: try await environment.traceSecrets(for: claimed, token: payload.token, runnerToken: runnerToken))
             environment.logger.info("job started", metadata: ["job": "\(claimed.id)", "runner": "\(runner.id)", "project": "\(project.fullPath)"])
             ServerMetrics.claimDuration(ContinuousClock.now - started, claimed: true)
             return try JSON.response(payload, status: .created)

@@ -166,12 +166,12 @@ struct RunnersAPIController {
         guard changes.description != nil || changes.tags != nil || changes.runUntagged != nil || changes.locked != nil || changes.active != nil else {
             throw APIError(.badRequest, error: "description, active, paused, tag_list, run_untagged, locked, access_level, maximum_timeout, maintenance_note are missing, at least one parameter must be provided")
         }
-        let updated = try await store.runners.update(id: runner.id, changes)
-        if updated.tags.isEmpty && !updated.runUntagged {
-            // GitLab refuses a runner that could take no job at all.
-            _ = try await store.runners.update(id: runner.id, RunnerChanges(tags: runner.tags, runUntagged: runner.runUntagged))
+        // GitLab refuses a runner that could take no job at all; checked before anything is written, so a refused
+        // request changes nothing.
+        if (changes.tags ?? runner.tags).isEmpty && !(changes.runUntagged ?? runner.runUntagged) {
             throw APIError.validation(["tags_list": ["can not be empty when runner is not allowed to pick untagged jobs"]])
         }
+        let updated = try await store.runners.update(id: runner.id, changes)
         return try JSON.response(RunnerDetails(updated, now: Date()))
     }
 

@@ -86,6 +86,17 @@ final class TraceMaskingRules: Sendable {
         }
     }
 
+    /// A point in this cache's use, for `retain(_:usedBefore:)`.
+    func mark() -> UInt64 { state.withLock { $0.clock } }
+
+    /// Drops the entries of jobs not in `active` (ended, canceled, reaped, on any instance) that were last used before `mark`:
+    /// one claimed after the list of active jobs was read keeps its entry.
+    func retain(_ active: Set<Int64>, usedBefore mark: UInt64) {
+        state.withLock { state in
+            state.entries = state.entries.filter { active.contains($0.key) || $0.value.lastUse > mark }
+        }
+    }
+
     /// Drops the rules of a finished job.
     func forget(jobID: Int64) {
         _ = state.withLock { $0.entries.removeValue(forKey: jobID) }

@@ -55,7 +55,12 @@ extension JobRepository {
                 ? "NOT EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = c.id)"
                 : "NOT EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = c.id AND t.tag NOT IN (\(binds: tags)))"
             if !runner.runUntagged { eligible = eligible + " AND EXISTS (SELECT 1 FROM job_tags t WHERE t.job_id = c.id)" }
-            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            // The runner as this request loaded it must still be the runner in the database: a runner paused, deleted or
+            // given other tags while it long-polls claims nothing more with what it was.
+            eligible = eligible
+                + " AND EXISTS (SELECT 1 FROM runners r WHERE r.id = \(bind: runner.id) AND r.active = \(bind: true)"
+                + " AND r.tags = \(bind: runner.tags.joined(separator: ",")) AND r.run_untagged = \(bind: runner.runUntagged))"
+            let lock: SQLQueryString = kind == .postgres ? " FOR UPDATE OF c SKIP LOCKED" : ""
             let running = JobStatus.running.rawValue, pending = JobStatus.pending.rawValue
             let query: SQLQueryString =
                 "UPDATE jobs SET status = \(bind: running), runner_id = \(bind: runner.id), token_digest = \(bind: tokenDigest), "
