@@ -229,9 +229,12 @@ def _():
 # --- job_token: what a running job's CI_JOB_TOKEN opens, driven through python-gitlab's `job_token=` ---
 
 
-def push_project(name, files):
-    """Creates a private project as root, pushes `files` to main, and returns the project."""
-    project = gl.projects.create({"name": name, "visibility": "private"})
+def push_project(name, files, group=None):
+    """Creates a private project as root (in `group` if given), pushes `files` to main, and returns the project."""
+    attributes = {"name": name, "visibility": "private"}
+    if group is not None:
+        attributes["namespace_id"] = group.id
+    project = gl.projects.create(attributes)
     with tempfile.TemporaryDirectory() as work:
         git("init", "-q", "-b", "main", work)
         for path, content in files.items():
@@ -239,7 +242,7 @@ def push_project(name, files):
                 handle.write(content)
         git("add", ".", cwd=work)
         git("commit", "-qm", "ci", cwd=work)
-        git("push", "-q", URL.replace("://", f"://root:{ROOT_TOKEN}@") + f"/root/{name}.git", "main", cwd=work)
+        git("push", "-q", URL.replace("://", f"://root:{ROOT_TOKEN}@") + f"/{project.path_with_namespace}.git", "main", cwd=work)
     return project
 
 
@@ -471,6 +474,33 @@ def _():
         assert error.response_code == 404, error.response_code
     else:
         raise AssertionError("a deleted file is still there")
+
+@check("CI/CD variables: gl.variables (instance) and group.variables, inherited by a job in a subgroup; nearer levels win")
+def _():
+    parent = gl.groups.create({"name": "Vars", "path": "vars"})
+    child = gl.groups.create({"name": "Team", "path": "team", "parent_id": parent.id})
+    gl.variables.create({"key": "VAR_LEVEL", "value": "instance"})
+    gl.variables.create({"key": "FROM_INSTANCE", "value": "i"})
+    parent.variables.create({"key": "VAR_LEVEL", "value": "group"})
+    parent.variables.create({"key": "FROM_GROUP", "value": "g", "masked": False})
+    parent.variables.create({"key": "PROD_ONLY", "value": "never-here", "environment_scope": "production"})
+    child.variables.create({"key": "VAR_LEVEL", "value": "subgroup"})
+    variable = child.variables.get("VAR_LEVEL")
+    variable.value = "team"
+    variable.save()
+    assert [v.key for v in child.variables.list(get_all=True)] == ["VAR_LEVEL"]
+    assert gl.variables.get("FROM_INSTANCE").value == "i"
+    script = ('test "$VAR_LEVEL" = team && test "$FROM_GROUP" = g && test "$FROM_INSTANCE" = i && test -z "$PROD_ONLY" && echo inherited-ok')
+    project = push_project("inherits", {".gitlab-ci.yml": "check:\n  script:\n    - '" + script + "'\n"}, group=child)
+    pipeline = wait_for(lambda: (project.pipelines.list(get_all=True) or [None])[0], what="the push's pipeline")
+    status = wait_for(lambda: (lambda p: p.status if p.status in ("success", "failed", "canceled") else None)(project.pipelines.get(pipeline.id)),
+                      what="the pipeline to finish")
+    job = project.jobs.list(get_all=True)[0]
+    trace = project.jobs.get(job.id).trace().decode()
+    assert status == "success" and "inherited-ok" in trace, (status, trace[-2000:])
+    gl.variables.delete("VAR_LEVEL")
+    gl.variables.delete("FROM_INSTANCE")
+
 
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")

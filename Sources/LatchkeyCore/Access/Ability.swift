@@ -82,13 +82,15 @@ public enum GroupAbility: String, Sendable, CaseIterable {
     case createProject = "create_projects"
     case createSubgroup = "create_subgroup"
     case adminGroup = "admin_group"
+    /// The group's CI/CD variables, which every project below it inherits: Owners only, as GitLab's GroupPolicy.
+    case adminVariables = "admin_cicd_variables"
 
     public var minimumLevel: AccessLevel {
         switch self {
         case .readGroup: .guest
         case .createProject: .developer
         case .adminMembers, .createSubgroup: .maintainer
-        case .manageOwners, .adminGroup: .owner
+        case .manageOwners, .adminGroup, .adminVariables: .owner
         }
     }
 

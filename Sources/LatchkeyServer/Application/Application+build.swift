@@ -158,7 +158,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     // GitLab's order on these: authenticate, then find, then authorize; an anonymous caller gets 401 before any lookup.
     let authenticatedAPI = api.group().add(middleware: AuthenticationRequiredMiddleware())
     authenticatedAPI.addRoutes(triggers.managementEndpoints)
-    authenticatedAPI.addRoutes(VariablesController(environment: environment).endpoints)
+    authenticatedAPI.addRoutes(
+        VariablesController(authorizer: environment.authorizer, variables: environment.store.variables, baseURL: environment.settings.baseURL).endpoints)
     authenticatedAPI.addRoutes(ApplicationSettingsController(environment: environment).endpoints)
     authenticatedAPI.addRoutes(JobTokenScopeController(environment: environment, scope: JobTokenScopeService(environment: environment)).endpoints)
     authenticatedAPI.addRoutes(MembersController(environment: environment).endpoints)

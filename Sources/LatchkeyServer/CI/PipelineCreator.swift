@@ -112,7 +112,7 @@ extension PipelineCreator {
         let refProtected = try await environment.isProtectedRef(ref, isTag: isTag, projectID: project.id)
         predefined["CI_COMMIT_REF_PROTECTED"] = refProtected ? "true" : "false"
         if projectVariables {
-            for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
+            for variable in try await environment.inheritedVariables(for: project).reaching(environment: nil, refProtected: refProtected) {
                 overrides[variable.key] = variable.value
             }
         }

@@ -105,7 +105,7 @@ struct JobPayloadBuilder {
             ]
         }
         // Later definitions win, in GitLab's order (`Ci::Variables::Builder#scoped_variables`): YAML (global, job), the dotenv
-        // reports of the jobs this one takes artifacts from, project variables, then pipeline (trigger/API/schedule) variables.
+        // reports of the jobs this one takes artifacts from, instance, group and project variables, then pipeline (trigger/API/schedule) variables.
         for variable in job.definition.variables {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: true, raw: variable.raw))
         }
@@ -113,7 +113,9 @@ struct JobPayloadBuilder {
         for variable in try await environment.store.jobs.dependencyDotenvVariables(of: job) where !DotenvReport.isPredefined(variable.key) {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false))
         }
-        for variable in try await environment.store.variables.list(projectID: project.id) where !variable.protected || refProtected {
+        // Instance, then groups from the outermost, then the project; only `*`-scoped ones, as no job deploys to an environment
+        // yet, so a variable scoped to `production` never reaches a job that does not deploy there.
+        for variable in try await environment.inheritedVariables(for: project).reaching(environment: nil, refProtected: refProtected) {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
         }
         for variable in pipeline.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: false)) }

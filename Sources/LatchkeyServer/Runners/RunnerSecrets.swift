@@ -37,8 +37,8 @@ struct RegistrationToken: Sendable {
 }
 
 extension ServerEnvironment {
-    /// The secrets the server masks in a job's incoming trace: its token, its runner's token and its project's masked
-    /// variables (all of them, as the database holds them, so every instance compiles the same rules for a job; a masker
+    /// The secrets the server masks in a job's incoming trace: its token, its runner's token and the masked variables of its
+    /// project, its groups and the instance (all of them, as the database holds them, so every instance compiles the same rules for a job; a masker
     /// state stored by one resumes exactly on another). `token` and `runnerToken`, when the caller has them, spare their
     /// lookups.
     func traceSecrets(for job: Job, token: String? = nil, runnerToken: String? = nil) async throws -> [String] {
@@ -53,7 +53,8 @@ extension ServerEnvironment {
         } else if let runnerID = job.runnerID, let runner = try await store.runners.find(id: runnerID) {
             secrets.append(digester.derive(.runner, nonce: runner.tokenNonce).value)
         }
-        secrets += try await store.variables.list(projectID: job.projectID).filter(\.masked).map(\.value)
+        // Every masked variable the job could hold, at every level and whatever its scope: masking one it did not get costs nothing.
+        secrets += try await inheritedVariables(projectID: job.projectID).all.filter(\.masked).map(\.value)
         return secrets
     }
 
