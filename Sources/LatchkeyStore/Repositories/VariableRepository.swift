@@ -88,8 +88,11 @@ public struct VariableRepository: Sendable {
 
     /// Migration 20: variables of groups and of the instance, beside the projects' (same columns, same sealing).
     static func createInheritedTables(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        // On SQLite, AUTOINCREMENT: ids are never handed out again (see migration 5).
+        let primaryKey: SQLColumnConstraintAlgorithm =
+            kind == .sqlite ? .custom(SQLRaw("PRIMARY KEY AUTOINCREMENT")) : .primaryKey(autoIncrement: true)
         try await db.create(table: "group_ci_variables")
-            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("id", type: .bigint, primaryKey)
             .column("group_id", type: .bigint, .notNull, .references("namespaces", "id", onDelete: .cascade))
             .column("key", type: .text, .notNull)
             .column("value", type: .text, .notNull)
@@ -105,7 +108,7 @@ public struct VariableRepository: Sendable {
             .run()
         // GitLab's instance variables have no environment scope: one per key.
         try await db.create(table: "instance_ci_variables")
-            .column("id", type: .bigint, .primaryKey(autoIncrement: true))
+            .column("id", type: .bigint, primaryKey)
             .column("key", type: .text, .notNull, .unique)
             .column("value", type: .text, .notNull)
             .column("variable_type", type: .text, .notNull)
