@@ -25,6 +25,7 @@ public struct Store: Sendable {
     public let webSessions: WebSessionRepository
     public let authAttempts: AuthAttemptRepository
     public let protectedBranches: ProtectedBranchRepository
+    public let protectedTags: ProtectedTagRepository
 
     /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
@@ -50,5 +51,6 @@ public struct Store: Sendable {
         webSessions = WebSessionRepository(database: database)
         authAttempts = AuthAttemptRepository(database: database)
         protectedBranches = ProtectedBranchRepository(database: database)
+        protectedTags = ProtectedTagRepository(database: database)
     }
 }

@@ -104,6 +104,44 @@ struct ProtectedBranchesEndToEndTests {
         #expect(Set(branches.array.compactMap { $0["name"] as? String }) == ["main", "release/1"])
     }
 
+    @Test("git pushes of protected tags: only the rule's level creates, no one moves one, and deleting one takes the API")
+    func tagPushes() async throws {
+        let path = "protected-tags-\(UUID().uuidString.prefix(6).lowercased())"
+        let (id, work) = try await project(path)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let developer = try await member("\(path)-dev", of: id, level: 30)
+        let maintainer = try await member("\(path)-maint", of: id, level: 40)
+        _ = try await created("POST", "projects/\(id)/protected_tags", ["name": "v*"])
+
+        try GitFixtures.git(["tag", "v1.0"], in: work)
+        let create = push(work, as: "dev", developer, path, "refs/tags/v1.0")
+        #expect(!create.ok)
+        #expect(create.output.contains("GitLab: You are not allowed to create this tag as it is protected."), "\(create.output)")
+        #expect(push(work, as: "maint", maintainer, path, "refs/tags/v1.0").ok)
+        try commit(work, "moved")
+        try GitFixtures.git(["tag", "-f", "v1.0"], in: work)
+        let moved = push(work, as: "maint", maintainer, path, "refs/tags/v1.0", force: true)
+        #expect(!moved.ok)
+        #expect(moved.output.contains("GitLab: Protected tags cannot be updated."), "\(moved.output)")
+        let deleted = push(work, as: "maint", maintainer, path, ":refs/tags/v1.0")
+        #expect(deleted.output.contains("GitLab: You can only delete protected tags using the web interface."), "\(deleted.output)")
+        let deletedByDeveloper = push(work, as: "dev", developer, path, ":refs/tags/v1.0")
+        #expect(deletedByDeveloper.output.contains("GitLab: You are not allowed to delete protected tags from this project."), "\(deletedByDeveloper.output)")
+        try GitFixtures.git(["tag", "main"], in: work)
+        let collision = push(work, as: "maint", maintainer, path, "refs/tags/main")
+        #expect(collision.output.contains("GitLab: You cannot use default branch name to create a tag"), "\(collision.output)")
+
+        // Unprotected tags stay free; the protected one is where the Maintainer put it.
+        try GitFixtures.git(["tag", "nightly"], in: work)
+        #expect(push(work, as: "dev", developer, path, "refs/tags/nightly").ok)
+        #expect(push(work, as: "dev", developer, path, ":refs/tags/nightly").ok)
+        let tags = try await call("GET", "projects/\(id)/repository/tags")
+        #expect(tags.array.compactMap { $0["name"] as? String } == ["v1.0"])
+        #expect(tags.array.first?["protected"] as? Bool == true)
+        let protectedList = try await call("GET", "projects/\(id)/protected_tags")
+        #expect(protectedList.array.compactMap { $0["name"] as? String } == ["v*"])
+    }
+
     @Test("python-gitlab manages protected branches, branches and tags, refusals included")
     func pythonGitLab() async throws {
         let path = "protected-py-\(UUID().uuidString.prefix(6).lowercased())"
@@ -164,6 +202,24 @@ struct ProtectedBranchesEndToEndTests {
                 assert e.response_code == 400 and "already exists" in str(e), e
             p.tags.delete("v-py")
             assert p.tags.list(get_all=True) == []
+            pt = p.protectedtags.create({"name": "rel-*", "create_access_level": gitlab.const.AccessLevel.MAINTAINER})
+            assert pt.create_access_levels[0]["access_level"] == 40, pt
+            assert [t.name for t in p.protectedtags.list(get_all=True)] == ["rel-*"]
+            assert p.protectedtags.get("rel-*").name == "rel-*"
+            try:
+                dev.projects.get(pid, lazy=True).tags.create({"tag_name": "rel-1", "ref": "main"})
+                raise SystemExit("developer created a protected tag")
+            except gitlab.exceptions.GitlabCreateError as e:
+                assert e.response_code == 400 and "it is protected" in str(e), e
+            assert p.tags.create({"tag_name": "rel-1", "ref": "main"}).protected is True
+            try:
+                dev.projects.get(pid, lazy=True).tags.delete("rel-1")
+                raise SystemExit("developer deleted a protected tag")
+            except gitlab.exceptions.GitlabDeleteError as e:
+                assert e.response_code == 403, e
+            p.tags.delete("rel-1")
+            p.protectedtags.delete("rel-*")
+            assert p.protectedtags.list(get_all=True) == []
             print("python-gitlab: ok")
             """
         let result = try Python.run(

@@ -118,8 +118,11 @@ struct RepositoryController {
         let pageRequest = try PageRequest(parameters)
         let slice = Array(tags.dropFirst(pageRequest.offset).prefix(pageRequest.perPage))
         let releases = try await environment.store.releases.releases(projectID: facts.project.id, tagNames: slice.map(\.name))
+        let protectedTags = try await environment.store.protectedTags.rules(projectID: facts.project.id)
         var entities: [TagEntity] = []
-        for tag in slice { entities.append(await tagEntity(tag, release: releases[tag.name], project: facts.project)) }
+        for tag in slice {
+            entities.append(await tagEntity(tag, release: releases[tag.name], project: facts.project, isProtected: protectedTags.protects(tag.name)))
+        }
         return try Page(items: entities, total: tags.count, request: pageRequest).response(for: request, baseURL: baseURL)
     }
 
@@ -128,7 +131,8 @@ struct RepositoryController {
         let name = Self.catchAll(context)
         guard !name.isEmpty, let tag = try await environment.repositories.tag(projectID: facts.project.id, name: name) else { throw APIError.notFound("Tag") }
         let release = try await environment.store.releases.find(projectID: facts.project.id, tagName: tag.name)
-        return try JSON.response(await tagEntity(tag, release: release, project: facts.project))
+        let isProtected = try await environment.store.protectedTags.rules(projectID: facts.project.id).protects(tag.name)
+        return try JSON.response(await tagEntity(tag, release: release, project: facts.project, isProtected: isProtected))
     }
 
     @Sendable func commit(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -153,12 +157,13 @@ struct RepositoryController {
         return raw.removingPercentEncoding ?? raw
     }
 
-    private func tagEntity(_ tag: GitTag, release: Release?, project: Project) async -> TagEntity {
+    private func tagEntity(_ tag: GitTag, release: Release?, project: Project, isProtected: Bool) async -> TagEntity {
         let commit = await environment.repositories.commit(projectID: project.id, sha: tag.commitSHA)
         return TagEntity(
             name: tag.name, message: tag.message, target: tag.target,
             commit: RepositoryCommitEntity(commit, sha: tag.commitSHA, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(tag.commitSHA)"),
-            release: release.map { TagEntity.ReleaseRef(tagName: $0.tagName, description: $0.description) }, protected: false, createdAt: tag.createdAt)
+            release: release.map { TagEntity.ReleaseRef(tagName: $0.tagName, description: $0.description) }, protected: isProtected,
+            createdAt: tag.createdAt)
     }
 }
 

@@ -15,7 +15,8 @@ struct TagsController {
         return routes
     }
 
-    // GitLab's order: read_code, then the parameters, then admin_tag (push_code while there are no protected tags).
+    // GitLab's order: read_code, then the parameters, then admin_tag (push_code), then the tag checks its hooks make (a 400 with
+    // their words, as `Tags::CreateService` answers a refused pre-receive).
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizer.project(try context.parameters.require("id"), .downloadCode, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
@@ -24,6 +25,10 @@ struct TagsController {
         let message = try parameters.string("message")
         try await environment.authorizer.authorize(context.actor, .pushCode, facts)
         let project = facts.project
+        let rules = try await environment.store.protectedTags.rules(projectID: project.id)
+        if let refusal = AccessPolicy.checkTagChange(context.actor, .create, tag: name, origin: .api, rules: rules, on: facts) {
+            throw APIError(.badRequest, message: refusal.message)
+        }
         let tag: GitTag
         do {
             tag = try await environment.repositories.createTag(projectID: project.id, name: name, ref: ref, message: message, tagger: context.actor.user)
@@ -50,7 +55,7 @@ struct TagsController {
         let entity = TagEntity(
             name: tag.name, message: tag.message, target: tag.target,
             commit: RepositoryCommitEntity(commit, sha: tag.commitSHA, webURL: "\(base)/\(project.fullPath)/-/commit/\(tag.commitSHA)"),
-            release: nil, protected: false, createdAt: tag.createdAt)
+            release: nil, protected: rules.protects(tag.name), createdAt: tag.createdAt)
         return try JSON.response(entity, status: .created)
     }
 
@@ -60,6 +65,10 @@ struct TagsController {
         try await environment.authorizer.authorize(context.actor, .pushCode, facts)
         guard Git.isSafeRef(name), let tag = try await environment.repositories.tag(projectID: facts.project.id, name: name) else {
             throw APIError(.notFound, message: "No such tag")
+        }
+        let rules = try await environment.store.protectedTags.rules(projectID: facts.project.id)
+        if let refusal = AccessPolicy.checkTagChange(context.actor, .delete, tag: tag.name, origin: .api, rules: rules, on: facts) {
+            throw APIError(.forbidden, message: refusal.message)
         }
         guard await environment.repositories.deleteTag(projectID: facts.project.id, name: tag.name, at: tag.target) else {
             throw APIError(.badRequest, message: "Failed to remove tag")

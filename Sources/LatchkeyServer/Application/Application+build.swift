@@ -170,6 +170,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(BranchesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(RepositoryCommitsController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(ProtectedBranchesController(environment: environment).endpoints)
+    authenticatedAPI.addRoutes(
+        ProtectedTagsController(authorizer: environment.authorizer, protectedTags: environment.store.protectedTags, baseURL: environment.settings.baseURL).endpoints)
     authenticatedAPI.addRoutes(TagsController(environment: environment, creator: creator).endpoints)
     let tokens = PersonalAccessTokensController(environment: environment)
     authenticatedAPI.addRoutes(tokens.endpoints)

@@ -109,19 +109,30 @@ struct Authorizer: Sendable {
     }
 
     /// Whether the actor, already allowed `ability` (create_pipeline, update_build) on the project, may use it on `ref`, which
-    /// may be protected.
-    func authorize(_ actor: Actor, _ ability: ProjectAbility, _ facts: ProjectAccessFacts, ref: String, isTag: Bool = false) async throws {
+    /// may be protected; `isTag` nil when the ref is only a name (an API or trigger request), which must then pass both kinds.
+    func authorize(_ actor: Actor, _ ability: ProjectAbility, _ facts: ProjectAccessFacts, ref: String, isTag: Bool? = nil) async throws {
         let protection = try await refProtection(facts.project, ref: ref, isTag: isTag)
         if case .denied(let denial) = AccessPolicy.decide(actor, ability, on: facts, ref: protection) { throw AccessDenied(denial) }
     }
 
-    /// How `ref` is protected: by the project's protected branch rules, the least role any matching rule lets push or merge being
-    /// the least that may run pipelines there (GitLab's `protected_ref_accessible_to?`). Tags are never protected (no protected tags yet).
-    func refProtection(_ project: Project, ref: String, isTag: Bool = false) async throws -> RefProtection {
-        guard !isTag else { return .unprotected(ref) }
-        let rules = try await store.protectedBranches.rules(projectID: project.id)
-        guard rules.protects(ref) else { return .unprotected(ref) }
-        return RefProtection(ref: ref, isProtected: true, allowedLevel: rules.leastLevelToPushOrMerge(ref))
+    /// How `ref` is protected: a branch by the project's protected branch rules, the least role any matching rule lets push or
+    /// merge being the least that may run pipelines there (GitLab's `protected_ref_accessible_to?`); a tag by the protected tag
+    /// rules, the least role that may create it. A bare name (`isTag` nil) may become either, so it gets the stricter of both.
+    func refProtection(_ project: Project, ref: String, isTag: Bool? = nil) async throws -> RefProtection {
+        var protections: [RefProtection] = []
+        if isTag != false {
+            let tags = try await store.protectedTags.rules(projectID: project.id)
+            if tags.protects(ref) { protections.append(RefProtection(ref: ref, isProtected: true, allowedLevel: tags.leastLevelToCreate(ref))) }
+        }
+        if isTag != true {
+            let branches = try await store.protectedBranches.rules(projectID: project.id)
+            if branches.protects(ref) { protections.append(RefProtection(ref: ref, isProtected: true, allowedLevel: branches.leastLevelToPushOrMerge(ref))) }
+        }
+        guard let first = protections.first else { return .unprotected(ref) }
+        return protections.dropFirst().reduce(first) { stricter, next in
+            guard let a = stricter.allowedLevel, let b = next.allowedLevel else { return RefProtection(ref: ref, isProtected: true, allowedLevel: nil) }
+            return RefProtection(ref: ref, isProtected: true, allowedLevel: max(a, b))
+        }
     }
 
     /// Every cross-project job token use lands in the target's authentication log; every refusal, in the job's own trace.

@@ -57,7 +57,7 @@ struct PipelineTriggerController {
             do {
                 try await environment.authorizer.authorize(.job(job), .createPipeline, facts)
                 // As a trigger token's owner: the job's user must be allowed to run pipelines on this ref, which may be protected
-                // (treated as a branch, so a tag named like a protected branch is refused rather than let through).
+                // (a bare name, so it must pass both the branch and the tag rules of that name).
                 try await environment.authorizer.authorize(.job(job), .createPipeline, facts, ref: ref)
             } catch is APIError {
                 throw Self.refused

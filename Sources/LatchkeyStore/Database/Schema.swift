@@ -22,6 +22,7 @@ public enum Schema {
         Migration(version: 18, name: "delayed jobs' start times", apply: JobRepository.addScheduledAt),
         Migration(version: 19, name: "pipeline names (workflow:name, metadata API)", apply: PipelineRepository.addName),
         Migration(version: 20, name: "group and instance CI/CD variables", apply: VariableRepository.createInheritedTables),
+        Migration(version: 21, name: "protected tags", apply: ProtectedTagRepository.createTable),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
