@@ -502,6 +502,54 @@ def _():
     gl.variables.delete("FROM_INSTANCE")
 
 
+@check("environments and deployments: a deploy job on the embedded runner makes them; list/get/create, stop() and delete()")
+def _():
+    parent = gl.groups.create({"name": "Envs", "path": "envs"})
+    parent.variables.create({"key": "PROD_ONLY", "value": "for-production", "environment_scope": "production"})
+    ci = ("deploy:\n  script:\n    - 'echo \"env=$CI_ENVIRONMENT_NAME slug=$CI_ENVIRONMENT_SLUG tier=$CI_ENVIRONMENT_TIER prod=$PROD_ONLY\"'\n"
+          "  environment:\n    name: production\n    url: https://shop.example.com\n")
+    project = push_project("deploys", {".gitlab-ci.yml": ci}, group=parent)
+    pipeline = wait_for(lambda: (project.pipelines.list(get_all=True) or [None])[0], what="the push's pipeline")
+    status = wait_for(lambda: (lambda p: p.status if p.status in ("success", "failed", "canceled") else None)(project.pipelines.get(pipeline.id)),
+                      what="the pipeline to finish")
+    job = project.jobs.list(get_all=True)[0]
+    trace = project.jobs.get(job.id).trace().decode()
+    assert status == "success" and "env=production slug=production tier=production prod=for-production" in trace, (status, trace[-2000:])
+    environments = project.environments.list(get_all=True)
+    assert [e.name for e in environments] == ["production"], environments
+    production = project.environments.get(environments[0].id)
+    assert production.external_url == "https://shop.example.com" and production.state == "available"
+    assert production.last_deployment["deployable"]["id"] == job.id, production.last_deployment
+    deployments = project.deployments.list(get_all=True)
+    assert [(d.iid, d.status, d.environment["name"]) for d in deployments] == [(1, "success", "production")], deployments
+    manual = project.deployments.create({"environment": "staging", "sha": deployments[0].sha, "ref": "main", "tag": False, "status": "running"})
+    manual.status = "success"
+    manual.save()
+    assert project.deployments.get(manual.id).status == "success"
+    staging = project.environments.create({"name": "qa", "external_url": "https://qa.example.com"})
+    assert staging.tier == "testing"
+    try:
+        project.environments.delete(staging.id)
+        raise SystemExit("an available environment was deleted")
+    except gitlab.exceptions.GitlabDeleteError as e:
+        assert e.response_code == 403, e
+    staging.stop()
+    assert project.environments.get(staging.id).state == "stopped"
+    project.environments.delete(staging.id)
+    assert sorted(e.name for e in project.environments.list(get_all=True)) == ["production", "staging"]
+
+
+@check("protected tags: protectedtags.create/list/get/delete, and tags.create says protected while a rule covers the tag")
+def _():
+    project = push_project("tagged", {"README.md": "hi\n"})
+    project.protectedtags.create({"name": "v*", "create_access_level": gitlab.const.AccessLevel.MAINTAINER})
+    assert [t.name for t in project.protectedtags.list(get_all=True)] == ["v*"]
+    assert project.protectedtags.get("v*").create_access_levels[0]["access_level"] == 40
+    tag = project.tags.create({"tag_name": "v1.0", "ref": "main"})
+    assert tag.protected is True
+    project.protectedtags.delete("v*")
+    assert project.tags.get("v1.0").protected is False
+
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

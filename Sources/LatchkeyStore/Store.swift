@@ -26,6 +26,7 @@ public struct Store: Sendable {
     public let authAttempts: AuthAttemptRepository
     public let protectedBranches: ProtectedBranchRepository
     public let protectedTags: ProtectedTagRepository
+    public let environments: EnvironmentRepository
 
     /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
@@ -52,5 +53,6 @@ public struct Store: Sendable {
         authAttempts = AuthAttemptRepository(database: database)
         protectedBranches = ProtectedBranchRepository(database: database)
         protectedTags = ProtectedTagRepository(database: database)
+        environments = EnvironmentRepository(database: database)
     }
 }

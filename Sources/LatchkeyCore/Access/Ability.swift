@@ -33,18 +33,25 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     case createContainerImage = "create_container_image"
     case adminJobTokenScope = "admin_job_token_scope"
     case readAuditEvents = "read_audit_events"
+    case readEnvironment = "read_environment"
+    /// Creating, changing, stopping and deleting (stopped) environments (GitLab's `create/update/stop/destroy_environment`).
+    case adminEnvironment = "update_environment"
+    case readDeployment = "read_deployment"
+    /// Recording a deployment made outside CI and changing its status (GitLab's `create_deployment`, `update_deployment`).
+    case createDeployment = "create_deployment"
+    case destroyDeployment = "destroy_deployment"
 
     /// The least role a member needs for the ability on a private project.
     public var minimumLevel: AccessLevel {
         switch self {
         case .readProject, .readMembers: .guest
         case .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPackage, .readRelease, .readContainerImage,
-            .readPipelineSchedule:
+            .readPipelineSchedule, .readEnvironment, .readDeployment:
             .reporter
         case .pushCode, .createPipeline, .updateJob, .updatePipeline, .createPipelineSchedule, .createPackage, .createRelease, .updateRelease, .destroyRelease,
-            .createContainerImage:
+            .createContainerImage, .adminEnvironment, .createDeployment:
             .developer
-        case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents:
+        case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents, .destroyDeployment:
             .maintainer
         case .manageOwners, .removeProject, .destroyPipeline:
             .owner
@@ -66,7 +73,7 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     public var isWrite: Bool {
         switch self {
         case .readProject, .readMembers, .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPipelineSchedule, .readPackage,
-            .readRelease, .readContainerImage, .readAuditEvents:
+            .readRelease, .readContainerImage, .readAuditEvents, .readEnvironment, .readDeployment:
             false
         default:
             true

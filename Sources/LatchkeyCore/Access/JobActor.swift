@@ -67,6 +67,10 @@ extension ProjectAbility {
         case .readRelease: .readReleases
         case .createRelease, .updateRelease, .destroyRelease: .adminReleases
         case .readContainerImage: .readContainers
+        case .readEnvironment: .readEnvironments
+        case .adminEnvironment: .adminEnvironments
+        case .readDeployment: .readDeployments
+        case .createDeployment, .destroyDeployment: .adminDeployments
         default: nil
         }
     }

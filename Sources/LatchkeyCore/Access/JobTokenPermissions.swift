@@ -13,6 +13,8 @@ public enum JobTokenResource: String, Sendable, Codable, CaseIterable, Comparabl
     case releases
     /// Registry `pull` (read) and `push` (write).
     case containerRegistry = "container_registry"
+    /// Environments and their deployments (GitHub Actions' name for the same thing).
+    case deployments
 
     /// The highest level that means something for the resource: nothing writes jobs with a job token.
     public var maximum: JobTokenAccess { self == .jobs ? .read : .write }
@@ -227,6 +229,8 @@ extension ProjectAbility {
         case .createRelease, .updateRelease, .destroyRelease: JobTokenPermission(.releases, .write)
         case .readContainerImage: JobTokenPermission(.containerRegistry, .read)
         case .createContainerImage: JobTokenPermission(.containerRegistry, .write)
+        case .readEnvironment, .readDeployment: JobTokenPermission(.deployments, .read)
+        case .adminEnvironment, .createDeployment, .destroyDeployment: JobTokenPermission(.deployments, .write)
         default: nil
         }
     }

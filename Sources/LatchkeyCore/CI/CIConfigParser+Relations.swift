@@ -4,7 +4,21 @@ extension CIConfigParser {
         let stageOfJob = Dictionary(config.jobs.map { ($0.name, $0.stage) }, uniquingKeysWith: { first, _ in first })
         func stageIndex(_ job: String) -> Int? { stageOfJob[job].flatMap(config.stages.firstIndex(of:)) }
 
+        let environmentOfJob = Dictionary(config.jobs.map { ($0.name, $0.environment) }, uniquingKeysWith: { first, _ in first })
         for job in config.jobs {
+            // YamlProcessor's `validate_on_stop_job!`.
+            if let environment = job.environment, let onStop = environment.onStop {
+                guard let stopJob = environmentOfJob[onStop] else { throw CIConfigError("\(job.name) job: on_stop job \(onStop) is not defined") }
+                guard let stopEnvironment = stopJob else {
+                    throw CIConfigError("\(job.name) job: on_stop job \(onStop) does not have environment defined")
+                }
+                guard stopEnvironment.name == environment.name else {
+                    throw CIConfigError("\(job.name) job: on_stop job \(onStop) have different environment name")
+                }
+                guard stopEnvironment.action == .stop else {
+                    throw CIConfigError("\(job.name) job: on_stop job \(onStop) needs to have action stop defined")
+                }
+            }
             guard config.stages.contains(job.stage) else {
                 throw CIConfigError(
                     "\(job.name) job: chosen stage \(job.stage) does not exist; available stages are "

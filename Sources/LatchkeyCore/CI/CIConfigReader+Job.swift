@@ -119,10 +119,65 @@ extension CIConfigReader {
                 fail("\(location):coverage", "config must be a regular expression")
             }
         }
+        job.environment = mapping.present("environment").flatMap { readEnvironment($0, location: "\(location):environment") }
         job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
         job.idTokens = mapping.present("id_tokens").flatMap { readIDTokens($0, location: "\(location):id_tokens") }
         job.permissions = mapping.present("permissions").flatMap { readPermissions($0, location: "\(location):permissions") }
         return errors.count == errorsBefore ? job : nil
+    }
+
+    /// `environment:` as a name or a mapping, with GitLab's messages (`Entry::Environment`). `kubernetes:` is refused: nothing
+    /// here talks to a cluster, and ignoring it would deploy somewhere other than asked.
+    mutating func readEnvironment(_ value: YAMLValue, location: String) -> CIEnvironment? {
+        let mapping: YAMLMapping
+        switch value {
+        case .string(let name):
+            var named = YAMLMapping()
+            named["name"] = .string(name)
+            mapping = named
+        case .mapping(let given): mapping = given
+        default:
+            fail(location, "config should be a hash or a string")
+            return nil
+        }
+        checkKeys(mapping, location: location, known: ["name", "url", "action", "on_stop", "auto_stop_in", "kubernetes", "deployment_tier"], unsupported: ["kubernetes"])
+        let before = errors.count
+        func string(_ key: String, _ label: String) -> String? {
+            guard let value = mapping.present(key) else { return nil }
+            guard let text = value.stringValue else {
+                fail(location, "\(label) should be a string")
+                return nil
+            }
+            return text
+        }
+        let name = string("name", "name") ?? ""
+        if name.isEmpty {
+            fail(location, "name can't be blank")
+        } else if name.count > EnvironmentName.maximumLength {
+            fail(location, "name is too long (maximum is 255 characters)")
+        } else if !EnvironmentName.isValid(name) {
+            fail(location, "name \(EnvironmentName.invalidMessage)")
+        }
+        let url = string("url", "url")
+        if let url {
+            if url.count > 255 { fail(location, "url is too long (maximum is 255 characters)") }
+            // Variables may still stand for the scheme and host; the expanded URL is checked when the pipeline is made.
+            else if !url.contains("$"), !EnvironmentName.isWebURL(url) { fail(location, "url must be a valid url") }
+        }
+        var action = CIEnvironment.Action.start
+        if let raw = string("action", "action") {
+            if let parsed = CIEnvironment.Action(rawValue: raw) { action = parsed } else { fail(location, "action should be start, stop, prepare, verify, or access") }
+        }
+        let autoStopIn = string("auto_stop_in", "auto stop in")
+        if let autoStopIn, autoStopIn != "never", CIDuration.seconds(autoStopIn) == nil { fail(location, "auto stop in should be a duration") }
+        var tier: EnvironmentTier?
+        if let raw = string("deployment_tier", "deployment tier") {
+            tier = EnvironmentTier(rawValue: raw)
+            if tier == nil { fail(location, "deployment tier must be one of production, staging, testing, development, other") }
+        }
+        let onStop = string("on_stop", "on stop")
+        guard errors.count == before else { return nil }
+        return CIEnvironment(name: name, url: url, action: action, onStop: onStop, autoStopIn: autoStopIn, deploymentTier: tier)
     }
 
     /// `id_tokens: {NAME: {aud: string or [strings]}}`, with GitLab's messages.

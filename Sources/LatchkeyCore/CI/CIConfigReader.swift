@@ -246,6 +246,7 @@ struct CIReadJob {
     var resourceGroup: String?
     var coverage: String?
     var inherit: CIReadInherit?
+    var environment: CIEnvironment?
     var idTokens: [IDTokenDefinition]?
     var permissions: JobTokenPermissions?
 }

@@ -155,6 +155,20 @@ extension CIReadConfig {
             definition.services = job.services ?? fallback("services", self.defaults.services) ?? []
             definition.caches = (job.cache ?? fallback("cache", self.defaults.cache) ?? []).map { $0.resolved(commits: facts.fileCommits) }
             definition.hooks = job.hooks ?? fallback("hooks", self.defaults.hooks)
+            if var environment = job.environment {
+                // GitLab expands the name and URL with the job's YAML and predefined variables, never with CI/CD settings' secrets.
+                let scope = scope(inherited + own + ruleVariables)
+                environment.name = CIVariableExpansion.expand(environment.name, scope)
+                environment.url = environment.url.map { CIVariableExpansion.expand($0, scope) }
+                environment.onStop = environment.onStop.map { stop in instancesOf[stop]?.count == 1 ? instancesOf[stop]?.first?.name ?? stop : stop }
+                guard EnvironmentName.isValid(environment.name) else {
+                    throw CIConfigError("jobs:\(instance.name) environment name \(EnvironmentName.invalidMessage) once its variables are expanded")
+                }
+                if let url = environment.url, !url.isEmpty, !EnvironmentName.isWebURL(url) {
+                    throw CIConfigError("jobs:\(instance.name) environment url must be a valid url once its variables are expanded")
+                }
+                definition.environment = environment
+            }
             switch inherit.variables {
             case .all: break
             case .none: definition.inheritedGlobalVariables = []

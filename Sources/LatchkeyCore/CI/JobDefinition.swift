@@ -43,6 +43,8 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public var nodeTotal: Int?
     /// `start_in:` of a `when: delayed` job (from the job or the rule that chose it), in seconds.
     public var startInSeconds: Int?
+    /// `environment:`, its name and URL expanded when the pipeline was made.
+    public var environment: CIEnvironment?
     /// `inherit:variables`: the global variables this job receives; nil means all of them.
     public var inheritedGlobalVariables: [String]?
 
@@ -124,5 +126,6 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         idTokens = try container.decodeIfPresent([IDTokenDefinition].self, forKey: .idTokens) ?? []
         permissions = try container.decodeIfPresent(JobTokenPermissions.self, forKey: .permissions)
         startInSeconds = try container.decodeIfPresent(Int.self, forKey: .startInSeconds)
+        environment = try container.decodeIfPresent(CIEnvironment.self, forKey: .environment)
     }
 }

@@ -40,6 +40,10 @@ extension SecretMaskingRules {
             variants.append(Variant(percentEncoded(secret, keeping: encoder.keeps, hexDigits: hexUpper, spaceAsPlus: encoder.spaceAsPlus)))
         }
         variants.append(Variant(percentEncoded(secret, keeping: PercentEncoder.unreserved, hexDigits: hexLower, spaceAsPlus: false)))
+        // Every byte escaped (`%67%6C…`): what a hand-rolled encoder or `xxd -p | sed 's/../%&/g'` writes, and the obvious
+        // way to slip a value past a masker that only knows the encoders.
+        variants.append(Variant(percentEncoded(secret, keeping: [], hexDigits: hexUpper, spaceAsPlus: false)))
+        variants.append(Variant(percentEncoded(secret, keeping: [], hexDigits: hexLower, spaceAsPlus: false)))
         variants.append(Variant(jsonEscaped(secret, escapingSlash: false)))
         // Foundation's JSONEncoder (and PHP's json_encode) write `/` as `\/`.
         variants.append(Variant(jsonEscaped(secret, escapingSlash: true)))

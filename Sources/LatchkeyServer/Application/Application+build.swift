@@ -155,6 +155,14 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     jobTokenAPI.addRoutes(PipelineMetadataController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(GenericPackagesController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(ReleasesController(environment: environment).endpoints)
+    // GitLab's environments and deployments APIs authenticate first: an anonymous caller gets 401 even on a public project.
+    let deploymentsAPI = jobTokenAPI.group().add(middleware: AuthenticationRequiredMiddleware())
+    deploymentsAPI.addRoutes(
+        EnvironmentsController(authorizer: environment.authorizer, store: environment.store, baseURL: environment.settings.baseURL).endpoints)
+    deploymentsAPI.addRoutes(
+        DeploymentsController(
+            authorizer: environment.authorizer, store: environment.store, repositories: environment.repositories, baseURL: environment.settings.baseURL
+        ).endpoints)
     // GitLab's order on these: authenticate, then find, then authorize; an anonymous caller gets 401 before any lookup.
     let authenticatedAPI = api.group().add(middleware: AuthenticationRequiredMiddleware())
     authenticatedAPI.addRoutes(triggers.managementEndpoints)

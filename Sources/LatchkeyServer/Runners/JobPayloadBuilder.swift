@@ -86,6 +86,19 @@ struct JobPayloadBuilder {
             JobVariable(key: "CI_COMMIT_REF_SLUG", value: Self.slug(pipeline.ref), public: true),
             JobVariable(key: "CI_COMMIT_REF_PROTECTED", value: refProtected ? "true" : "false", public: true),
         ]
+        if let target = job.definition.environment {
+            let stored = try await environment.store.environments.environments(projectID: project.id, filter: EnvironmentFilter(name: target.name)).first
+            variables += [
+                JobVariable(key: "CI_ENVIRONMENT_NAME", value: target.name, public: true),
+                JobVariable(key: "CI_ENVIRONMENT_SLUG", value: stored?.slug ?? EnvironmentName.slug(target.name), public: true),
+                JobVariable(key: "CI_ENVIRONMENT_ACTION", value: target.action.rawValue, public: true),
+                JobVariable(
+                    key: "CI_ENVIRONMENT_TIER", value: (target.deploymentTier ?? stored?.tier ?? EnvironmentTier.guess(from: target.name)).rawValue, public: true),
+            ]
+            if let url = target.url.flatMap({ $0.isEmpty ? nil : $0 }) ?? stored?.externalURL {
+                variables.append(JobVariable(key: "CI_ENVIRONMENT_URL", value: url, public: true))
+            }
+        }
         if let registry = environment.settings.registryAddress {
             variables += [
                 JobVariable(key: "CI_REGISTRY", value: registry, public: true),
@@ -113,9 +126,10 @@ struct JobPayloadBuilder {
         for variable in try await environment.store.jobs.dependencyDotenvVariables(of: job) where !DotenvReport.isPredefined(variable.key) {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false))
         }
-        // Instance, then groups from the outermost, then the project; only `*`-scoped ones, as no job deploys to an environment
-        // yet, so a variable scoped to `production` never reaches a job that does not deploy there.
-        for variable in try await environment.inheritedVariables(for: project).reaching(environment: nil, refProtected: refProtected) {
+        // Instance, then groups from the outermost, then the project; a variable scoped to an environment only reaches jobs that
+        // deploy there (`environment:` of any action), so a `production` secret never reaches a test job.
+        let deploysTo = job.definition.environment?.name
+        for variable in try await environment.inheritedVariables(for: project).reaching(environment: deploysTo, refProtected: refProtected) {
             variables.append(JobVariable(key: variable.key, value: variable.value, public: false, masked: variable.masked, file: variable.variableType == "file", raw: variable.raw))
         }
         for variable in pipeline.variables { variables.append(JobVariable(key: variable.key, value: variable.value, public: false)) }

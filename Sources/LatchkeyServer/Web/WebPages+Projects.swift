@@ -391,11 +391,3 @@ extension WebPages {
         return response
     }
 }
-
-fileprivate extension Optional {
-    /// `flatMap` with an async transform.
-    func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
-    }
-}

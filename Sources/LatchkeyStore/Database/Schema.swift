@@ -23,6 +23,7 @@ public enum Schema {
         Migration(version: 19, name: "pipeline names (workflow:name, metadata API)", apply: PipelineRepository.addName),
         Migration(version: 20, name: "group and instance CI/CD variables", apply: VariableRepository.createInheritedTables),
         Migration(version: 21, name: "protected tags", apply: ProtectedTagRepository.createTable),
+        Migration(version: 22, name: "environments and deployments", apply: EnvironmentRepository.createTables),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

@@ -72,10 +72,14 @@ public struct JobRepository: Sendable {
     /// Inserts a new pipeline's jobs (with their stage indices) a few hundred rows per statement, and their tags likewise:
     /// a 1,000-job pipeline costs a handful of statements, not 2,000. Job names are unique within a pipeline's definition,
     /// which maps the returned ids back to their jobs (a multi-row `RETURNING` promises no order).
-    static func insertAll(_ jobs: [(JobDefinition, Int)], pipelineID: Int64, projectID: Int64, userID: Int64?, db: any SQLDatabase) async throws {
+    @discardableResult
+    static func insertAll(_ jobs: [(JobDefinition, Int)], pipelineID: Int64, projectID: Int64, userID: Int64?, db: any SQLDatabase) async throws -> [(id: Int64, definition: JobDefinition)] {
         guard Set(jobs.map(\.0.name)).count == jobs.count else {
-            for (definition, stageIndex) in jobs { try await insert(definition, pipelineID: pipelineID, projectID: projectID, stageIndex: stageIndex, userID: userID, db: db) }
-            return
+            var inserted: [(id: Int64, definition: JobDefinition)] = []
+            for (definition, stageIndex) in jobs {
+                inserted.append((try await insert(definition, pipelineID: pipelineID, projectID: projectID, stageIndex: stageIndex, userID: userID, db: db), definition))
+            }
+            return inserted
         }
         let now = Date().milliseconds
         var ids: [String: Int64] = [:]
@@ -103,6 +107,10 @@ public struct JobRepository: Sendable {
             let insert = db.insert(into: "job_tags").columns("job_id", "tag")
             for (id, tag) in chunk { insert.values(SQLBind(id), SQLBind(tag)) }
             try await insert.run()
+        }
+        return try jobs.map { definition, _ in
+            guard let id = ids[definition.name] else { throw StoreError.corrupt("job insert") }
+            return (id, definition)
         }
     }
 
@@ -206,7 +214,15 @@ public struct JobRepository: Sendable {
                 definition.when = .onSuccess
                 definition.startInSeconds = nil
             }
-            return try await Self.insert(definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
+            let id = try await Self.insert(definition, pipelineID: old.pipelineID, projectID: old.projectID, stageIndex: old.stageIndex, userID: userID, db: db)
+            // A retried deploy job is a new deployment, as in GitLab.
+            if let environment = definition.environment,
+                let pipeline = try await db.select().column("*").from("pipelines").where("id", .equal, old.pipelineID).record(PipelineRecord.self)
+            {
+                try await EnvironmentRepository.recordJobs(
+                    [(id, environment)], projectID: old.projectID, ref: pipeline.ref, sha: pipeline.sha, isTag: pipeline.isTag, userID: userID, db: db)
+            }
+            return id
         }
         guard let newID else { return nil }
         guard let job = try await find(id: newID) else { return nil }

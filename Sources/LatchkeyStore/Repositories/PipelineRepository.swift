@@ -146,7 +146,12 @@ public struct PipelineRepository: Sendable {
                     job.variables = definition.yamlVariables(of: job)
                     return (job, definition.stages.firstIndex(of: job.stage) ?? 0)
                 }
-                try await JobRepository.insertAll(jobs, pipelineID: record.id, projectID: new.projectID, userID: new.userID, db: db)
+                let inserted = try await JobRepository.insertAll(jobs, pipelineID: record.id, projectID: new.projectID, userID: new.userID, db: db)
+                let deploying = inserted.compactMap { job in job.definition.environment.map { (id: job.id, environment: $0) } }
+                if !deploying.isEmpty {
+                    try await EnvironmentRepository.recordJobs(
+                        deploying, projectID: new.projectID, ref: new.ref, sha: new.sha, isTag: new.isTag, userID: new.userID, db: db)
+                }
             }
             return record.id
         }

@@ -37,6 +37,11 @@ struct AccessPolicyTests {
         .createContainerImage: (.developer, false, .write),
         .adminJobTokenScope: (.maintainer, false, .write),
         .readAuditEvents: (.maintainer, false, .read),
+        .readEnvironment: (.reporter, false, .read),
+        .adminEnvironment: (.developer, false, .write),
+        .readDeployment: (.reporter, false, .read),
+        .createDeployment: (.developer, false, .write),
+        .destroyDeployment: (.maintainer, false, .write),
     ]
 
     enum Kind { case read, write, gitRead, gitWrite }

@@ -40,6 +40,12 @@ struct JobTokenDecisionTableTests {
         .createContainerImage: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),
         // gitlab-compat.md §6: only to the job's own project, only with `ci_push_repository_for_job_token_allowed`, Developer.
         .pushCode: Rule(least: .developer, openOnVisible: false, policy: nil, ownProjectOnly: true),
+        // Environments and deployments: every endpoint in GitLab's job-token table, with their fine-grained policies.
+        .readEnvironment: Rule(least: .reporter, openOnVisible: false, policy: .readEnvironments),
+        .adminEnvironment: Rule(least: .developer, openOnVisible: false, policy: .adminEnvironments),
+        .readDeployment: Rule(least: .reporter, openOnVisible: false, policy: .readDeployments),
+        .createDeployment: Rule(least: .developer, openOnVisible: false, policy: .adminDeployments),
+        .destroyDeployment: Rule(least: .maintainer, openOnVisible: false, policy: .adminDeployments),
     ]
 
     /// What a job's `permissions:` must grant for each ability (issue 16): a resource and a level, `write` including `read`. Abilities
@@ -50,6 +56,8 @@ struct JobTokenDecisionTableTests {
         .readRelease: ("releases", 1), .createRelease: ("releases", 2), .updateRelease: ("releases", 2), .destroyRelease: ("releases", 2),
         .readContainerImage: ("container_registry", 1),
         .createContainerImage: ("container_registry", 2),
+        .readEnvironment: ("deployments", 1), .adminEnvironment: ("deployments", 2), .readDeployment: ("deployments", 1),
+        .createDeployment: ("deployments", 2), .destroyDeployment: ("deployments", 2),
     ]
 
     /// The job's `permissions:` and the ceilings over them, in the model's terms: each as the text a user writes (nil: not set).

@@ -81,6 +81,15 @@ struct SecretMaskingVariantTests {
         #expect(maskedOnce("u=\(example.output)&", secrets: [secret]) == "u=[MASKED]&", "\(example.encoder)")
     }
 
+    @Test("A secret with every byte percent-escaped, in upper or lower hex, is masked")
+    func everyBytePercentEscaped() {
+        let secret = "glpat-Abc123_xyz.987"
+        let upper = secret.utf8.map { String(format: "%%%02X", $0) }.joined()
+        let lower = upper.lowercased()
+        #expect(maskedOnce("u=\(upper)&", secrets: [secret]) == "u=[MASKED]&")
+        #expect(maskedOnce("u=\(lower)&", secrets: [secret]) == "u=[MASKED]&")
+    }
+
     @Test("JSON-escaped secrets are masked, with and without escaped slashes and as ASCII-only escapes")
     func jsonEscaped() throws {
         // A tab is the one control character a secret may hold; the others are transparent to matching, so such secrets are refused.
