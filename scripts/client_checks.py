@@ -3,6 +3,7 @@
 Prints one line per check and a closing "N passed, N failed" line; exits non-zero on any failure.
 """
 import base64
+import hashlib
 import os
 import subprocess
 import sys
@@ -549,6 +550,29 @@ def _():
     assert tag.protected is True
     project.protectedtags.delete("v*")
     assert project.tags.get("v1.0").protected is False
+
+@check("secure files: secure_files.create/list/get/download, and a job downloads one with its CI_JOB_TOKEN as download-secure-files does")
+def _():
+    ci = ("fetch:\n  script:\n"
+          "    - 'id=$(curl -sf -H \"JOB-TOKEN: $CI_JOB_TOKEN\" \"$CI_API_V4_URL/projects/$CI_PROJECT_ID/secure_files\" | sed -E \"s/.*\\\"id\\\":([0-9]+).*/\\1/\")'\n"
+          "    - 'curl -sf -H \"JOB-TOKEN: $CI_JOB_TOKEN\" -o signing.key \"$CI_API_V4_URL/projects/$CI_PROJECT_ID/secure_files/$id/download\"'\n"
+          "    - 'sha256sum signing.key'\n"
+          "  when: manual\n")
+    project = push_project("secured", {".gitlab-ci.yml": ci})
+    content = bytes(range(256)) * 8
+    uploaded = project.secure_files.create({"name": "signing.key", "file": content})
+    assert uploaded.checksum == hashlib.sha256(content).hexdigest() and uploaded.checksum_algorithm == "sha256"
+    assert [f.name for f in project.secure_files.list(get_all=True)] == ["signing.key"]
+    assert project.secure_files.get(uploaded.id).download() == content
+    pipeline = wait_for(lambda: (project.pipelines.list(get_all=True) or [None])[0], what="the push's pipeline")
+    job = wait_for(lambda: (project.jobs.list(get_all=True) or [None])[0], what="the manual job")
+    project.jobs.get(job.id).play()
+    status = wait_for(lambda: (lambda p: p.status if p.status in ("success", "failed", "canceled") else None)(project.pipelines.get(pipeline.id)),
+                      what="the pipeline to finish")
+    trace = project.jobs.get(job.id).trace().decode()
+    assert status == "success" and hashlib.sha256(content).hexdigest() in trace, (status, trace[-2000:])
+    project.secure_files.delete(uploaded.id)
+    assert project.secure_files.list(get_all=True) == []
 
 failed = [name for name, error in results if error]
 print(f"{len(results) - len(failed)} passed, {len(failed)} failed")

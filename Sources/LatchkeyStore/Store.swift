@@ -27,6 +27,7 @@ public struct Store: Sendable {
     public let protectedBranches: ProtectedBranchRepository
     public let protectedTags: ProtectedTagRepository
     public let environments: EnvironmentRepository
+    public let secureFiles: SecureFileRepository
 
     /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
@@ -54,5 +55,6 @@ public struct Store: Sendable {
         protectedBranches = ProtectedBranchRepository(database: database)
         protectedTags = ProtectedTagRepository(database: database)
         environments = EnvironmentRepository(database: database)
+        secureFiles = SecureFileRepository(database: database, sealer: sealer)
     }
 }

@@ -32,7 +32,7 @@ struct AuthorizerExpiryTableTests {
         .readProject: 10, .readMembers: 10, .downloadCode: 20, .readPipeline: 20, .readJob: 20, .readJobArtifacts: 20, .readPackage: 20,
         .readRelease: 20, .readContainerImage: 20, .readPipelineSchedule: 20, .pushCode: 30, .createPipeline: 30, .updateJob: 30, .updatePipeline: 30,
         .createPipelineSchedule: 30, .createPackage: 30, .createRelease: 30, .updateRelease: 30, .destroyRelease: 30, .createContainerImage: 30, .adminMembers: 40, .adminProject: 40,
-        .adminPipelineSchedule: 40, .adminVariables: 40, .adminJobTokenScope: 40, .readAuditEvents: 40, .readEnvironment: 20, .adminEnvironment: 30, .readDeployment: 20, .createDeployment: 30, .destroyDeployment: 40, .manageOwners: 50, .removeProject: 50, .destroyPipeline: 50,
+        .adminPipelineSchedule: 40, .adminVariables: 40, .adminJobTokenScope: 40, .readAuditEvents: 40, .readEnvironment: 20, .adminEnvironment: 30, .readDeployment: 20, .createDeployment: 30, .destroyDeployment: 40, .readSecureFiles: 30, .adminSecureFiles: 40, .manageOwners: 50, .removeProject: 50, .destroyPipeline: 50,
     ]
 
     @Test("a project or group membership grants its level until its expiry day, for every ability, on either backend", arguments: TestBackend.all)

@@ -113,7 +113,7 @@ struct JobTokenPermissionsTests {
 
             let app = try await client.createProject(["name": "app"], token: server.rootToken).id
             let job = try await client.runningJob(server, projectID: app, userToken: server.rootToken)
-            #expect(Self.trace(server, job.jobID).contains("this job's token may use: repository: read, jobs: read, pipelines: read, packages: read, releases: read, container_registry: read, deployments: read."))
+            #expect(Self.trace(server, job.jobID).contains("this job's token may use: repository: read, jobs: read, pipelines: read, packages: read, releases: read, container_registry: read, deployments: read, secure_files: read."))
             let publish = try await client.send(.put, "projects/\(app)/packages/generic/tool/1.0.0/tool.bin", .jobHeader(job.token), body: Data("x".utf8))
             #expect(publish.status == .forbidden && publish.text.contains("instance's job token permissions ceiling"), "\(publish.text)")
             #expect(try await Self.gitAdvertisement(client, project: "root/app", token: job.token) == .ok)

@@ -40,6 +40,9 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     /// Recording a deployment made outside CI and changing its status (GitLab's `create_deployment`, `update_deployment`).
     case createDeployment = "create_deployment"
     case destroyDeployment = "destroy_deployment"
+    /// Listing and downloading secure files (Developer, as GitLab: they hold signing keys and the like).
+    case readSecureFiles = "read_secure_files"
+    case adminSecureFiles = "admin_secure_files"
 
     /// The least role a member needs for the ability on a private project.
     public var minimumLevel: AccessLevel {
@@ -49,9 +52,9 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
             .readPipelineSchedule, .readEnvironment, .readDeployment:
             .reporter
         case .pushCode, .createPipeline, .updateJob, .updatePipeline, .createPipelineSchedule, .createPackage, .createRelease, .updateRelease, .destroyRelease,
-            .createContainerImage, .adminEnvironment, .createDeployment:
+            .createContainerImage, .adminEnvironment, .createDeployment, .readSecureFiles:
             .developer
-        case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents, .destroyDeployment:
+        case .adminMembers, .adminProject, .adminPipelineSchedule, .adminVariables, .adminJobTokenScope, .readAuditEvents, .destroyDeployment, .adminSecureFiles:
             .maintainer
         case .manageOwners, .removeProject, .destroyPipeline:
             .owner
@@ -73,7 +76,7 @@ public enum ProjectAbility: String, Sendable, CaseIterable {
     public var isWrite: Bool {
         switch self {
         case .readProject, .readMembers, .downloadCode, .readPipeline, .readJob, .readJobArtifacts, .readPipelineSchedule, .readPackage,
-            .readRelease, .readContainerImage, .readAuditEvents, .readEnvironment, .readDeployment:
+            .readRelease, .readContainerImage, .readAuditEvents, .readEnvironment, .readDeployment, .readSecureFiles:
             false
         default:
             true

@@ -71,6 +71,8 @@ extension ProjectAbility {
         case .adminEnvironment: .adminEnvironments
         case .readDeployment: .readDeployments
         case .createDeployment, .destroyDeployment: .adminDeployments
+        case .readSecureFiles: .readSecureFiles
+        case .adminSecureFiles: .adminSecureFiles
         default: nil
         }
     }

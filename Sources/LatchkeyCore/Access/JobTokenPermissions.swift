@@ -15,6 +15,8 @@ public enum JobTokenResource: String, Sendable, Codable, CaseIterable, Comparabl
     case containerRegistry = "container_registry"
     /// Environments and their deployments (GitHub Actions' name for the same thing).
     case deployments
+    /// Secure files: download (read), upload and delete (write).
+    case secureFiles = "secure_files"
 
     /// The highest level that means something for the resource: nothing writes jobs with a job token.
     public var maximum: JobTokenAccess { self == .jobs ? .read : .write }
@@ -231,6 +233,8 @@ extension ProjectAbility {
         case .createContainerImage: JobTokenPermission(.containerRegistry, .write)
         case .readEnvironment, .readDeployment: JobTokenPermission(.deployments, .read)
         case .adminEnvironment, .createDeployment, .destroyDeployment: JobTokenPermission(.deployments, .write)
+        case .readSecureFiles: JobTokenPermission(.secureFiles, .read)
+        case .adminSecureFiles: JobTokenPermission(.secureFiles, .write)
         default: nil
         }
     }

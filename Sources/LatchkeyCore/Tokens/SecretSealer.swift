@@ -22,6 +22,21 @@ public struct SecretSealer: Sendable {
         return Self.prefix + combined.base64EncodedString()
     }
 
+    /// Seals bytes (a secure file) the same way.
+    public func seal(data plain: Data) throws -> String {
+        let box = try AES.GCM.seal(plain, using: SymmetricKey(data: key))
+        guard let combined = box.combined else { throw SecretSealerError.cannotSeal }
+        return Self.prefix + combined.base64EncodedString()
+    }
+
+    /// The bytes of what `seal(data:)` sealed.
+    public func openData(_ stored: String) throws -> Data {
+        guard Self.isSealed(stored), let data = Data(base64Encoded: String(stored.dropFirst(Self.prefix.count))),
+            let plain = try? AES.GCM.open(AES.GCM.SealedBox(combined: data), using: SymmetricKey(data: key))
+        else { throw SecretSealerError.cannotOpen }
+        return plain
+    }
+
     /// The plain text of a sealed value; plain text from before sealing comes back as it is.
     public func open(_ stored: String) throws -> String {
         guard Self.isSealed(stored) else { return stored }

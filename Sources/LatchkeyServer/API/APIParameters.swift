@@ -5,6 +5,8 @@ import LatchkeyCore
 /// A request's parameters from the query string and the body (JSON, URL-encoded or multipart form), read the way Grape reads them.
 public struct APIParameters: Sendable {
     private var values: [String: JSONValue]
+    /// The file parts of a multipart body (`file=@path`), by field name: their bytes, kept apart from the text parameters.
+    public private(set) var files: [String: Data] = [:]
 
     public init(values: [String: JSONValue] = [:]) { self.values = values }
 
@@ -33,9 +35,13 @@ public struct APIParameters: Sendable {
             } catch {
                 throw APIError(.badRequest, error: "the multipart body is malformed")
             }
-            for part in parts where part.filename == nil {
-                add(part.name, String(decoding: part.body, as: UTF8.self), to: &values)
+            var files: [String: Data] = [:]
+            for part in parts {
+                if part.filename == nil { add(part.name, String(decoding: part.body, as: UTF8.self), to: &values) } else { files[part.name] = part.body }
             }
+            var parameters = APIParameters(values: values)
+            parameters.files = files
+            return parameters
         } else if contentType.isEmpty || contentType.hasPrefix("application/json") || contentType.hasPrefix("text/plain") {
             let object: [String: JSONValue]
             do {

@@ -155,10 +155,13 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     jobTokenAPI.addRoutes(PipelineMetadataController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(GenericPackagesController(environment: environment).endpoints)
     jobTokenAPI.addRoutes(ReleasesController(environment: environment).endpoints)
-    // GitLab's environments and deployments APIs authenticate first: an anonymous caller gets 401 even on a public project.
+    // GitLab's environments, deployments and secure files APIs authenticate first: an anonymous caller gets 401 even on a public
+    // project.
     let deploymentsAPI = jobTokenAPI.group().add(middleware: AuthenticationRequiredMiddleware())
     deploymentsAPI.addRoutes(
         EnvironmentsController(authorizer: environment.authorizer, store: environment.store, baseURL: environment.settings.baseURL).endpoints)
+    deploymentsAPI.addRoutes(
+        SecureFilesController(authorizer: environment.authorizer, secureFiles: environment.store.secureFiles, baseURL: environment.settings.baseURL).endpoints)
     deploymentsAPI.addRoutes(
         DeploymentsController(
             authorizer: environment.authorizer, store: environment.store, repositories: environment.repositories, baseURL: environment.settings.baseURL

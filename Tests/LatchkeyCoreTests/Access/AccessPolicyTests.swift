@@ -42,6 +42,8 @@ struct AccessPolicyTests {
         .readDeployment: (.reporter, false, .read),
         .createDeployment: (.developer, false, .write),
         .destroyDeployment: (.maintainer, false, .write),
+        .readSecureFiles: (.developer, false, .read),
+        .adminSecureFiles: (.maintainer, false, .write),
     ]
 
     enum Kind { case read, write, gitRead, gitWrite }

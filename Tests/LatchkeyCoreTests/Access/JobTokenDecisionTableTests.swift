@@ -46,6 +46,9 @@ struct JobTokenDecisionTableTests {
         .readDeployment: Rule(least: .reporter, openOnVisible: false, policy: .readDeployments),
         .createDeployment: Rule(least: .developer, openOnVisible: false, policy: .adminDeployments),
         .destroyDeployment: Rule(least: .maintainer, openOnVisible: false, policy: .adminDeployments),
+        // Secure files: download with a job token is the reason they exist.
+        .readSecureFiles: Rule(least: .developer, openOnVisible: false, policy: .readSecureFiles),
+        .adminSecureFiles: Rule(least: .maintainer, openOnVisible: false, policy: .adminSecureFiles),
     ]
 
     /// What a job's `permissions:` must grant for each ability (issue 16): a resource and a level, `write` including `read`. Abilities
@@ -58,6 +61,7 @@ struct JobTokenDecisionTableTests {
         .createContainerImage: ("container_registry", 2),
         .readEnvironment: ("deployments", 1), .adminEnvironment: ("deployments", 2), .readDeployment: ("deployments", 1),
         .createDeployment: ("deployments", 2), .destroyDeployment: ("deployments", 2),
+        .readSecureFiles: ("secure_files", 1), .adminSecureFiles: ("secure_files", 2),
     ]
 
     /// The job's `permissions:` and the ceilings over them, in the model's terms: each as the text a user writes (nil: not set).
