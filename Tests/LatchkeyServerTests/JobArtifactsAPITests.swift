@@ -198,6 +198,18 @@ struct JobArtifactsAPITests {
             #expect(partial.body == zip.prefix(10))
             #expect(partial.header("Content-Range") == "bytes 0-9/\(zip.count)")
 
+            // The job entity names the archive, the runner that ran the job and the commit it built.
+            let entity = try await client.send(.get, "projects/\(projectID)/jobs/\(jobID)", root).object
+            #expect((entity["artifacts_file"] as? [String: Any])?["filename"] as? String == "artifacts.zip")
+            #expect((entity["artifacts_file"] as? [String: Any])?["size"] as? Int == zip.count)
+            #expect((entity["artifacts"] as? [[String: Any]])?.first?["file_type"] as? String == "archive")
+            #expect((entity["runner"] as? [String: Any])?["description"] as? String == "fixture")
+            let commit = try #require(entity["commit"] as? [String: Any])
+            #expect(commit["title"] as? String == "change")
+            #expect((commit["author_name"] as? String)?.isEmpty == false)
+            let listed = try await client.send(.get, "projects/\(projectID)/jobs", root).array
+            #expect((listed.first?["commit"] as? [String: Any])?["message"] as? String == "change\n" || (listed.first?["commit"] as? [String: Any])?["message"] as? String == "change")
+
             // By job id, the archive and one file out of it.
             #expect(try await client.send(.get, "projects/\(projectID)/jobs/\(jobID)/artifacts", root).body == zip)
             let file = try await client.send(.get, "projects/\(projectID)/jobs/\(jobID)/artifacts/dist/app.txt", root)

@@ -49,13 +49,10 @@ struct JobsController {
     }
 
     private func respond(_ page: Page<Job>, project: Project, request: Request) async throws -> Response {
-        var users = UserCache(store: environment.store)
-        var pipelines: [Int64: Pipeline] = [:]
+        var builder = JobEntities(store: environment.store, repositories: environment.repositories, baseURL: baseURL)
         var entities: [JobEntity] = []
         for job in page.items {
-            if pipelines[job.pipelineID] == nil { pipelines[job.pipelineID] = try await environment.store.pipelines.find(id: job.pipelineID) }
-            guard let pipeline = pipelines[job.pipelineID] else { continue }
-            entities.append(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL))
+            if let entity = try await builder.entity(job, project: project) { entities.append(entity) }
         }
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }
@@ -72,9 +69,9 @@ struct JobsController {
     }
 
     private func entity(_ job: Job, _ project: Project, status: HTTPResponse.Status = .ok) async throws -> Response {
-        guard let pipeline = try await environment.store.pipelines.find(id: job.pipelineID) else { throw APIError.notFound("Pipeline") }
-        var users = UserCache(store: environment.store)
-        return try JSON.response(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL), status: status)
+        var builder = JobEntities(store: environment.store, repositories: environment.repositories, baseURL: baseURL)
+        guard let entity = try await builder.entity(job, project: project) else { throw APIError.notFound("Pipeline") }
+        return try JSON.response(entity, status: status)
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -177,7 +177,9 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedAPI.addRoutes(JobsController(environment: environment, queue: queue).endpoints)
     authenticatedAPI.addRoutes(PipelineSchedulesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(UserRunnersController(environment: environment).endpoints)
-    authenticatedAPI.addRoutes(RunnersAPIController(store: environment.store, authorizer: environment.authorizer, baseURL: environment.settings.baseURL).endpoints)
+    authenticatedAPI.addRoutes(RunnersAPIController(
+            store: environment.store, repositories: environment.repositories, authorizer: environment.authorizer, baseURL: environment.settings.baseURL
+        ).endpoints)
     authenticatedAPI.addRoutes(BranchesController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(RepositoryCommitsController(environment: environment, creator: creator).endpoints)
     authenticatedAPI.addRoutes(ProtectedBranchesController(environment: environment).endpoints)

@@ -11,6 +11,7 @@ import LatchkeyStore
 /// description, version and tags describe the build infrastructure, which is no business of every user).
 struct RunnersAPIController {
     let store: Store
+    let repositories: RepositoryStore
     let authorizer: Authorizer
     let baseURL: String
 
@@ -129,15 +130,13 @@ struct RunnersAPIController {
         guard sort == "asc" || sort == "desc" else { throw APIError(.badRequest, error: "sort does not have a valid value") }
         let page = try await store.jobs.jobs(
             runnerID: runner.id, filter: JobFilter(statuses: statuses, includeRetried: true), oldestFirst: sort == "asc", page: try PageRequest(parameters))
-        var users = UserCache(store: store)
-        var pipelines: [Int64: Pipeline] = [:]
+        var builder = JobEntities(store: store, repositories: repositories, baseURL: baseURL)
         var projects: [Int64: Project] = [:]
         var entities: [JobEntity] = []
         for job in page.items {
-            if pipelines[job.pipelineID] == nil { pipelines[job.pipelineID] = try await store.pipelines.find(id: job.pipelineID) }
             if projects[job.projectID] == nil { projects[job.projectID] = try await store.projects.find(id: job.projectID) }
-            guard let pipeline = pipelines[job.pipelineID], let project = projects[job.projectID] else { continue }
-            entities.append(JobEntity(job, pipeline: pipeline, project: project, user: try await users.user(job.userID), baseURL: baseURL))
+            guard let project = projects[job.projectID], let entity = try await builder.entity(job, project: project) else { continue }
+            entities.append(entity)
         }
         return try Page(items: entities, total: page.total, request: page.request).response(for: request, baseURL: baseURL)
     }

@@ -110,12 +110,13 @@ struct JobEntity: Encodable, Sendable {
     @Nullable var duration: Double?
     @Nullable var queuedDuration: Double?
     @Nullable var user: UserEntity?
-    var commit: CommitEntity
+    var commit: RepositoryCommitEntity
     var pipeline: PipelineBasicEntity
     var webUrl: String
     var project: ProjectRef
-    var artifacts: [String] = []
-    @Nullable var runner: String?
+    var artifacts: [ArtifactEntity] = []
+    @Nullable var artifactsFile: ArtifactsFileEntity?
+    @Nullable var runner: RunnersAPIController.RunnerEntity?
     @Nullable var artifactsExpireAt: Date?
     var tagList: [String]
     @Nullable var failureReason: String?
@@ -124,6 +125,36 @@ struct JobEntity: Encodable, Sendable {
 
     struct ProjectRef: Encodable, Sendable {
         var ciJobTokenScopeEnabled: Bool
+    }
+
+    /// One of the job's artifacts, as GitLab lists them.
+    struct ArtifactEntity: Encodable, Sendable {
+        var fileType: String
+        var size: Int64
+        var filename: String
+        var fileFormat: String
+    }
+
+    /// The archive (`artifacts_file`), the one artifacts download serves.
+    struct ArtifactsFileEntity: Encodable, Sendable {
+        var filename: String
+        var size: Int64
+    }
+
+    /// The job with what GitLab's entity shows beside it: the commit, the runner that took it and its artifacts.
+    init(
+        _ job: Job, pipeline: Pipeline, project: Project, user: User?, commit: GitCommit?, runner: Runner?, artifacts: [JobArtifact], baseURL: String,
+        now: Date = Date()
+    ) {
+        self.init(job, pipeline: pipeline, project: project, user: user, baseURL: baseURL)
+        self.commit = RepositoryCommitEntity(commit, sha: pipeline.sha, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(pipeline.sha)")
+        self.runner = runner.map { RunnersAPIController.RunnerEntity($0, now: now) }
+        let live = artifacts.filter { ($0.expireAt ?? .distantFuture) > now }
+        self.artifacts = live.map { ArtifactEntity(fileType: $0.fileType, size: $0.size, filename: $0.filename, fileFormat: $0.fileFormat) }
+        if let archive = live.first(where: { $0.fileType == "archive" }) {
+            artifactsFile = ArtifactsFileEntity(filename: archive.filename, size: archive.size)
+            artifactsExpireAt = archive.expireAt
+        }
     }
 
     init(_ job: Job, pipeline: Pipeline, project: Project, user: User?, baseURL: String) {
@@ -142,7 +173,7 @@ struct JobEntity: Encodable, Sendable {
         duration = job.duration
         queuedDuration = job.queuedAt.map { ($0 < (job.startedAt ?? Date()) ? (job.startedAt ?? Date()) : $0).timeIntervalSince($0) }
         self.user = user.map { UserEntity($0, baseURL: baseURL) }
-        commit = CommitEntity(sha: pipeline.sha, createdAt: pipeline.createdAt)
+        commit = RepositoryCommitEntity(nil, sha: pipeline.sha, webURL: "\(baseURL)/\(project.fullPath)/-/commit/\(pipeline.sha)")
         self.pipeline = PipelineBasicEntity(pipeline, projectPath: project.fullPath, baseURL: baseURL)
         webUrl = "\(baseURL)/\(project.fullPath)/-/jobs/\(job.id)"
         self.project = ProjectRef(ciJobTokenScopeEnabled: project.jobTokenOutboundEnabled)
@@ -151,21 +182,6 @@ struct JobEntity: Encodable, Sendable {
         tagList = job.definition.tags
         failureReason = job.failureReason
         retried = job.retried
-    }
-}
-
-/// A commit as embedded in jobs.
-struct CommitEntity: Encodable, Sendable {
-    var id: String
-    var shortId: String
-    var createdAt: Date
-    var title = ""
-    var message = ""
-
-    init(sha: String, createdAt: Date) {
-        id = sha
-        shortId = String(sha.prefix(8))
-        self.createdAt = createdAt
     }
 }
 
