@@ -146,26 +146,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     let api = router.group("api/v4").add(middleware: AuthenticationMiddleware(authenticator: authenticator))
     // Routes a CI/CD job token may call (gitlab-compat.md §3); everywhere else a job token is ignored.
     let jobTokenAPI = api.group().add(middleware: JobTokenMiddleware(authenticator: authenticator))
-    jobTokenAPI.addRoutes(CurrentJobController(environment: environment).endpoints)
-    jobTokenAPI.addRoutes(JobTokenRevocationController(environment: environment).endpoints)
-    jobTokenAPI.addRoutes(RepositoryController(environment: environment).endpoints)
-    jobTokenAPI.addRoutes(JobArtifactsController(environment: environment).endpoints)
     let triggers = PipelineTriggerController(environment: environment, creator: creator)
-    jobTokenAPI.addRoutes(triggers.endpoints)
-    jobTokenAPI.addRoutes(PipelineMetadataController(environment: environment).endpoints)
-    jobTokenAPI.addRoutes(GenericPackagesController(environment: environment).endpoints)
-    jobTokenAPI.addRoutes(ReleasesController(environment: environment).endpoints)
-    // GitLab's environments, deployments and secure files APIs authenticate first: an anonymous caller gets 401 even on a public
-    // project.
-    let deploymentsAPI = jobTokenAPI.group().add(middleware: AuthenticationRequiredMiddleware())
-    deploymentsAPI.addRoutes(
-        EnvironmentsController(authorizer: environment.authorizer, store: environment.store, baseURL: environment.settings.baseURL).endpoints)
-    deploymentsAPI.addRoutes(
-        SecureFilesController(authorizer: environment.authorizer, secureFiles: environment.store.secureFiles, baseURL: environment.settings.baseURL).endpoints)
-    deploymentsAPI.addRoutes(
-        DeploymentsController(
-            authorizer: environment.authorizer, store: environment.store, repositories: environment.repositories, baseURL: environment.settings.baseURL
-        ).endpoints)
+    JobTokenRoutes.add(to: jobTokenAPI, environment: environment, triggers: triggers)
     // GitLab's order on these: authenticate, then find, then authorize; an anonymous caller gets 401 before any lookup.
     let authenticatedAPI = api.group().add(middleware: AuthenticationRequiredMiddleware())
     authenticatedAPI.addRoutes(triggers.managementEndpoints)
