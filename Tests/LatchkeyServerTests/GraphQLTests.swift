@@ -67,6 +67,20 @@ struct GraphQLTests {
         }
         """
 
+    @Test("currentUser is who the token acts as, and null for an anonymous caller")
+    func currentUser() async throws {
+        try await withTestServer { server, client in
+            let (alice, token) = try await server.makeUser("alice")
+            let answer = try await client.graphql("{ currentUser { id username name state webUrl bot active } }", token: token)
+            #expect(answer.at("currentUser.id") as? String == "gid://gitlab/User/\(alice.id)", "\(answer.response.text)")
+            #expect(answer.at("currentUser.username") as? String == "alice")
+            #expect(answer.at("currentUser.state") as? String == "active")
+            #expect(answer.at("currentUser.active") as? Bool == true)
+            let anonymous = try await client.graphql("{ currentUser { id } }", token: nil)
+            #expect(anonymous.data["currentUser"] is NSNull, "\(anonymous.response.text)")
+        }
+    }
+
     @Test("a Maintainer reads settings, allowlists and the authentication log through project(fullPath:)", arguments: TestBackend.all)
     func query(_ backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

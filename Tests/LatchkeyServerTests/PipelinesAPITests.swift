@@ -69,6 +69,16 @@ struct PipelinesAPITests {
             #expect((created.object["user"] as? [String: Any])?["username"] as? String == "dev")
             #expect(created.string("web_url") == "http://latchkey.test/alice/app/-/pipelines/\(created.id)")
             #expect(created.object["yaml_errors"] is NSNull)
+            let variables = try await client.api(.get, "projects/\(f.projectID)/pipelines/\(created.id)/variables", token: f.developer.1)
+            #expect(variables.array.count == 1, "\(variables.text)")
+            #expect(variables.array.first?["key"] as? String == "GREETING")
+            #expect(variables.array.first?["value"] as? String == "hi")
+            #expect(variables.array.first?["variable_type"] as? String == "env_var")
+            let bridges = try await client.api(.get, "projects/\(f.projectID)/pipelines/\(created.id)/bridges", token: f.developer.1)
+            #expect(bridges.status == .ok && bridges.array.isEmpty)
+            #expect(try await client.api(.get, "projects/\(f.projectID)/pipelines/999999/variables", token: f.developer.1).status == .notFound)
+            // A Reporter sees the pipeline but not the values it was started with.
+            #expect(try await client.api(.get, "projects/\(f.projectID)/pipelines/\(created.id)/variables", token: f.reporter.1).status == .forbidden)
 
             let byName = try await jobs(client, f, pipeline: created.id)
             #expect(byName["build"]?["status"] as? String == "pending")

@@ -17,6 +17,8 @@ struct PipelinesController {
         routes.post("projects/:id/pipelines/:pipeline_id/cancel", use: cancel)
         routes.post("projects/:id/pipelines/:pipeline_id/retry", use: retry)
         routes.delete("projects/:id/pipelines/:pipeline_id", use: delete)
+        routes.get("projects/:id/pipelines/:pipeline_id/variables", use: variables)
+        routes.get("projects/:id/pipelines/:pipeline_id/bridges", use: bridges)
         return routes
     }
 
@@ -60,6 +62,27 @@ struct PipelinesController {
             try await environment.authorizer.authorize(context.actor, ability, facts, ref: pipeline.ref, isTag: pipeline.isTag)
         }
         return (pipeline, facts)
+    }
+
+    /// The variables the pipeline was created with (API, trigger, schedule). GitLab's `read_pipeline_variable` is for those who may
+    /// update the pipeline; here that includes the ref's protection, since such values are often secrets.
+    @Sendable func variables(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (pipeline, _) = try await pipeline(context, .updatePipeline)
+        struct VariableEntity: Encodable {
+            var variableType = "env_var"
+            var key: String
+            var value: String
+            var raw: Bool
+        }
+        return try JSON.response(pipeline.variables.map { VariableEntity(key: $0.key, value: $0.value, raw: $0.raw) })
+    }
+
+    /// The pipeline's trigger jobs: always none, since Latchkey refuses `trigger:` in `.gitlab-ci.yml` (a bridge never exists).
+    @Sendable func bridges(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, _) = try await pipeline(context, .readPipeline)
+        let parameters = try await APIParameters.read(request, context: context)
+        let page = try PageRequest(parameters)
+        return try Page(items: [JobEntity](), total: 0, request: page).response(for: request, baseURL: baseURL)
     }
 
     /// GitLab answers 200 with the pipeline, whether or not anything was left to cancel.

@@ -15,6 +15,11 @@ struct GraphQLResolver: Sendable {
         return ProjectNode(facts: facts, baseURL: context.baseURL)
     }
 
+    /// The user the credential acts as; null for an anonymous request.
+    func currentUser(context: GraphQLContext, arguments: NoArguments) async throws -> UserNode? {
+        context.actor.user.map { UserNode(user: $0, baseURL: context.baseURL) }
+    }
+
     // MARK: Mutations
 
     func addProject(context: GraphQLContext, arguments: MutationArguments<AddProjectInput>) async throws -> ScopeMutationPayload<AddProjectInput>? {

@@ -35,6 +35,17 @@ enum GraphQLSchemaParts {
                 Field("ciJobTokenScope", at: ProjectNode.ciJobTokenScope)
                 Field("ciJobTokenAuthLogs", at: ProjectNode.ciJobTokenAuthLogs) { return pageArguments() }
             },
+            Type(UserNode.self, as: "UserCore") {
+                Field("id", at: \.id)
+                Field("username", at: \.username)
+                Field("name", at: \.name)
+                Field("state", at: \.state)
+                Field("webUrl", at: \.webUrl)
+                Field("webPath", at: \.webPath)
+                Field("avatarUrl", at: \.avatarUrl)
+                Field("bot", at: \.bot)
+                Field("active", at: \.active)
+            },
             Type(CiCdSettingsNode.self, as: "ProjectCiCdSetting") {
                 Field("inboundJobTokenScopeEnabled", at: \.inboundJobTokenScopeEnabled)
                 Field("jobTokenScopeEnabled", at: \.jobTokenScopeEnabled)
@@ -173,6 +184,7 @@ enum GraphQLSchemaParts {
             Field("project", at: GraphQLResolver.project) {
                 Argument("fullPath", at: \.fullPath)
             }
+            Field("currentUser", at: GraphQLResolver.currentUser)
         }
     }
 
