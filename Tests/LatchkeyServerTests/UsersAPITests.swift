@@ -18,6 +18,33 @@ struct UsersAPITests {
         }
     }
 
+    @Test("GET /users honours active, blocked, admins and dates, refuses what it cannot match, and lets no one spell out e-mail addresses", arguments: TestBackend.all)
+    func listFilters(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let (bob, _) = try await server.makeUser("bob")
+            try await server.store.users.setBlocked(userID: bob.id, blocked: true)
+            func names(_ query: String, token: String) async throws -> [String] {
+                try await client.api(.get, "users?\(query)", token: token).array.compactMap { $0["username"] as? String }
+            }
+            #expect(try await names("active=true", token: alice) == ["root", "alice"])
+            #expect(try await names("blocked=true", token: alice) == ["bob"])
+            #expect(try await names("admins=true", token: server.rootToken) == ["root"])
+            #expect(try await client.api(.get, "users?admins=true", token: alice).status == .forbidden)
+            #expect(try await names("external=true", token: alice) == [])
+            #expect(try await names("created_after=2000-01-01", token: alice).count == 3)
+            #expect(try await names("created_before=2000-01-01", token: alice) == [])
+            #expect(try await client.api(.get, "users?created_after=soon", token: alice).status == .badRequest)
+            #expect(try await client.api(.get, "users?without_projects=true", token: alice).status == .badRequest)
+            // A non-administrator matches a whole e-mail address only; `%` and `_` are literal.
+            #expect(try await names("search=example.com", token: alice) == [])
+            #expect(try await names("search=bob@example.com", token: alice) == ["bob"])
+            #expect(try await names("search=%25", token: alice) == [])
+            #expect(try await names("search=b_b", token: alice) == [])
+            #expect(Set(try await names("search=example.com", token: server.rootToken)).isSuperset(of: ["alice", "bob"]))
+        }
+    }
+
     @Test("an administrator creates users; duplicates answer 409 and missing fields 400", arguments: TestBackend.all)
     func createUsers(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

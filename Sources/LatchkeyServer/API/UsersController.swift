@@ -26,8 +26,30 @@ struct UsersController {
         let username = try parameters.string("username")
         // Anyone may look a user up by username (GitLab's public profile); listing everyone needs a sign-in.
         guard context.actor.user != nil || username != nil else { throw APIError.unauthorized }
-        let page = try await environment.store.users.list(search: try parameters.string("search"), username: username, page: PageRequest(parameters))
-        if environment.authorizer.allows(context.actor, .administer) {
+        let isAdmin = environment.authorizer.allows(context.actor, .administer)
+        var filter = UserFilter()
+        filter.search = try parameters.string("search")
+        filter.username = username
+        filter.searchEmails = isAdmin
+        filter.active = try parameters.bool("active")
+        filter.blocked = try parameters.bool("blocked")
+        filter.adminsOnly = try parameters.bool("admins") ?? false
+        if filter.adminsOnly, !isAdmin { throw APIError.forbidden }
+        for name in ["created_after", "created_before"] {
+            guard let text = try parameters.string(name) else { continue }
+            guard let date = TimestampParameter.parse(text) else { throw APIError.invalid(name) }
+            if name == "created_after" { filter.createdAfter = date } else { filter.createdBefore = date }
+        }
+        // Every user here is a human, internal to nothing and not external: `humans`, `exclude_internal`, `exclude_external` and
+        // `external=false` hold for all. Filters Latchkey has nothing to match with are refused rather than ignored.
+        if try parameters.bool("external") == true {
+            return try Page(items: [UserBasicEntity](), total: 0, request: try PageRequest(parameters)).response(for: request, baseURL: baseURL)
+        }
+        for name in ["without_projects", "extern_uid", "provider", "two_factor", "saml_provider_id", "skip_ldap"] where parameters.has(name) {
+            throw APIError(.badRequest, error: "\(name) is not supported")
+        }
+        let page = try await environment.store.users.list(filter, page: PageRequest(parameters))
+        if isAdmin {
             return try page.map { UserEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
         }
         return try page.map { UserBasicEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)

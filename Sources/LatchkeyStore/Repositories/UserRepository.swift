@@ -97,19 +97,44 @@ public struct UserRepository: Sendable {
 
     /// Users ordered by id, optionally filtered by a search over username, name and email, or by exact username.
     public func list(search: String? = nil, username: String? = nil, page: PageRequest) async throws -> Page<User> {
+        var filter = UserFilter()
+        filter.search = search
+        filter.username = username
+        filter.searchEmails = true
+        return try await list(filter, page: page)
+    }
+
+    public func list(_ filter: UserFilter, page: PageRequest) async throws -> Page<User> {
         try await database.read { db in
             let query = db.select().column("*").from("users").orderBy("id", .ascending)
-            if let username {
+            if let username = filter.username {
                 query.where(SQLFunction("LOWER", args: SQLIdentifier("username")), .equal, SQLBind(username.lowercased()))
             }
-            if let search, !search.isEmpty {
-                let pattern = "%" + search.lowercased() + "%"
+            if let search = filter.search, !search.isEmpty {
+                // `%` and `_` in the search are literal: escaped, so a search cannot be made a wildcard.
+                let escaped = search.lowercased().replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                    .replacingOccurrences(of: "_", with: "\\_")
+                let pattern = SQLBind("%" + escaped + "%")
+                let like = SQLRaw(" LIKE ")
+                let escape = SQLRaw(" ESCAPE '\\'")
                 query.where { group in
-                    group.where(SQLFunction("LOWER", args: SQLIdentifier("username")), .like, SQLBind(pattern))
-                        .orWhere(SQLFunction("LOWER", args: SQLIdentifier("name")), .like, SQLBind(pattern))
-                        .orWhere(SQLFunction("LOWER", args: SQLIdentifier("email")), .like, SQLBind(pattern))
+                    group.where(SQLList([SQLFunction("LOWER", args: SQLIdentifier("username")), like, pattern, escape], separator: SQLRaw("")))
+                        .orWhere(SQLList([SQLFunction("LOWER", args: SQLIdentifier("name")), like, pattern, escape], separator: SQLRaw("")))
+                    // Only administrators search inside e-mail addresses; anyone else matches a whole address, as GitLab does,
+                    // so no one can spell out other users' addresses a character at a time.
+                    if filter.searchEmails {
+                        group.orWhere(SQLList([SQLFunction("LOWER", args: SQLIdentifier("email")), like, pattern, escape], separator: SQLRaw("")))
+                    } else {
+                        group.orWhere(SQLFunction("LOWER", args: SQLIdentifier("email")), .equal, SQLBind(search.lowercased()))
+                    }
+                    return group
                 }
             }
+            if let active = filter.active { query.where("is_blocked", .equal, !active) }
+            if let blocked = filter.blocked { query.where("is_blocked", .equal, blocked) }
+            if filter.adminsOnly { query.where("is_admin", .equal, true) }
+            if let after = filter.createdAfter { query.where("created_at", .greaterThan, after.milliseconds) }
+            if let before = filter.createdBefore { query.where("created_at", .lessThan, before.milliseconds) }
             return try await query.page(page, as: UserRecord.self, countOn: db).map(\.user)
         }
     }
@@ -131,4 +156,19 @@ public struct UserRepository: Sendable {
             try await db.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("users").first()?.decode(column: "n", as: Int.self) ?? 0
         }
     }
+}
+
+/// The filters of `GET /users` that Latchkey honours.
+public struct UserFilter: Sendable {
+    public var search: String?
+    public var username: String?
+    /// Whether `search` looks inside e-mail addresses (administrators); otherwise only a whole address matches.
+    public var searchEmails = false
+    public var active: Bool?
+    public var blocked: Bool?
+    public var adminsOnly = false
+    public var createdAfter: Date?
+    public var createdBefore: Date?
+
+    public init() {}
 }
