@@ -112,6 +112,60 @@ struct EnvironmentsAPITests {
         }
     }
 
+    @Test("a Developer who may not run the stop job may not stop the environment, forced or not; a Maintainer may")
+    func stopNeedsTheStopJob() async throws {
+        try await withTestServer { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let (developer, developerToken) = try await server.makeUser("dev")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            try await client.addMember("projects", project.id, userID: developer.id, level: Level.developer, token: alice)
+            try GitFixtures.commit([".gitlab-ci.yml": Self.ci], to: server.environment.repositories.path(projectID: project.id))
+            // main: only Maintainers push or merge, so only they run its jobs.
+            _ = try await client.api(.patch, "projects/\(project.id)/protected_branches/main", token: alice, json: ["push_access_level": 40])
+            #expect(try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"]).status == .created)
+            let review = try #require(try await client.api(.get, "projects/\(project.id)/environments?name=review/main", token: alice).array.first?["id"] as? Int)
+            for force in [false, true] {
+                let refused = try await client.api(.post, "projects/\(project.id)/environments/\(review)/stop", token: developerToken, json: ["force": force])
+                #expect(refused.status == .forbidden, "force \(force): \(refused.text)")
+            }
+            #expect(try await client.api(.get, "projects/\(project.id)/environments/\(review)", token: alice).string("state") == "available")
+            let stopped = try await client.api(.post, "projects/\(project.id)/environments/\(review)/stop", token: alice)
+            #expect(stopped.status == .ok && ["stopping", "stopped"].contains(stopped.string("state") ?? ""), "\(stopped.text)")
+        }
+    }
+
+    @Test("environment names and URLs expand YAML and predefined variables only, never CI/CD settings; on_stop must still match once expanded")
+    func expansion() async throws {
+        try await withTestServer { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            _ = try await client.api(.post, "projects/\(project.id)/variables", token: alice, json: ["key": "PROT_SECRET", "value": "hunter2-value", "protected": true])
+            let ci = "deploy:\n  script: echo\n  environment:\n    name: production\n    url: https://prod.example.com/$PROT_SECRET\n"
+            let repository = server.environment.repositories.path(projectID: project.id)
+            try GitFixtures.commit([".gitlab-ci.yml": ci], to: repository)
+            #expect(try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"]).status == .created)
+            let url = try await client.api(.get, "projects/\(project.id)/environments", token: alice).array.first?["external_url"] as? String
+            // An unknown variable expands to nothing, as GitLab expands it; the secret never shows.
+            #expect(url == "https://prod.example.com/", "\(url ?? "nil")")
+
+            let mismatched = """
+                deploy:
+                  script: echo
+                  variables: {X: review-zz}
+                  environment: {name: $X, on_stop: halt}
+                halt:
+                  script: echo
+                  when: manual
+                  variables: {X: production}
+                  environment: {name: $X, action: stop}
+                """
+            try GitFixtures.commit([".gitlab-ci.yml": mismatched], to: repository)
+            let refused = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"])
+            #expect(refused.status == .badRequest)
+            #expect(refused.text.contains("on_stop job halt have different environment name"), "\(refused.text)")
+        }
+    }
+
     @Test("the environments and deployments APIs with GitLab's validations and refusals", arguments: TestBackend.all)
     func api(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

@@ -109,6 +109,38 @@ struct ProtectedTagsAPITests {
             #expect(try await server.environment.repositories.tag(projectID: project.id, name: "v1.0") != nil)
             #expect(try await client.api(.delete, "\(tags)/nightly", token: developerToken).status == .noContent)
             #expect(try await client.api(.delete, "\(tags)/v1.0", token: alice).status == .noContent)
+
+            // The releases API makes its missing tag under the same rules.
+            let releases = "projects/\(project.id)/releases"
+            let viaRelease = try await client.api(.post, releases, token: developerToken, json: ["tag_name": "v9.9", "ref": "main"])
+            #expect(viaRelease.status == .forbidden, "\(viaRelease.text)")
+            #expect(viaRelease.string("message") == "You are not allowed to create this tag as it is protected.")
+            #expect(try await client.api(.post, releases, token: developerToken, json: ["tag_name": "main", "ref": "main"]).status == .forbidden)
+            #expect(try await server.environment.repositories.tag(projectID: project.id, name: "v9.9") == nil)
+            #expect(try await client.api(.post, releases, token: alice, json: ["tag_name": "v9.9", "ref": "main"]).status == .created)
+            // Premium's per-user lists are refused however they are spelled.
+            let nested = try await client.api(.post, "projects/\(project.id)/protected_tags", token: alice, form: "name=x*&allowed_to_create%5B%5D%5Buser_id%5D=3")
+            #expect(nested.status == .badRequest, "\(nested.text)")
+        }
+    }
+
+    @Test("a tag named like a branch runs the tag's code, never the branch's; a bare name that is both is ambiguous")
+    func tagShadowingBranch() async throws {
+        try await withTestServer { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            let repository = server.environment.repositories.path(projectID: project.id)
+            let mainSHA = try GitFixtures.commit([".gitlab-ci.yml": "build:\n  script: echo main\n"], to: repository)
+            try GitFixtures.commit([".gitlab-ci.yml": "build:\n  script: echo from-the-branch\n"], to: repository, branch: "v2.1")
+            let made = try await client.api(.post, "projects/\(project.id)/repository/tags", token: alice, json: ["tag_name": "v2.1", "ref": mainSHA])
+            #expect(made.status == .created, "\(made.text)")
+            let pipelines = try await client.api(.get, "projects/\(project.id)/pipelines", token: alice).array
+            #expect(pipelines.count == 1)
+            #expect(pipelines.first?["sha"] as? String == mainSHA)
+            #expect(pipelines.first?["tag"] as? Bool == true)
+            let ambiguous = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "v2.1"])
+            #expect(ambiguous.status == .badRequest)
+            #expect(ambiguous.text.contains("Ref is ambiguous"))
         }
     }
 

@@ -12,7 +12,7 @@ extension CIConfigParser {
                 guard let stopEnvironment = stopJob else {
                     throw CIConfigError("\(job.name) job: on_stop job \(onStop) does not have environment defined")
                 }
-                guard stopEnvironment.name == environment.name else {
+                guard stopEnvironment.name.utf8.elementsEqual(environment.name.utf8) else {
                     throw CIConfigError("\(job.name) job: on_stop job \(onStop) have different environment name")
                 }
                 guard stopEnvironment.action == .stop else {

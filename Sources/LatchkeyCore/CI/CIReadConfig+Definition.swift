@@ -156,8 +156,11 @@ extension CIReadConfig {
             definition.caches = (job.cache ?? fallback("cache", self.defaults.cache) ?? []).map { $0.resolved(commits: facts.fileCommits) }
             definition.hooks = job.hooks ?? fallback("hooks", self.defaults.hooks)
             if var environment = job.environment {
-                // GitLab expands the name and URL with the job's YAML and predefined variables, never with CI/CD settings' secrets.
-                let scope = scope(inherited + own + ruleVariables)
+                // The name and URL are expanded with the predefined and the YAML variables only: never with CI/CD settings or
+                // pipeline variables, which may be secrets and would show in the environments list to every Reporter (GitLab
+                // expands those too; here security wins).
+                var scope = context.predefined
+                for variable in inherited + own + ruleVariables { scope[variable.key] = variable.value }
                 environment.name = CIVariableExpansion.expand(environment.name, scope)
                 environment.url = environment.url.map { CIVariableExpansion.expand($0, scope) }
                 environment.onStop = environment.onStop.map { stop in instancesOf[stop]?.count == 1 ? instancesOf[stop]?.first?.name ?? stop : stop }
@@ -208,6 +211,15 @@ extension CIReadConfig {
                 definition.dependencies = dependencies.flatMap { names(of: $0, matrix: nil) }.filter(created.contains)
             }
             definitions.append(definition)
+        }
+        // `on_stop` is checked again once names are expanded: a stop job must stop the very environment it is named for, or
+        // stopping one environment would run a job deploying to (and holding the variables of) another.
+        let environmentOf = Dictionary(definitions.map { ($0.name, $0.environment) }, uniquingKeysWith: { first, _ in first })
+        for definition in definitions {
+            guard let environment = definition.environment, let stop = environment.onStop, let stopJob = environmentOf[stop] else { continue }
+            guard let stopEnvironment = stopJob, stopEnvironment.name.utf8.elementsEqual(environment.name.utf8), stopEnvironment.action == .stop else {
+                throw CIConfigError("\(definition.name) job: on_stop job \(stop) have different environment name once its variables are expanded")
+            }
         }
         let name = workflowName.map { CIVariableExpansion.expand($0, scope(globals)) }
         return PipelineDefinition(stages: stages, variables: globals, jobs: definitions, name: name)

@@ -56,7 +56,7 @@ public struct ProtectedBranch: Sendable, Equatable {
     /// Whether the rule covers `branch`: the same name, or the pattern with each `*` standing for any run of characters, `/` included
     /// (GitLab's `ProtectedRef::WildcardMatcher`).
     public func matches(_ branch: String) -> Bool {
-        isWildcard ? Self.glob(Array(name.utf8), Array(branch.utf8)) : name == branch
+        isWildcard ? Self.glob(Array(name.utf8), Array(branch.utf8)) : name.utf8.elementsEqual(branch.utf8)
     }
 
     /// Linear-time wildcard match with `*` as the only special byte (no backtracking blow-up whatever the pattern).

@@ -19,7 +19,7 @@ public struct ProtectedTag: Sendable, Equatable {
 
     /// Whether the rule covers `tag`, with GitLab's wildcard rules (the same as protected branches').
     public func matches(_ tag: String) -> Bool {
-        name.contains("*") ? ProtectedBranch.glob(Array(name.utf8), Array(tag.utf8)) : name == tag
+        name.contains("*") ? ProtectedBranch.glob(Array(name.utf8), Array(tag.utf8)) : name.utf8.elementsEqual(tag.utf8)
     }
 }
 

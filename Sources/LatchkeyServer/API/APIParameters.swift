@@ -80,6 +80,10 @@ public struct APIParameters: Sendable {
 
     public func has(_ name: String) -> Bool { values[name] != nil }
 
+    /// Whether the request names `name` in any form: plain, or nested as Rack writes arrays of hashes (`name[][user_id]`,
+    /// `name[0][access_level]`), which would otherwise arrive under keys of their own.
+    public func mentions(_ name: String) -> Bool { values.keys.contains { $0 == name || $0.hasPrefix(name + "[") } }
+
     /// A string parameter; numbers and booleans are accepted as their text.
     public func string(_ name: String) throws -> String? {
         switch values[name] {

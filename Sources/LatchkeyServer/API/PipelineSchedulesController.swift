@@ -134,8 +134,12 @@ struct PipelineSchedulesController {
             _ = try await creator.create(project: facts.project, ref: schedule.ref, source: .schedule, user: player, variables: schedule.variables, scheduleID: schedule.id)
         } catch PipelineCreator.Failure.unknownRef {
             throw APIError.validation(["base": ["Reference not found"]])
+        } catch PipelineCreator.Failure.ambiguousRef {
+            throw APIError.validation(["base": ["Ref is ambiguous"]])
         } catch PipelineCreator.Failure.missingConfiguration {
             throw APIError.validation(["base": ["Missing CI config file"]])
+        } catch PipelineCreator.Failure.filtered(let messages) {
+            throw APIError.validation(["base": messages])
         }
         return try JSON.response(["message": "201 Created"], status: .created)
     }

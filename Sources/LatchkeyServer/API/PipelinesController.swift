@@ -142,6 +142,8 @@ struct PipelinesController {
             return try await respond(pipeline, project: facts.project, status: .created)
         } catch PipelineCreator.Failure.unknownRef {
             throw APIError.validation(["base": ["Reference not found"]])
+        } catch PipelineCreator.Failure.ambiguousRef {
+            throw APIError.validation(["base": ["Ref is ambiguous"]])
         } catch PipelineCreator.Failure.missingConfiguration {
             throw APIError.validation(["base": ["Missing CI config file"]])
         } catch PipelineCreator.Failure.invalidConfiguration(let messages) {

@@ -122,7 +122,7 @@ struct ProtectedBranchesController {
     }
 
     private static func refusePremium(_ parameters: APIParameters) throws {
-        for name in premiumParameters where parameters.has(name) {
+        for name in premiumParameters where parameters.mentions(name) {
             throw APIError(.badRequest, error: "\(name) is not supported (a GitLab Premium feature)")
         }
         if try parameters.bool("code_owner_approval_required") == true {

@@ -67,7 +67,7 @@ struct ProtectedTagsController {
             level = parsed
         }
         // Premium's per-user and per-group lists: refused by name rather than ignored, so a rule never admits more than asked.
-        if parameters.has("allowed_to_create") {
+        if parameters.mentions("allowed_to_create") {
             throw APIError(.badRequest, error: "allowed_to_create is not supported (a GitLab Premium feature)")
         }
         guard ProtectedBranch.isValidName(name) else { throw APIError.invalid("name") }

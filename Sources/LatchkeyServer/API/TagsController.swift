@@ -39,11 +39,11 @@ struct TagsController {
             case .unknownRef: throw APIError(.badRequest, message: "Target \(ref) is invalid")
             }
         }
-        // A tag made through the API starts its pipeline as the caller, as a push of it would (unless a branch shares its name,
-        // which the pipeline would be made for instead).
-        if let user = context.actor.signedInUser, await environment.repositories.resolve(projectID: project.id, ref: "refs/heads/\(name)") == nil {
+        // A tag made through the API starts its pipeline as the caller, as a push of it would: the tag's, even when a branch
+        // shares its name.
+        if let user = context.actor.signedInUser {
             do {
-                _ = try await creator.create(project: project, ref: name, source: .push, user: user)
+                _ = try await creator.create(project: project, ref: name, kind: .tag, source: .push, user: user)
             } catch PipelineCreator.Failure.missingConfiguration {
             } catch PipelineCreator.Failure.filtered {
             } catch {

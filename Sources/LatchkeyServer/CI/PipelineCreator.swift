@@ -15,19 +15,28 @@ public struct PipelineCreator: Sendable {
         case invalidConfiguration([String])
         /// `workflow:rules` or job rules left nothing to run; GitLab keeps no pipeline then.
         case filtered([String])
+        /// A bare name that is both a branch and a tag (GitLab's "Ref is ambiguous").
+        case ambiguousRef
+    }
+
+    /// Which kind of ref a name is, when the caller knows (a push names `refs/heads/…` or `refs/tags/…`).
+    enum RefKind: Sendable {
+        case branch, tag
     }
 
     public static let zeroSHA = String(repeating: "0", count: 40)
 
-    /// Creates a pipeline for `ref` (a branch or tag name) as `user`.
+    /// Creates a pipeline for `ref` as `user`: of that kind when `kind` says, else a bare name that must be a branch or a tag but
+    /// not both (a tag named like a branch must never run the branch's code, nor a branch's pipeline borrow a tag's protection).
     func create(
-        project: Project, ref: String, source: PipelineSource, user: User?, variables: [CIVariable] = [], scheduleID: Int64? = nil,
+        project: Project, ref: String, kind: RefKind? = nil, source: PipelineSource, user: User?, variables: [CIVariable] = [], scheduleID: Int64? = nil,
         upstreamJobID: Int64? = nil, beforeSHA: String = zeroSHA, persistInvalid: Bool = true
     ) async throws -> Pipeline {
         let repositories = environment.repositories
-        let branchSHA = await repositories.resolve(projectID: project.id, ref: "refs/heads/\(ref)")
-        let tagSHA = await repositories.resolve(projectID: project.id, ref: "refs/tags/\(ref)")
-        let isTag = branchSHA == nil && tagSHA != nil
+        let branchSHA = kind == .tag ? nil : await repositories.resolve(projectID: project.id, ref: "refs/heads/\(ref)")
+        let tagSHA = kind == .branch ? nil : await repositories.resolve(projectID: project.id, ref: "refs/tags/\(ref)")
+        if branchSHA != nil, tagSHA != nil { throw Failure.ambiguousRef }
+        let isTag = tagSHA != nil
         guard let sha = branchSHA ?? tagSHA else {
             throw Failure.unknownRef
         }
@@ -65,15 +74,18 @@ public struct PipelineCreator: Sendable {
             guard fields.count == 3, fields[1] != Self.zeroSHA[...] else { continue }
             let refName = String(fields[2])
             let ref: String
+            let kind: RefKind
             if refName.hasPrefix("refs/heads/") {
                 ref = String(refName.dropFirst("refs/heads/".count))
+                kind = .branch
             } else if refName.hasPrefix("refs/tags/") {
                 ref = String(refName.dropFirst("refs/tags/".count))
+                kind = .tag
             } else {
                 continue
             }
             do {
-                _ = try await create(project: project, ref: ref, source: .push, user: user, beforeSHA: String(fields[0]))
+                _ = try await create(project: project, ref: ref, kind: kind, source: .push, user: user, beforeSHA: String(fields[0]))
             } catch Failure.missingConfiguration {
                 continue
             } catch Failure.filtered(let messages) {

@@ -79,23 +79,20 @@ struct EnvironmentsController {
         return Response(status: .noContent)
     }
 
-    /// Runs the environment's waiting `on_stop` job as the caller when they may run it (it goes `stopping`, then `stopped` when the
-    /// job succeeds); with `force`, or with no stop job to run, the environment is stopped at once.
+    /// Runs the environment's waiting `on_stop` job as the caller (it goes `stopping`, then `stopped` when the job succeeds); with
+    /// `force`, or with no stop job to run, the environment is stopped at once. As GitLab's `stop_environment`, a caller who may
+    /// not run the stop job (a protected ref) may not stop the environment at all, forced or not.
     @Sendable func stop(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (facts, environment) = try await find(context, .adminEnvironment)
         let parameters = try await APIParameters.read(request, context: context)
         let force = try parameters.bool("force") ?? false
         var played = false
-        if !force, let user = context.actor.user, let stopJobID = try await store.environments.waitingStopJob(environmentID: environment.id),
-            let job = try await store.jobs.find(id: stopJobID), let pipeline = try await store.pipelines.find(id: job.pipelineID)
+        if let stopJobID = try await store.environments.waitingStopJob(environmentID: environment.id), let job = try await store.jobs.find(id: stopJobID),
+            let pipeline = try await store.pipelines.find(id: job.pipelineID)
         {
-            do {
-                try await authorizer.authorize(context.actor, .updateJob, facts)
-                try await authorizer.authorize(context.actor, .updateJob, facts, ref: pipeline.ref, isTag: pipeline.isTag)
-                played = try await store.jobs.play(jobID: job.id, userID: user.id) != nil
-            } catch is AccessDenied {
-                played = false
-            }
+            try await authorizer.authorize(context.actor, .updateJob, facts)
+            try await authorizer.authorize(context.actor, .updateJob, facts, ref: pipeline.ref, isTag: pipeline.isTag)
+            if !force, let user = context.actor.user { played = try await store.jobs.play(jobID: job.id, userID: user.id) != nil }
         }
         if !played { try await store.environments.markStopped(id: environment.id, projectID: facts.project.id) }
         guard let now = try await store.environments.environment(id: environment.id, projectID: facts.project.id) else { throw APIError.notFound("Environment") }

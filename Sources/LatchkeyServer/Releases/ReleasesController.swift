@@ -78,6 +78,11 @@ struct ReleasesController {
             tag = existing
         } else {
             guard let ref = try parameters.string("ref"), !ref.isEmpty else { throw APIError(.unprocessableContent, message: "Ref is not specified") }
+            // The tag is made as a push of it would be: protected tags and the default branch's name hold here too.
+            let rules = try await environment.store.protectedTags.rules(projectID: project.id)
+            if let refusal = AccessPolicy.checkTagChange(context.actor, .create, tag: tagName, origin: .api, rules: rules, on: facts) {
+                throw APIError(.forbidden, message: refusal.message)
+            }
             do {
                 tag = try await environment.repositories.createTag(
                     projectID: project.id, name: tagName, ref: ref, message: try parameters.string("tag_message"), tagger: context.actor.user)

@@ -85,6 +85,10 @@ struct PipelineTriggerController {
             pipeline = try await creator.create(project: project, ref: ref, source: source, user: user, variables: variables, upstreamJobID: upstreamJobID, persistInvalid: false)
         } catch PipelineCreator.Failure.unknownRef {
             throw APIError.validation(["base": ["Reference not found"]])
+        } catch PipelineCreator.Failure.ambiguousRef {
+            throw APIError.validation(["base": ["Ref is ambiguous"]])
+        } catch PipelineCreator.Failure.filtered(let messages) {
+            throw APIError.validation(["base": messages])
         } catch PipelineCreator.Failure.missingConfiguration {
             throw APIError.validation(["base": ["Missing CI config file"]])
         } catch PipelineCreator.Failure.invalidConfiguration(let messages) {

@@ -41,6 +41,16 @@ struct ProtectedTagDecisionTests {
         #expect(AccessPolicy.checkTagChange(Self.actor(), .delete, tag: "v1", origin: .api, rules: rules, on: Self.facts(.maintainer)) == nil)
     }
 
+    @Test("exact names match byte for byte: a canonically equivalent spelling (NFD for NFC) is another ref, as git and the hook see it")
+    func unicodeEquivalents() {
+        let nfc = "release-\u{E9}", nfd = "release-e\u{301}"
+        #expect(nfc == nfd)  // Swift's String equality, which the matchers must not use
+        #expect(!Self.rules((nfc, .maintainer)).protects(nfd))
+        #expect(Self.rules((nfc, .maintainer)).protects(nfc))
+        let branch = ProtectedBranchDecisionTests.rule(nfc)
+        #expect(!branch.matches(nfd) && branch.matches(nfc))
+    }
+
     @Test("a tag named as the default branch is refused, protected or not")
     func defaultBranchCollision() {
         let facts = Self.facts(.maintainer)
