@@ -20,27 +20,18 @@ struct ProtectedBranchesController {
 
     /// GitLab's `ProtectedBranch` entity (CE fields; one access level entry per list, as the single-level API makes them).
     struct ProtectedBranchEntity: Encodable {
-        struct AccessLevelEntity: Encodable {
-            var id: Int64
-            var accessLevel: Int
-            var accessLevelDescription: String
-            @Nullable var deployKeyId: Int64?
-            @Nullable var userId: Int64?
-            @Nullable var groupId: Int64?
-        }
-
         var id: Int64
         var name: String
-        var pushAccessLevels: [AccessLevelEntity]
-        var mergeAccessLevels: [AccessLevelEntity]
+        var pushAccessLevels: [ProtectedRefAccessLevelEntity]
+        var mergeAccessLevels: [ProtectedRefAccessLevelEntity]
         var allowForcePush: Bool
         var codeOwnerApprovalRequired = false
 
         init(_ rule: ProtectedBranch) {
             id = rule.id
             name = rule.name
-            pushAccessLevels = [AccessLevelEntity(id: rule.id, accessLevel: rule.pushAccessLevel.rawValue, accessLevelDescription: rule.pushAccessLevel.title)]
-            mergeAccessLevels = [AccessLevelEntity(id: rule.id, accessLevel: rule.mergeAccessLevel.rawValue, accessLevelDescription: rule.mergeAccessLevel.title)]
+            pushAccessLevels = [ProtectedRefAccessLevelEntity(id: rule.id, rule.pushAccessLevel)]
+            mergeAccessLevels = [ProtectedRefAccessLevelEntity(id: rule.id, rule.mergeAccessLevel)]
             allowForcePush = rule.allowForcePush
         }
     }

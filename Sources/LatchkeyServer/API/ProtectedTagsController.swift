@@ -20,23 +20,12 @@ struct ProtectedTagsController {
 
     /// GitLab's `ProtectedTag` entity (CE: one access level entry, as the single-level API makes it).
     struct ProtectedTagEntity: Encodable {
-        struct AccessLevelEntity: Encodable {
-            var id: Int64
-            var accessLevel: Int
-            var accessLevelDescription: String
-            @Nullable var deployKeyId: Int64?
-            @Nullable var userId: Int64?
-            @Nullable var groupId: Int64?
-        }
-
         var name: String
-        var createAccessLevels: [AccessLevelEntity]
+        var createAccessLevels: [ProtectedRefAccessLevelEntity]
 
         init(_ rule: ProtectedTag) {
             name = rule.name
-            createAccessLevels = [
-                AccessLevelEntity(id: rule.id, accessLevel: rule.createAccessLevel.rawValue, accessLevelDescription: rule.createAccessLevel.title)
-            ]
+            createAccessLevels = [ProtectedRefAccessLevelEntity(id: rule.id, rule.createAccessLevel)]
         }
     }
 
