@@ -65,6 +65,10 @@ struct SecureFilesAPITests {
             for bad in ["a/b", "..", "a\nb", "a\\b"] {
                 #expect(try await upload(client, project.id, .pat(alice), name: bad, file: Data("x".utf8)).status == .badRequest, "\(bad)")
             }
+            let largest = try await upload(client, project.id, .pat(alice), name: "largest", file: Data(repeating: 7, count: SecureFile.maximumSize - 1))
+            #expect(largest.status == .created, "\(largest.status)")
+            let largestID = try #require(largest.object["id"] as? Int)
+            #expect(try await client.send(.get, "projects/\(project.id)/secure_files/\(largestID)/download", .pat(alice)).body.count == SecureFile.maximumSize - 1)
             let big = try await upload(client, project.id, .pat(alice), name: "big", file: Data(count: SecureFile.maximumSize))
             #expect(big.status == .contentTooLarge)
             let huge = try await upload(client, project.id, .pat(alice), name: "huge", file: Data(count: SecureFile.maximumSize * 2))

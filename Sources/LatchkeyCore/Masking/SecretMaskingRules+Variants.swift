@@ -42,8 +42,8 @@ extension SecretMaskingRules {
         variants.append(Variant(percentEncoded(secret, keeping: PercentEncoder.unreserved, hexDigits: hexLower, spaceAsPlus: false)))
         // Every byte escaped (`%67%6C…`): what a hand-rolled encoder or `xxd -p | sed 's/../%&/g'` writes, and the obvious
         // way to slip a value past a masker that only knows the encoders.
-        variants.append(Variant(percentEncoded(secret, keeping: [], hexDigits: hexUpper, spaceAsPlus: false)))
-        variants.append(Variant(percentEncoded(secret, keeping: [], hexDigits: hexLower, spaceAsPlus: false)))
+        variants.append(Variant(secret.flatMap { [UInt8(ascii: "%"), hexUpper[Int($0 >> 4)], hexUpper[Int($0 & 0x0F)]] }))
+        variants.append(Variant(secret.flatMap { [UInt8(ascii: "%"), hexLower[Int($0 >> 4)], hexLower[Int($0 & 0x0F)]] }))
         variants.append(Variant(jsonEscaped(secret, escapingSlash: false)))
         // Foundation's JSONEncoder (and PHP's json_encode) write `/` as `\/`.
         variants.append(Variant(jsonEscaped(secret, escapingSlash: true)))

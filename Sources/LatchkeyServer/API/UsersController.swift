@@ -26,15 +26,15 @@ struct UsersController {
         let username = try parameters.string("username")
         // Anyone may look a user up by username (GitLab's public profile); listing everyone needs a sign-in.
         guard context.actor.user != nil || username != nil else { throw APIError.unauthorized }
-        let isAdmin = environment.authorizer.allows(context.actor, .administer)
+        let administrator = environment.authorizer.allows(context.actor, .administer)
         var filter = UserFilter()
         filter.search = try parameters.string("search")
         filter.username = username
-        filter.searchEmails = isAdmin
+        filter.searchEmails = administrator
         filter.active = try parameters.bool("active")
         filter.blocked = try parameters.bool("blocked")
         filter.adminsOnly = try parameters.bool("admins") ?? false
-        if filter.adminsOnly, !isAdmin { throw APIError.forbidden }
+        if filter.adminsOnly, !administrator { throw APIError.forbidden }
         for name in ["created_after", "created_before"] {
             guard let text = try parameters.string(name) else { continue }
             guard let date = TimestampParameter.parse(text) else { throw APIError.invalid(name) }
@@ -49,7 +49,7 @@ struct UsersController {
             throw APIError(.badRequest, error: "\(name) is not supported")
         }
         let page = try await environment.store.users.list(filter, page: PageRequest(parameters))
-        if isAdmin {
+        if administrator {
             return try page.map { UserEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
         }
         return try page.map { UserBasicEntity($0, baseURL: baseURL) }.response(for: request, baseURL: baseURL)
