@@ -45,6 +45,27 @@ struct UsersAPITests {
         }
     }
 
+    @Test("block and unblock answer as GitLab: true when changed, null when already blocked, false when already active; no self-block")
+    func blockAnswers() async throws {
+        try await withTestServer { server, client in
+            let (bob, _) = try await server.makeUser("bob")
+            let (_, alice) = try await server.makeUser("alice")
+            #expect(try await client.api(.post, "users/\(bob.id)/block", token: alice).status == .forbidden)
+            let first = try await client.api(.post, "users/\(bob.id)/block", token: server.rootToken)
+            #expect(first.status == .created && first.text == "true")
+            let again = try await client.api(.post, "users/\(bob.id)/block", token: server.rootToken)
+            #expect(again.status == .created && again.text == "null", "\(again.text)")
+            #expect(try await client.api(.post, "users/\(bob.id)/unblock", token: server.rootToken).text == "true")
+            let active = try await client.api(.post, "users/\(bob.id)/unblock", token: server.rootToken)
+            #expect(active.status == .created && active.text == "false", "\(active.text)")
+            let root = try #require(try await client.api(.get, "user", token: server.rootToken).object["id"] as? Int)
+            let selfBlock = try await client.api(.post, "users/\(root)/block", token: server.rootToken)
+            #expect(selfBlock.status == .forbidden)
+            #expect(selfBlock.string("message") == "403 Forbidden - The API initiating user cannot be blocked by the API")
+            #expect(try await client.api(.post, "users/999999/block", token: server.rootToken).status == .notFound)
+        }
+    }
+
     @Test("an administrator creates users; duplicates answer 409 and missing fields 400", arguments: TestBackend.all)
     func createUsers(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

@@ -126,10 +126,19 @@ struct UsersController {
         try await setBlocked(false, context: context)
     }
 
+    /// GitLab's answers: `true` when the state changed; `null` for blocking a user already blocked and `false` for unblocking one
+    /// already active (both 201, nothing changed); 403 for blocking oneself.
     private func setBlocked(_ blocked: Bool, context: AppRequestContext) async throws -> Response {
         try requireAdmin(context)
         let user = try await user(context)
-        guard user.id != context.actor.user?.id else { throw APIError.forbidden }
+        if blocked, user.id == context.actor.user?.id {
+            throw APIError(.forbidden, message: "403 Forbidden - The API initiating user cannot be blocked by the API")
+        }
+        guard user.isBlocked != blocked else {
+            var response = try JSON.response(false, status: .created)
+            if blocked { response.body = .init(byteBuffer: ByteBuffer(string: "null")) }
+            return response
+        }
         try await environment.store.users.setBlocked(userID: user.id, blocked: blocked)
         return try JSON.response(true, status: .created)
     }
