@@ -87,7 +87,7 @@ struct JobPayloadBuilder {
             JobVariable(key: "CI_COMMIT_REF_PROTECTED", value: refProtected ? "true" : "false", public: true),
         ]
         if let target = job.definition.environment {
-            let stored = try await environment.store.environments.environments(projectID: project.id, filter: EnvironmentFilter(name: target.name)).first
+            let stored = try await environment.store.environments.jobFacts(projectID: project.id, name: target.name)
             variables += [
                 JobVariable(key: "CI_ENVIRONMENT_NAME", value: target.name, public: true),
                 JobVariable(key: "CI_ENVIRONMENT_SLUG", value: stored?.slug ?? EnvironmentName.slug(target.name), public: true),

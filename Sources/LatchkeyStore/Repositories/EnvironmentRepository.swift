@@ -126,6 +126,13 @@ public struct EnvironmentRepository: Sendable {
         }
     }
 
+    /// What a job deploying to `name` is told about it (slug, tier, URL), without deriving its state: one row, for job claiming.
+    public func jobFacts(projectID: Int64, name: String) async throws -> (slug: String, tier: EnvironmentTier, externalURL: String?)? {
+        try await database.read { db in
+            try await Self.named(name, projectID: projectID, db: db).map { ($0.slug, EnvironmentTier(rawValue: $0.tier) ?? .other, $0.externalUrl) }
+        }
+    }
+
     public func environment(id: Int64, projectID: Int64) async throws -> DeploymentEnvironment? {
         try await database.read { db in
             guard
@@ -292,33 +299,33 @@ public struct EnvironmentRepository: Sendable {
     }
 
     static func findOrCreate(projectID: Int64, name: String, externalURL: String?, tier: EnvironmentTier?, db: any SQLDatabase) async throws -> EnvironmentRecord {
-        let now = Date().milliseconds
         // Two pipelines naming a new environment at once both insert; the loser's row is dropped, not an error that would abort its
         // transaction.
-        try await db.insert(into: "environments").columns("project_id", "name", "slug", "external_url", "tier", "created_at", "updated_at")
-            .values(
-                SQLBind(projectID), SQLBind(name), SQLBind(EnvironmentName.slug(name)), SQLBind(externalURL),
-                SQLBind((tier ?? EnvironmentTier.guess(from: name)).rawValue), SQLBind(now), SQLBind(now)
-            )
-            .ignoringConflicts(with: ["project_id", "name"]).run()
+        try await insertion(projectID: projectID, name: name, externalURL: externalURL, tier: tier, db: db).ignoringConflicts(with: ["project_id", "name"]).run()
+        guard let record = try await named(name, projectID: projectID, db: db) else { throw StoreError.corrupt("environment insert") }
+        return record
+    }
+
+    static func insert(projectID: Int64, name: String, externalURL: String?, tier: EnvironmentTier?, db: any SQLDatabase) async throws -> EnvironmentRecord {
         guard
-            let record = try await db.select().column("*").from("environments").where("project_id", .equal, projectID).where("name", .equal, name)
+            let record = try await insertion(projectID: projectID, name: name, externalURL: externalURL, tier: tier, db: db).returning("*").first()?
                 .record(EnvironmentRecord.self)
         else { throw StoreError.corrupt("environment insert") }
         return record
     }
 
-    static func insert(projectID: Int64, name: String, externalURL: String?, tier: EnvironmentTier?, db: any SQLDatabase) async throws -> EnvironmentRecord {
+    /// The row of a new environment: its slug made once from the name, its tier given or guessed.
+    private static func insertion(projectID: Int64, name: String, externalURL: String?, tier: EnvironmentTier?, db: any SQLDatabase) -> SQLInsertBuilder {
         let now = Date().milliseconds
-        guard
-            let record = try await db.insert(into: "environments").columns("project_id", "name", "slug", "external_url", "tier", "created_at", "updated_at")
-                .values(
-                    SQLBind(projectID), SQLBind(name), SQLBind(EnvironmentName.slug(name)), SQLBind(externalURL),
-                    SQLBind((tier ?? EnvironmentTier.guess(from: name)).rawValue), SQLBind(now), SQLBind(now)
-                )
-                .returning("*").first()?.record(EnvironmentRecord.self)
-        else { throw StoreError.corrupt("environment insert") }
-        return record
+        return db.insert(into: "environments").columns("project_id", "name", "slug", "external_url", "tier", "created_at", "updated_at")
+            .values(
+                SQLBind(projectID), SQLBind(name), SQLBind(EnvironmentName.slug(name)), SQLBind(externalURL),
+                SQLBind((tier ?? EnvironmentTier.guess(from: name)).rawValue), SQLBind(now), SQLBind(now))
+    }
+
+    static func named(_ name: String, projectID: Int64, db: any SQLDatabase) async throws -> EnvironmentRecord? {
+        try await db.select().column("*").from("environments").where("project_id", .equal, projectID).where("name", .equal, name)
+            .record(EnvironmentRecord.self)
     }
 
     @discardableResult

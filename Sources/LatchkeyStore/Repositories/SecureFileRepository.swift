@@ -65,12 +65,17 @@ public struct SecureFileRepository: Sendable {
             guard count < SecureFile.maximumPerProject else { throw Failure.tooMany }
             let taken = try await db.select().column("id").from("secure_files").where("project_id", .equal, projectID).where("name", .equal, name).first()
             guard taken == nil else { throw Failure.duplicateName }
-            guard
-                let record = try await db.insert(into: "secure_files").columns("project_id", "name", "checksum", "size", "content", "created_at")
-                    .values(SQLBind(projectID), SQLBind(name), SQLBind(checksum), SQLBind(content.count), SQLBind(sealed), SQLBind(Date().milliseconds))
-                    .returning(Self.metadataColumns.map { SQLColumn($0) }).first()?.record(SecureFileRecord.self)
-            else { throw StoreError.corrupt("secure file insert") }
-            return record.file
+            do {
+                guard
+                    let record = try await db.insert(into: "secure_files").columns("project_id", "name", "checksum", "size", "content", "created_at")
+                        .values(SQLBind(projectID), SQLBind(name), SQLBind(checksum), SQLBind(content.count), SQLBind(sealed), SQLBind(Date().milliseconds))
+                        .returning(Self.metadataColumns.map { SQLColumn($0) }).first()?.record(SecureFileRecord.self)
+                else { throw StoreError.corrupt("secure file insert") }
+                return record.file
+            } catch where error.isUniqueViolation {
+                // Two uploads of one name at once: the check above passed for both, the table's unique key stops the second.
+                throw Failure.duplicateName
+            }
         }
     }
 
