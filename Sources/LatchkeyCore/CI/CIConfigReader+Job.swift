@@ -10,7 +10,7 @@ extension CIConfigReader {
 
     /// Keys whose meaning Latchkey cannot honour; ignoring them would run something other than what was asked.
     static let unsupportedJobKeys: Set<String> = [
-        "inputs", "release", "publish", "pages", "run", "secrets", "trigger", "identity", "dast_configuration",
+        "inputs", "release", "publish", "pages", "run", "secrets", "identity", "dast_configuration",
     ]
 
     static let jobWhens = ["on_success", "on_failure", "always", "manual", "delayed"]
@@ -19,7 +19,13 @@ extension CIConfigReader {
         let location = "jobs:\(name)"
         let errorsBefore = errors.count
         if name.count > 255 { fail(location, "name is too long (maximum is 255 characters)") }
-        checkKeys(mapping, location: location, known: Self.knownJobKeys, unsupported: Self.unsupportedJobKeys)
+        let isBridge = Self.isBridge(mapping)
+        if isBridge {
+            checkKeys(mapping, location: location, known: Self.bridgeKeys, unsupported: Self.unsupportedBridgeKeys)
+        } else {
+            // A job with a script is a build, where `trigger` is an unknown key (GitLab's `Job::ALLOWED_KEYS`).
+            checkKeys(mapping, location: location, known: Self.knownJobKeys.subtracting(["trigger"]), unsupported: Self.unsupportedJobKeys)
+        }
 
         let script = mapping.present("script").map { readCommands($0, location: "\(location):script") } ?? []
         if mapping.has("script"), mapping.present("script")?.isBlank ?? true {
@@ -35,6 +41,9 @@ extension CIConfigReader {
             if !clashing.isEmpty { fail(location, "config key may not be used with `rules`: \(clashing.joined(separator: ", "))") }
         }
         let when = readWhen(mapping.present("when"), location: location)
+        if isBridge, let written = mapping.present("when")?.stringValue, Self.jobWhens.contains(written), !Self.bridgeWhens.contains(written) {
+            fail(location, "when should be one of: \(Self.bridgeWhens.joined(separator: ", "))")
+        }
         var startInSeconds: Int?
         if mapping.present("when")?.stringValue == "delayed" {
             if let startIn = mapping.present("start_in") {
@@ -123,6 +132,7 @@ extension CIConfigReader {
         job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
         job.idTokens = mapping.present("id_tokens").flatMap { readIDTokens($0, location: "\(location):id_tokens") }
         job.permissions = mapping.present("permissions").flatMap { readPermissions($0, location: "\(location):permissions") }
+        if isBridge { job.trigger = mapping.present("trigger").flatMap { readTrigger($0, location: "\(location):trigger") } }
         return errors.count == errorsBefore ? job : nil
     }
 

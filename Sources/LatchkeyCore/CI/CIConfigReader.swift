@@ -249,6 +249,8 @@ struct CIReadJob {
     var environment: CIEnvironment?
     var idTokens: [IDTokenDefinition]?
     var permissions: JobTokenPermissions?
+    /// `trigger:` of a bridge job (which has no script).
+    var trigger: CITrigger?
 }
 
 /// The whole file once every entry is valid.

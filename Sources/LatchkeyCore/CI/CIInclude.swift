@@ -11,6 +11,8 @@ enum CIInclude {
     enum Origin: Equatable {
         case pipeline
         case project(String, ref: String?)
+        /// An artifacts archive of the parent pipeline's job (a child pipeline's `include:artifact`).
+        case artifact(job: String)
     }
 
     struct State {
@@ -63,7 +65,9 @@ enum CIInclude {
                 guard case .mapping(let included) = try YAMLLoader.load(text) else {
                     throw CIConfigError("Included file `\(location.path)` does not have valid YAML syntax!")
                 }
-                let expanded = try await expand(included, origin: location.origin, depth: depth + 1, files: files, context: context, state: &state)
+                // What a file from an artifact includes locally comes from the pipeline's commit (GitLab's `expand_context_attrs`).
+                let nested = if case .artifact = location.origin { Origin.pipeline } else { location.origin }
+                let expanded = try await expand(included, origin: nested, depth: depth + 1, files: files, context: context, state: &state)
                 merged = merged.deepMerged(with: expanded)
             }
         }
@@ -81,6 +85,7 @@ enum CIInclude {
             switch origin {
             case .pipeline: CIIncludedFile(kind: .local, location: path)
             case .project(let project, let ref): CIIncludedFile(kind: .file, location: path, project: project, ref: ref)
+            case .artifact(let job): CIIncludedFile(kind: .artifact, location: path, job: job)
             }
         }
     }
@@ -128,7 +133,12 @@ enum CIInclude {
             case "component":
                 throw CIConfigError("include:component is not supported by Latchkey")
             default:
-                throw CIConfigError("include:artifact is only valid in trigger:include, which Latchkey does not support")
+                guard let path = mapping.present("artifact")?.stringValue, !path.isEmpty else { throw CIConfigError("include:artifact should be a string") }
+                guard let job = mapping.present("job")?.stringValue, !job.isEmpty else {
+                    throw CIConfigError("Job must be provided when including configs from artifacts")
+                }
+                try checkExtension(path)
+                return [Location(origin: .artifact(job: job), path: strip(path))]
             }
         default:
             throw CIConfigError("Each include must be a hash or a string")
@@ -172,6 +182,11 @@ enum CIInclude {
         case .project(let project, let ref):
             guard let files else { throw CIConfigError("Project `\(project)` not found or access denied! Make sure any includes in the pipeline configuration are correctly defined.") }
             return try await files.projectFile(project: project, ref: ref, path: location.path)
+        case .artifact(let job):
+            guard let files else { throw CIConfigError(CIIncludedFile.artifactOutsideChild) }
+            let text = try await files.artifactFile(job: job, path: location.path)
+            guard !text.allSatisfy(\.isWhitespace) else { throw CIConfigError("File `\(location.path)` is empty!") }
+            return text
         }
     }
 
@@ -219,18 +234,24 @@ extension CIInclude {
 
 /// A file an `include:` read: a `local` one of the pipeline's own commit, or a `file` of another project.
 public struct CIIncludedFile: Sendable, Equatable {
-    public enum Kind: String, Sendable { case local, file }
+    public enum Kind: String, Sendable { case local, file, artifact }
     public var kind: Kind
     /// The path as the configuration named it (without a leading `/`).
     public var location: String
     /// For `file`: the project and the ref asked for (nil: its default branch).
     public var project: String?
     public var ref: String?
+    /// For `artifact`: the parent pipeline's job whose archive holds the file.
+    public var job: String?
 
-    public init(kind: Kind, location: String, project: String? = nil, ref: String? = nil) {
+    public init(kind: Kind, location: String, project: String? = nil, ref: String? = nil, job: String? = nil) {
         self.kind = kind
         self.location = location
         self.project = project
         self.ref = ref
+        self.job = job
     }
+
+    /// GitLab's refusal of `include:artifact` anywhere but a child pipeline's `trigger:include`.
+    public static let artifactOutsideChild = "Including configs from artifacts is only allowed when triggering child pipelines"
 }

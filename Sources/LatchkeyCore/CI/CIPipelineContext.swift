@@ -53,16 +53,24 @@ public protocol CIRepositoryFiles: Sendable {
     /// The id of the last commit before or at the pipeline's commit that touched each path (`cache:key:files`);
     /// paths no commit touched are left out.
     func lastCommits(paths: [String]) async -> [String: String]
+    /// A file of the parent pipeline's job `job`'s artifacts archive (`include:artifact`, child pipelines only); GitLab's messages.
+    func artifactFile(job: String, path: String) async throws(CIConfigError) -> String
 }
 
 extension CIRepositoryFiles {
+    /// Outside a child pipeline there is no parent whose artifacts could be read.
+    public func artifactFile(job: String, path: String) async throws(CIConfigError) -> String {
+        throw CIConfigError(CIIncludedFile.artifactOutsideChild)
+    }
+
     /// Without a history to read, every `cache:key:files` key is `default`, as GitLab's for files it cannot find.
     public func lastCommits(paths: [String]) async -> [String: String] { [:] }
 }
 
-/// Expands `$NAME` and `${NAME}` with `variables`; unknown names become empty, as GitLab's `ExpandVariables`.
+/// Expands `$NAME` and `${NAME}` with `variables`; unknown names become empty, as GitLab's `ExpandVariables`, or stay as
+/// written with `keepingUnknown` (for a later expansion that knows more).
 enum CIVariableExpansion {
-    static func expand(_ text: String, _ variables: [String: String]) -> String {
+    static func expand(_ text: String, _ variables: [String: String], keepingUnknown: Bool = false) -> String {
         guard text.contains("$") else { return text }
         var result = ""
         var characters = text[...]
@@ -72,7 +80,7 @@ enum CIVariableExpansion {
             if rest.first == "{", let close = rest.firstIndex(of: "}") {
                 let name = rest[rest.index(after: rest.startIndex)..<close]
                 if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
-                    result += variables[String(name)] ?? ""
+                    result += variables[String(name)] ?? (keepingUnknown ? "${\(name)}" : "")
                     characters = rest[rest.index(after: close)...]
                     continue
                 }
@@ -81,7 +89,7 @@ enum CIVariableExpansion {
             if name.isEmpty {
                 result += "$"
             } else {
-                result += variables[String(name)] ?? ""
+                result += variables[String(name)] ?? (keepingUnknown ? "$\(name)" : "")
                 rest = rest.dropFirst(name.count)
             }
             characters = rest

@@ -172,6 +172,15 @@ extension CIReadConfig {
                 }
                 definition.environment = environment
             }
+            if let trigger = job.trigger {
+                // A bridge runs nothing itself: no defaults reach it (GitLab's bridges inherit none), only its trigger.
+                definition = JobDefinition(
+                    name: definition.name, stage: definition.stage, script: [], variables: definition.variables, when: definition.when,
+                    allowFailure: definition.allowFailure, resourceGroup: definition.resourceGroup, nodeIndex: definition.nodeIndex,
+                    nodeTotal: definition.nodeTotal)
+                definition.startInSeconds = when == .delayed ? startIn : nil
+                definition.trigger = trigger.expanded(visible)
+            }
             switch inherit.variables {
             case .all: break
             case .none: definition.inheritedGlobalVariables = []

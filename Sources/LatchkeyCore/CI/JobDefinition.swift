@@ -47,6 +47,11 @@ public struct JobDefinition: Codable, Sendable, Equatable {
     public var environment: CIEnvironment?
     /// `inherit:variables`: the global variables this job receives; nil means all of them.
     public var inheritedGlobalVariables: [String]?
+    /// `trigger:`: this job is a bridge that starts a downstream pipeline and never reaches a runner.
+    public var trigger: CITrigger?
+
+    /// Whether the job is a bridge (`trigger:`), run by the server rather than a runner.
+    public var isBridge: Bool { trigger != nil }
 
     /// A job with GitLab's defaults for everything not given.
     public init(
@@ -127,5 +132,6 @@ public struct JobDefinition: Codable, Sendable, Equatable {
         permissions = try container.decodeIfPresent(JobTokenPermissions.self, forKey: .permissions)
         startInSeconds = try container.decodeIfPresent(Int.self, forKey: .startInSeconds)
         environment = try container.decodeIfPresent(CIEnvironment.self, forKey: .environment)
+        trigger = try container.decodeIfPresent(CITrigger.self, forKey: .trigger)
     }
 }

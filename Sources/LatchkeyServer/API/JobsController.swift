@@ -36,7 +36,7 @@ struct JobsController {
         guard let id = context.parameters.get("pipeline_id", as: Int64.self), let pipeline = try await environment.store.pipelines.find(id: id),
             pipeline.projectID == facts.project.id
         else { throw APIError.notFound("Pipeline") }
-        let filter = JobFilter(statuses: try scopes(parameters), includeRetried: try parameters.bool("include_retried") ?? false)
+        let filter = JobFilter(statuses: try scopes(parameters), includeRetried: try parameters.bool("include_retried") ?? false, bridges: false)
         let page = try await environment.store.jobs.jobs(pipelineID: pipeline.id, filter: filter, page: PageRequest(parameters))
         return try await respond(page, project: facts.project, request: request)
     }
@@ -44,7 +44,7 @@ struct JobsController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let facts = try await environment.authorizer.project(try context.parameters.require("id"), .readJob, actor: context.actor)
         let parameters = try await APIParameters.read(request, context: context)
-        let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(parameters), includeRetried: true), page: PageRequest(parameters))
+        let page = try await environment.store.jobs.jobs(projectID: facts.project.id, filter: JobFilter(statuses: try scopes(parameters), includeRetried: true, bridges: false), page: PageRequest(parameters))
         return try await respond(page, project: facts.project, request: request)
     }
 
@@ -59,7 +59,9 @@ struct JobsController {
 
     private func job(_ context: AppRequestContext, _ ability: ProjectAbility) async throws -> (Job, ProjectAccessFacts) {
         let facts = try await environment.authorizer.project(try context.parameters.require("id"), ability, actor: context.actor)
-        guard let id = context.parameters.get("job_id", as: Int64.self), let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id
+        // The jobs API is GitLab's builds: a bridge (`trigger:`) is not one of them.
+        guard let id = context.parameters.get("job_id", as: Int64.self), let job = try await environment.store.jobs.find(id: id), job.projectID == facts.project.id,
+            !job.definition.isBridge
         else { throw APIError.notFound("Job") }
         // GitLab's Ci::BuildPolicy: no update_build (play, retry, cancel) on a protected ref the user may not run pipelines on.
         if ability.isGuardedByRefProtection, let pipeline = try await environment.store.pipelines.find(id: job.pipelineID) {

@@ -77,14 +77,6 @@ struct PipelinesController {
         return try JSON.response(pipeline.variables.map { VariableEntity(key: $0.key, value: $0.value, raw: $0.raw) })
     }
 
-    /// The pipeline's trigger jobs: always none, since Latchkey refuses `trigger:` in `.gitlab-ci.yml` (a bridge never exists).
-    @Sendable func bridges(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (_, _) = try await pipeline(context, .readPipeline)
-        let parameters = try await APIParameters.read(request, context: context)
-        let page = try PageRequest(parameters)
-        return try Page(items: [JobEntity](), total: 0, request: page).response(for: request, baseURL: baseURL)
-    }
-
     /// GitLab answers 200 with the pipeline, whether or not anything was left to cancel.
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (pipeline, facts) = try await pipeline(context, .updatePipeline)

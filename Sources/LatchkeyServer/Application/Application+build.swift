@@ -62,6 +62,7 @@ public func buildApplication(
     services.append(ScheduleRunner(environment: environment, creator: creator, interval: settings.schedulerInterval))
     services.append(JobReaper(environment: environment, queue: queue))
     services.append(DelayedJobStarter(environment: environment, queue: queue))
+    services.append(DownstreamPipelineStarter(environment: environment, creator: creator))
     if let wakeups { services.append(wakeups.listener(for: queue)) }
 
     var app = Application(

@@ -60,6 +60,29 @@ enum ArtifactEntry {
         return Response(status: .ok, headers: headers, body: body)
     }
 
+    /// The archive's regular-file entry at `path` as text, read into memory only up to `limit` bytes (`include:artifact`).
+    enum TextFailure: Error, Equatable {
+        case notFound
+        case tooLarge
+    }
+
+    static func text(archive: URL, path: String, limit: Int) async throws -> String {
+        guard let path = try? validate(path) else { throw TextFailure.notFound }
+        let data: Data = try await NIOThreadPool.singleton.runIfActive {
+            let zip = try Archive(url: archive, accessMode: .read)
+            guard let entry = zip[path], entry.type == .file else { throw TextFailure.notFound }
+            guard entry.uncompressedSize <= UInt64(limit) else { throw TextFailure.tooLarge }
+            var data = Data()
+            // The central directory's size is the writer's claim; the bytes themselves are counted as they come.
+            _ = try zip.extract(entry, skipCRC32: false) { chunk in
+                data.append(chunk)
+                if data.count > limit { throw TextFailure.tooLarge }
+            }
+            return data
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// A content type from the file's extension (what Workhorse does for artifact entries).
     static func contentType(for filename: String) -> String {
         switch (filename as NSString).pathExtension.lowercased() {

@@ -311,9 +311,10 @@ struct Authorizer: Sendable {
     }
 
     /// Whether the user, acting as themselves with no scope limit (a trigger's owner, a schedule's owner), may create a pipeline.
-    func mayCreatePipeline(as user: User, on project: Project, ref: String) async throws -> Decision {
+    func mayCreatePipeline(as user: User, on project: Project, ref: String, isTag: Bool? = nil) async throws -> Decision {
         let actor = Actor.user(UserActor(user: user, scopes: nil))
-        return AccessPolicy.decide(actor, .createPipeline, on: try await facts(for: project, actor: actor), ref: try await refProtection(project, ref: ref))
+        return AccessPolicy.decide(
+            actor, .createPipeline, on: try await facts(for: project, actor: actor), ref: try await refProtection(project, ref: ref, isTag: isTag))
     }
 }
 

@@ -41,13 +41,32 @@ public struct PipelineCreator: Sendable {
             throw Failure.unknownRef
         }
         guard let file = await repositories.file(projectID: project.id, sha: sha, path: ".gitlab-ci.yml") else { throw Failure.missingConfiguration }
+        return try await make(
+            project: project, ref: ref, sha: sha, isTag: isTag, beforeSHA: beforeSHA, configuration: String(decoding: file, as: UTF8.self), source: source,
+            user: user, variables: variables, scheduleID: scheduleID, upstreamJobID: upstreamJobID, persistInvalid: persistInvalid)
+    }
+
+    /// The child pipeline `bridge` of `parent` starts: the parent's commit (not wherever its ref is now), `configuration` (the
+    /// bridge's `include:`) as its file, source `parent_pipeline`, as `user`. Invalid files give a failed pipeline, as GitLab.
+    func createChild(of parent: Pipeline, bridge: Job, configuration: String, project: Project, user: User, variables: [CIVariable]) async throws -> Pipeline {
+        try await make(
+            project: project, ref: parent.ref, sha: parent.sha, isTag: parent.isTag, beforeSHA: parent.beforeSHA, configuration: configuration,
+            source: .parentPipeline, user: user, variables: variables, scheduleID: nil, upstreamJobID: bridge.id, parentPipelineID: parent.id,
+            persistInvalid: true)
+    }
+
+    private func make(
+        project: Project, ref: String, sha: String, isTag: Bool, beforeSHA: String, configuration text: String, source: PipelineSource, user: User?,
+        variables: [CIVariable], scheduleID: Int64?, upstreamJobID: Int64?, parentPipelineID: Int64? = nil, persistInvalid: Bool
+    ) async throws -> Pipeline {
         let ciContext = try await context(
             project: project, ref: ref, sha: sha, isTag: isTag, source: source, variables: variables, beforeSHA: beforeSHA)
         let files = RepositoryCIFiles(
-            environment: environment, project: project, sha: sha, actor: user.map { .user(UserActor(user: $0, scopes: nil)) } ?? .anonymous)
+            environment: environment, project: project, sha: sha, actor: user.map { .user(UserActor(user: $0, scopes: nil)) } ?? .anonymous,
+            parentPipelineID: parentPipelineID)
         let configuration: Result<PipelineDefinition, CIConfigError>
         do {
-            configuration = .success(try await CIConfigParser.parse(String(decoding: file, as: UTF8.self), context: ciContext, files: files))
+            configuration = .success(try await CIConfigParser.parse(text, context: ciContext, files: files))
         } catch {
             // A push keeps a failed pipeline that shows the errors; the API refuses instead, as GitLab does.
             guard persistInvalid else { throw Failure.invalidConfiguration(error.messages) }
@@ -131,7 +150,8 @@ extension PipelineCreator {
         for variable in variables { overrides[variable.key] = variable.value }
         // `changes` compares the pushed range; a new ref (zero before-SHA) or a pipeline not made by a push has none, so it is true.
         var changed: [String]?
-        if source == .push, beforeSHA != Self.zeroSHA {
+        // A child pipeline compares the same push as its parent (GitLab's `modified_paths` go by the before-SHA, not the source).
+        if source == .push || source == .parentPipeline, beforeSHA != Self.zeroSHA {
             changed = await RepositoryCIFiles.diff(environment: environment, projectID: project.id, from: beforeSHA, to: sha)
         }
         return CIPipelineContext(

@@ -1,5 +1,6 @@
 import Foundation
 import LatchkeyCore
+import LatchkeyStore
 
 /// The repository as a pipeline's `.gitlab-ci.yml` sees it: its own commit, and other projects read as the pipeline's user.
 struct RepositoryCIFiles: CIRepositoryFiles {
@@ -9,8 +10,29 @@ struct RepositoryCIFiles: CIRepositoryFiles {
     /// Whom `include:project` reads as: the pipeline's user, through `AccessPolicy` (`download_code`), as GitLab.
     let actor: Actor
 
+    /// The pipeline a child pipeline is made for, whose jobs' artifacts `include:artifact` reads; nil for any other pipeline.
+    var parentPipelineID: Int64? = nil
+
     /// Most paths listed for `exists:` and wildcard includes.
     static let maxPaths = 200_000
+    /// The largest configuration read out of an artifacts archive (GitLab's `max_artifacts_content_include_size` default).
+    static let maxArtifactInclude = 5 * 1024 * 1024
+
+    func artifactFile(job: String, path: String) async throws(CIConfigError) -> String {
+        guard let parentPipelineID else { throw CIConfigError(CIIncludedFile.artifactOutsideChild) }
+        let missing = CIConfigError("Job `\(job)` not found in parent pipeline or does not have artifacts!")
+        guard let jobs = try? await environment.store.jobs.jobs(pipelineID: parentPipelineID, filter: JobFilter(bridges: false)).items,
+            let owner = jobs.last(where: { $0.name == job }),
+            let archive = try? await environment.store.artifacts.archive(jobID: owner.id)
+        else { throw missing }
+        do {
+            return try await ArtifactEntry.text(archive: environment.artifacts.url(archive.storagePath), path: path, limit: Self.maxArtifactInclude)
+        } catch ArtifactEntry.TextFailure.tooLarge {
+            throw CIConfigError("File `\(path)` in the `\(job)` artifacts archive is too large: max 5 MB")
+        } catch {
+            throw CIConfigError("Path `\(path)` does not exist inside the `\(job)` artifacts archive!")
+        }
+    }
 
     func localFile(_ path: String) async -> String? {
         await environment.repositories.file(projectID: project.id, sha: sha, path: path).map { String(decoding: $0, as: UTF8.self) }

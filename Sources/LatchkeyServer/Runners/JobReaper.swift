@@ -25,7 +25,16 @@ struct JobReaper: Service {
             let active = try await environment.store.jobs.active()
             // Rules of jobs that ended any way (canceled, deleted, failed by another instance) are not kept until evicted.
             environment.traceMaskingRules.retain(Set(active.map(\.id)), usedBefore: mark)
-            for job in active {
+            for job in active where job.definition.isBridge {
+                // A bridge runs as long as its downstream pipeline; one left running with none started lost its instance mid-way.
+                guard now.timeIntervalSince(job.updatedAt) > silence,
+                    try await environment.store.jobs.downstreamPipelines(ofBridges: [job.id]).isEmpty
+                else { continue }
+                try await environment.store.jobs.finishBridge(id: job.id, status: .failed, failureReason: BridgeFailure.creationFailed.rawValue)
+                environment.logger.warning("bridge reaped", metadata: ["job": "\(job.id)"])
+                await queue.notify()
+            }
+            for job in active where !job.definition.isBridge {
                 let timeout = Double(job.definition.timeoutSeconds ?? 3600)
                 var reason: String?
                 // A little grace past the timeout lets the runner report the timeout itself, with its trace.

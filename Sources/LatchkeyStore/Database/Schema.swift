@@ -25,6 +25,7 @@ public enum Schema {
         Migration(version: 21, name: "protected tags", apply: ProtectedTagRepository.createTable),
         Migration(version: 22, name: "environments and deployments", apply: EnvironmentRepository.createTables),
         Migration(version: 23, name: "secure files", apply: SecureFileRepository.createTable),
+        Migration(version: 24, name: "bridge (trigger) jobs", apply: JobRepository.addBridgeColumn),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

@@ -36,6 +36,7 @@ extension JobRepository {
             try await insert.run()
         }
         if definition.needs != nil { try await db.update("jobs").set("uses_needs", to: true).where("id", .equal, jobID).run() }
+        if definition.isBridge { try await db.update("jobs").set("is_bridge", to: true).where("id", .equal, jobID).run() }
     }
 
     /// Claims the oldest pending job `runner` may run, in one statement, and marks it running with the new token's digest and nonce.
@@ -65,7 +66,8 @@ extension JobRepository {
             let query: SQLQueryString =
                 "UPDATE jobs SET status = \(bind: running), runner_id = \(bind: runner.id), token_digest = \(bind: tokenDigest), "
                 + "token_nonce = \(bind: tokenNonce), started_at = \(bind: now), updated_at = \(bind: now) "
-                + "WHERE status = \(bind: pending) AND id = (SELECT c.id FROM jobs c WHERE c.status = \(bind: pending) AND " + eligible
+                + "WHERE status = \(bind: pending) AND id = (SELECT c.id FROM jobs c WHERE c.status = \(bind: pending) AND c.is_bridge = \(bind: false) AND "
+                + eligible
                 + " ORDER BY c.id LIMIT 1" + lock + ") RETURNING *"
             guard let record = try await db.raw(query).first()?.record(JobRecord.self) else { return nil }
             try await db.delete(from: "job_traces").where("job_id", .equal, record.id).run()

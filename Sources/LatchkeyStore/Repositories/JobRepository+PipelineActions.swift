@@ -14,11 +14,20 @@ extension JobRepository {
             let stopped = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
                 .where("pipeline_id", .equal, pipelineID).where("status", .in, waiting).returning("id").all()
             let stopping = try await db.update("jobs").set("status", to: JobStatus.canceling.rawValue).set("updated_at", to: now)
-                .where("pipeline_id", .equal, pipelineID).where("status", .equal, JobStatus.running.rawValue).returning("id").all()
-            return stopped.count + stopping.count
+                .where("pipeline_id", .equal, pipelineID).where("status", .equal, JobStatus.running.rawValue).where("is_bridge", .equal, false)
+                .returning("id").all()
+            // A running bridge has no runner to tell: it is canceled at once.
+            let bridges = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
+                .where("pipeline_id", .equal, pipelineID).where("status", .equal, JobStatus.running.rawValue).where("is_bridge", .equal, true)
+                .returning("id").all()
+            return stopped.count + stopping.count + bridges.count
         }
-        if changed > 0 { try await PipelineRepository(database: database).advance(pipelineID: pipelineID) }
-        return changed
+        let pipelines = PipelineRepository(database: database)
+        if changed > 0 { try await pipelines.advance(pipelineID: pipelineID) }
+        // Canceling a parent cancels its child pipelines, as GitLab's `cancel_running` cascades to them.
+        var children = 0
+        for child in try await pipelines.activeChildPipelines(of: pipelineID) { children += try await cancel(pipelineID: child) }
+        return changed + children
     }
 
     /// Retries every failed or canceled job of the pipeline as `userID` (GitLab's `retry_failed`); the jobs their failure

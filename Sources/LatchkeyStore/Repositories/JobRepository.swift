@@ -39,10 +39,13 @@ struct JobRecord: Codable, Sendable {
 public struct JobFilter: Sendable {
     public var statuses: [JobStatus]
     public var includeRetried: Bool
+    /// Only bridges (true), only builds (false), or both (nil).
+    public var bridges: Bool?
 
-    public init(statuses: [JobStatus] = [], includeRetried: Bool = false) {
+    public init(statuses: [JobStatus] = [], includeRetried: Bool = false, bridges: Bool? = nil) {
         self.statuses = statuses
         self.includeRetried = includeRetried
+        self.bridges = bridges
     }
 }
 
@@ -83,16 +86,16 @@ public struct JobRepository: Sendable {
         }
         let now = Date().milliseconds
         var ids: [String: Int64] = [:]
-        // 12 values a row: 300 rows stay far below SQLite's (32,766) and PostgreSQL's (65,535) bind limits.
+        // 13 values a row: 300 rows stay far below SQLite's (32,766) and PostgreSQL's (65,535) bind limits.
         for chunk in stride(from: 0, to: jobs.count, by: 300).map({ jobs[$0..<min($0 + 300, jobs.count)] }) {
             let insert = db.insert(into: "jobs").columns(
-                "pipeline_id", "project_id", "name", "stage", "stage_index", "status", "definition", "user_id", "retried", "uses_needs", "created_at",
-                "updated_at")
+                "pipeline_id", "project_id", "name", "stage", "stage_index", "status", "definition", "user_id", "retried", "uses_needs", "is_bridge",
+                "created_at", "updated_at")
             for (definition, stageIndex) in chunk {
                 insert.values(
                     SQLBind(pipelineID), SQLBind(projectID), SQLBind(definition.name), SQLBind(definition.stage), SQLBind(stageIndex),
                     SQLBind(JobStatus.created.rawValue), SQLBind(JSONCoding.encode(definition)), SQLBind(userID), SQLBind(false),
-                    SQLBind(definition.needs != nil), SQLBind(now), SQLBind(now))
+                    SQLBind(definition.needs != nil), SQLBind(definition.isBridge), SQLBind(now), SQLBind(now))
             }
             for row in try await insert.returning("id", "name").all() {
                 ids[try row.decode(column: "name", as: String.self)] = try row.decode(column: "id", as: Int64.self)
@@ -149,6 +152,7 @@ public struct JobRepository: Sendable {
     private static func filtered(_ query: SQLSelectBuilder, _ filter: JobFilter, page: PageRequest?, db: any SQLDatabase, newestFirst: Bool = false) async throws -> Page<Job> {
         if !filter.statuses.isEmpty { query.where("status", .in, filter.statuses.map(\.rawValue)) }
         if !filter.includeRetried { query.where("retried", .equal, false) }
+        if let bridges = filter.bridges { query.where("is_bridge", .equal, bridges) }
         query.orderBy("id", newestFirst ? .descending : .ascending)
         if let page { return try await query.page(page, as: JobRecord.self, countOn: db).map(\.job) }
         let items = try await query.records(JobRecord.self).map(\.job)
@@ -181,7 +185,13 @@ public struct JobRepository: Sendable {
                 return try row.record(JobRecord.self).job
             }
             if let row = try await db.update("jobs").set("status", to: JobStatus.canceling.rawValue).set("updated_at", to: now)
-                .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).returning("*").first()
+                .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).where("is_bridge", .equal, false).returning("*").first()
+            {
+                return try row.record(JobRecord.self).job
+            }
+            // A running bridge has no runner to tell: it is canceled at once.
+            if let row = try await db.update("jobs").set("status", to: JobStatus.canceled.rawValue).set("finished_at", to: now).set("updated_at", to: now)
+                .where("id", .equal, jobID).where("status", .equal, JobStatus.running.rawValue).where("is_bridge", .equal, true).returning("*").first()
             {
                 return try row.record(JobRecord.self).job
             }

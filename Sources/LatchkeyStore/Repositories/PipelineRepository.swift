@@ -162,14 +162,15 @@ public struct PipelineRepository: Sendable {
 
     /// Applies GitLab's progression rules until nothing changes, then stores the pipeline's composite status.
     public func advance(pipelineID: Int64) async throws {
-        try await database.transaction { db in
+        let ended: (Pipeline, PipelineStatus)? = try await database.transaction { db in
             if database.kind == .postgres {
                 // Serialise concurrent progressions of one pipeline (two jobs finishing at once) before reading its state.
                 try await db.raw("SELECT id FROM pipelines WHERE id = \(bind: pipelineID) FOR UPDATE").run()
             }
             guard let pipeline = try await db.select().column("*").from("pipelines").where("id", .equal, pipelineID).record(PipelineRecord.self)?.pipeline
-            else { return }
-            guard pipeline.yamlErrors == nil else { return }
+            else { return nil }
+            // A pipeline whose file failed to read was finished when it was made; its bridge learns of that from its starter.
+            guard pipeline.yamlErrors == nil else { return nil }
             var jobs = try await JobRepository.current(pipelineID: pipelineID, db: db)
             let now = Date().milliseconds
             while true {
@@ -195,12 +196,15 @@ public struct PipelineRepository: Sendable {
                 }
             }
             let status = jobs.isEmpty ? PipelineStatus.skipped : PipelineProgression.status(of: jobs.map(\.progression))
-            guard status != pipeline.status else { return }
+            guard status != pipeline.status else { return nil }
             let update = db.update("pipelines").set("status", to: status.rawValue).set("updated_at", to: now).where("id", .equal, pipelineID)
             if pipeline.startedAt == nil, [.running, .success, .failed].contains(status) { update.set("started_at", to: now) }
             if [.success, .failed, .canceled, .skipped].contains(status) { update.set("finished_at", to: now) } else { update.set("finished_at", to: SQLLiteral.null) }
             try await update.run()
+            return (pipeline, status)
         }
+        // After the commit, so the bridge's pipeline, advanced next, sees this one ended.
+        if let (pipeline, status) = ended { try await mirrorToBridge(pipeline, status: status) }
     }
 
     /// Deletes the pipeline (its jobs, their tokens and artifact rows cascade) and returns the files its jobs named, for the caller

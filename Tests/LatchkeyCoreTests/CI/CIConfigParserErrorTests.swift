@@ -86,7 +86,7 @@ struct CIConfigParserErrorTests {
             yaml: "build: {script: x, rules: [{when: always}], only: [main]}",
             expected: "jobs:build config key may not be used with `rules`: only"
         ),
-        Case(yaml: "build: {trigger: other/project}", expected: "jobs:build config contains keys latchkey does not support: trigger"),
+        Case(yaml: "build: {script: x, trigger: other/project}", expected: "jobs:build config contains unknown keys: trigger"),
         Case(yaml: "include: other.yml\nbuild: {script: x}", expected: "Local file `other.yml` does not exist!"),
         Case(yaml: "workflow: {rules: [{when: sometimes}]}\nbuild: {script: x}", expected: "workflow:rules:rule when unknown value: sometimes"),
         Case(yaml: "build: {script: !reference [.a, script]}", expected: "!reference [\".a\", \"script\"] could not be found"),
