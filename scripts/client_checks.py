@@ -432,6 +432,21 @@ def _():
         raise AssertionError("a deleted pipeline is still there")
 
 
+@check("trigger: pipeline.bridges.list() shows a child pipeline (strategy: depend) that ran, with source parent_pipeline")
+def _():
+    ci = "build:\n  script: echo build\nchild:\n  stage: deploy\n  trigger:\n    include: child.yml\n    strategy: depend\n"
+    project = push_project("parent", {".gitlab-ci.yml": ci, "child.yml": "child-job:\n  script: echo from the child\n"})
+    pipeline = wait_for(
+        lambda: next((p for p in project.pipelines.list(get_all=True, source="push") if p.status in ("success", "failed")), None),
+        timeout=120, what="the parent pipeline to finish")
+    assert pipeline.status == "success", pipeline.status
+    bridges = pipeline.bridges.list(get_all=True)
+    assert [b.name for b in bridges] == ["child"] and bridges[0].status == "success", [(b.name, b.status) for b in bridges]
+    downstream = bridges[0].downstream_pipeline
+    assert downstream["source"] == "parent_pipeline" and downstream["status"] == "success", downstream
+    assert [j.name for j in pipeline.jobs.list(get_all=True)] == ["build"]
+
+
 @check("runners: gl.runners_all.list(), runners.get(), paused = True; save(), and runners.list() of owned runners")
 def _():
     created = gl.user.runners.create({"runner_type": "instance_type", "description": "checks runner", "tag_list": ["checks"]})

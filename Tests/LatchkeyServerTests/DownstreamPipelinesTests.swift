@@ -78,6 +78,10 @@ struct DownstreamPipelinesTests {
             #expect(downstream["source"] as? String == "parent_pipeline")
             #expect(downstream["sha"] as? String == pipeline.string("sha"))
             let childID = downstream.id
+            let browser = WebTestBrowser(client)
+            try await browser.signIn("alice", password: "alice-password")
+            let page = try await browser.get("/alice/app/-/pipelines/\(pipeline.id)").text
+            #expect(page.contains(#"<a href="/alice/app/-/pipelines/\#(childID)">triggered pipeline #\#(childID)</a>"#), "\(page)")
             // Forwarded YAML variables: expanded with the predefined ones; a project variable's reference stays as written.
             let forwarded = try await client.api(.get, "projects/\(project.id)/pipelines/\(childID)/variables", token: alice)
             let values = Dictionary(uniqueKeysWithValues: forwarded.array.map { ($0["key"] as? String ?? "", $0["value"] as? String ?? "") })
@@ -204,6 +208,8 @@ struct DownstreamPipelinesTests {
             let grandchild = try #require(all.array.max { $0.id < $1.id })
             let deepest = try await client.api(.get, "projects/\(project.id)/pipelines/\(grandchild.id)/bridges", token: alice)
             #expect(deepest.array.first?["failure_reason"] as? String == "reached_max_descendant_pipelines_depth", "\(deepest.text)")
+            // Retrying it would only be refused again: GitLab does not offer it.
+            #expect(try await server.store.jobs.retry(jobID: try #require(deepest.array.first?.id), userID: 1) == nil)
 
             _ = try await client.api(.post, "projects/\(project.id)/pipelines/\(pipeline.id)/cancel", token: alice)
             for child in all.array {

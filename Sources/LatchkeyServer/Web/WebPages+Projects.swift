@@ -93,6 +93,9 @@ extension WebPages {
         var needs: String?
         /// The same as a JSON array, for the script that draws the `needs:` edges.
         var needsJSON: String?
+        /// A bridge's "triggered pipeline #N" (linked when the viewer may read it), or where it points before it has one.
+        var downstream: String?
+        var downstreamURL: String?
     }
 
     struct StageView {
@@ -229,7 +232,8 @@ extension WebPages {
         if may(web, .readJob, facts) {
             let jobs = try await environment.store.jobs.jobs(pipelineID: pipeline.id).items.sorted { ($0.stageIndex, $0.id) < ($1.stageIndex, $1.id) }
             let canUpdate = may(web, .updateJob, facts)
-            let online = jobs.contains { $0.status == .pending } ? try await environment.store.runners.list().filter(Self.isOnline) : []
+            let online = jobs.contains { $0.status == .pending && !$0.definition.isBridge } ? try await environment.store.runners.list().filter(Self.isOnline) : []
+            let downstream = try await environment.store.jobs.downstreamPipelines(ofBridges: jobs.filter(\.definition.isBridge).map(\.id))
             for job in jobs {
                 var row = JobRow(
                     id: job.id, name: job.name, url: "/\(project.fullPath)/-/jobs/\(job.id)", status: Self.jobStatus(job),
@@ -238,7 +242,9 @@ extension WebPages {
                 row.canPlay = canUpdate && [.manual, .scheduled].contains(job.status)
                 row.canCancel = canUpdate && [.created, .pending, .running, .scheduled].contains(job.status)
                 row.canRetry = canUpdate && !job.retried && [.success, .failed, .canceled].contains(job.status)
-                if job.status == .pending, !online.contains(where: { $0.canRun(tags: job.definition.tags) }) {
+                if let trigger = job.definition.trigger {
+                    try await describe(trigger, started: downstream[job.id], web: web, into: &row)
+                } else if job.status == .pending, !online.contains(where: { $0.canRun(tags: job.definition.tags) }) {
                     row.stuck = job.definition.tags.isEmpty ? "stuck: no online runner runs untagged jobs" : "stuck: no online runner has the tags \(job.definition.tags.joined(separator: ", "))"
                 }
                 if let needs = job.definition.needs, !needs.isEmpty {
@@ -264,6 +270,21 @@ extension WebPages {
             &web, "pipeline", title: "Pipeline #\(pipeline.id) · \(project.name)", view: view, project: navigation(web, facts, active: \.pipelines),
             refresh: active ? "5" : nil, script: stages.contains { $0.jobs.contains { $0.needsJSON != nil } },
             crumbs: crumbs(project, Crumb(title: "Pipelines", url: "/\(project.fullPath)/-/pipelines"), Crumb(title: "#\(pipeline.id)", url: nil)))
+    }
+
+    /// A bridge's row: the pipeline it started, linked only when the visitor may read that project's pipelines.
+    private func describe(_ trigger: CITrigger, started: Pipeline?, web: WebRequest, into row: inout JobRow) async throws {
+        guard let started else {
+            // Not the project's path: it may come from CI/CD variables, and the visitor may not see that project at all.
+            row.downstream = trigger.isChild ? "triggers a child pipeline" : "triggers a multi-project pipeline"
+            return
+        }
+        row.downstream = "triggered pipeline #\(started.id)"
+        if let other = try await environment.store.projects.find(id: started.projectID),
+            may(web, .readPipeline, try await environment.authorizer.facts(for: other, actor: web.actor))
+        {
+            row.downstreamURL = "/\(other.fullPath)/-/pipelines/\(started.id)"
+        }
     }
 
     /// The status a page shows for a job that failed but was allowed to (GitLab's warning state).

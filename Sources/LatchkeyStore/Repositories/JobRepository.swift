@@ -203,6 +203,12 @@ public struct JobRepository: Sendable {
 
     /// Retries a finished job as a new job acting as `userID`. Returns the new job, or nil if the job cannot be retried.
     public func retry(jobID: Int64, userID: Int64) async throws -> Job? {
+        // A bridge refused for a loop or for depth would only be refused again (GitLab's `Ci::Bridge#retryable?`).
+        if let job = try await find(id: jobID), job.definition.isBridge,
+            [BridgeFailure.loop.rawValue, BridgeFailure.maximumDepth.rawValue].contains(job.failureReason ?? "")
+        {
+            return nil
+        }
         let newID: Int64? = try await database.transaction { db in
             let finished = [JobStatus.success, .failed, .canceled].map(\.rawValue)
             guard
