@@ -7,7 +7,7 @@ import PackageDescription
 // shares to replay the corpus without a sanitizer build.
 let core = [
     "ContentRange", "RangeHeader", "Multipart", "URLEncodedForm", "JSONParameters", "Duration", "Cron", "CIConfig",
-    "ArtifactEntryName", "GitRefName", "Dotenv",
+    "ArtifactEntryName", "GitRefName", "Dotenv", "JUnit",
 ]
 
 let package = Package(

@@ -447,6 +447,21 @@ def _():
     assert [j.name for j in pipeline.jobs.list(get_all=True)] == ["build"]
 
 
+@check("junit: a job's artifacts:reports:junit shows in pipeline.test_report.get() and test_report_summary.get()")
+def _():
+    xml = "<testsuite><testcase classname='spec' name='passes' time='0.5'/><testcase classname='spec' name='fails'><failure>no</failure></testcase></testsuite>"
+    ci = "rspec:\n  script:\n    - echo \"" + xml.replace('"', '\\"') + "\" > rspec.xml\n  artifacts:\n    reports:\n      junit: rspec.xml\n"
+    project = push_project("junit", {".gitlab-ci.yml": ci})
+    pipeline = wait_for(
+        lambda: next((p for p in project.pipelines.list(get_all=True) if p.status in ("success", "failed")), None), what="the pipeline to finish")
+    assert pipeline.status == "success", pipeline.status
+    report = pipeline.test_report.get()
+    assert report.total_count == 2 and report.failed_count == 1, report.attributes
+    assert [c["name"] for c in report.test_suites[0]["test_cases"]] == ["fails", "passes"], report.test_suites
+    summary = pipeline.test_report_summary.get()
+    assert summary.total["count"] == 2 and summary.test_suites[0]["name"] == "rspec", summary.attributes
+
+
 @check("runners: gl.runners_all.list(), runners.get(), paused = True; save(), and runners.list() of owned runners")
 def _():
     created = gl.user.runners.create({"runner_type": "instance_type", "description": "checks runner", "tag_list": ["checks"]})

@@ -20,6 +20,7 @@ public enum FuzzHarnesses {
         "ArtifactEntryName": artifactEntryName,
         "GitRefName": gitRefName,
         "Dotenv": dotenv,
+        "JUnit": junit,
     ]
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -182,6 +183,35 @@ public enum FuzzHarnesses {
                 if variable.value.utf8.contains(0) || variable.value.contains("\n") { problems.append("a value with NUL or a newline") }
             }
         }
+        return problems
+    }
+
+    /// A job's JUnit report document: the XML reader's events nest, and the report keeps its counts and limits.
+    public static func junit(_ bytes: [UInt8]) -> [String] {
+        var problems: [String] = []
+        var reader = XMLReader(bytes)
+        var depth = 0
+        var events = 0
+        do {
+            while let event = try reader.next() {
+                events += 1
+                switch event {
+                case .start: depth += 1
+                case .end: depth -= 1
+                case .text: break
+                }
+                if depth < 0 || depth > XMLReader.maximumDepth { problems.append("depth \(depth)") }
+                if events > bytes.count + 1 { problems.append("more events than bytes") }
+                if !problems.isEmpty { break }
+            }
+            if problems.isEmpty, depth != 0 { problems.append("ended at depth \(depth)") }
+        } catch {}
+        var report = PipelineTestReport()
+        report.add(documents: [bytes], jobID: 1, jobName: "rspec 1/2")
+        let suite = report.suites.first
+        if report.suites.count != 1 || suite?.name != "rspec" { problems.append("suite \(report.suites.map(\.name))") }
+        if let suite, suite.totalCount != TestCase.Status.allCases.reduce(0, { $0 + suite.count($1) }) { problems.append("counts do not add up") }
+        if let suite, suite.cases.contains(where: { ($0.systemOutput?.utf8.count ?? 0) > JUnitReport.maximumOutput * 2 }) { problems.append("output too long") }
         return problems
     }
 }

@@ -184,6 +184,8 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedWrites.addRoutes(GroupsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(PipelinesController(environment: environment, creator: creator).endpoints)
+    authenticatedWrites.addRoutes(
+        PipelineTestReportsController(authorizer: environment.authorizer, store: environment.store, artifacts: environment.artifacts).endpoints)
     api.get("version") { _, _ in try JSON.response(["version": "\(LatchkeyVersion.gitLabAPI)-latchkey", "revision": "latchkey-\(LatchkeyVersion.number)"]) }
     // The web pages answer what no route matched: added last, this middleware wraps only the router's not-found answer.
     router.add(middleware: WebMiddleware(environment: environment, queue: queue))

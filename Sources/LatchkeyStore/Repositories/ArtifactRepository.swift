@@ -56,6 +56,23 @@ public struct ArtifactRepository: Sendable {
         }
     }
 
+    /// The `fileType` reports (e.g. `junit`) of the pipeline's latest builds, with their jobs' names, in job order.
+    public func reports(pipelineID: Int64, fileType: String) async throws -> [(jobID: Int64, jobName: String, artifact: JobArtifact)] {
+        try await database.read { db in
+            let rows = try await db.raw(
+                """
+                SELECT a.*, j.name AS job_name FROM job_artifacts a JOIN jobs j ON j.id = a.job_id
+                WHERE j.pipeline_id = \(bind: pipelineID) AND j.retried = \(bind: false) AND a.file_type = \(bind: fileType)
+                ORDER BY j.id, a.id
+                """
+            ).all()
+            return try rows.map { row in
+                let record = try row.decode(model: ArtifactRecord.self, keyDecodingStrategy: ColumnNames.strategy)
+                return (record.jobId, try row.decode(column: "job_name", as: String.self), record.artifact)
+            }
+        }
+    }
+
     /// The job's archive unless it has expired.
     public func archive(jobID: Int64, now: Date = Date()) async throws -> JobArtifact? {
         try await artifacts(jobID: jobID).first { $0.fileType == "archive" && ($0.expireAt.map { $0 > now } ?? true) }
