@@ -8,6 +8,15 @@ extension AccessPolicy {
         return .denied(notOwner(nil))
     }
 
+    /// Whether the actor may create a top-level group: any signed-in person with a write scope, never a bot (an access token
+    /// made for one project must not grow namespaces of its own).
+    public static func mayCreateTopLevelGroup(_ actor: Actor) -> Decision {
+        guard case .user(let userActor) = actor else { return actor.isJob ? .denied(.notAJobTokenAbility(.adminProject)) : .denied(.unauthenticated) }
+        let access = mayUseAPI(userActor, write: true)
+        guard access.isAllowed else { return access }
+        return userActor.user.isBot ? .denied(.botAccount) : .allowed
+    }
+
     /// Whether listings show the actor every project (an administrator, or a job acting as one).
     public static func seesEveryProject(_ actor: Actor) -> Bool { actor.user?.isAdmin == true }
 

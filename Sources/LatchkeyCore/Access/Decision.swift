@@ -30,6 +30,8 @@ public enum Denial: Sendable, Equatable, Error {
     case notAJobTokenAbility(ProjectAbility)
     /// The job is not running, so its token is dead.
     case jobNotRunning
+    /// A project access token's bot may act in its project only, never make namespaces of its own.
+    case botAccount
 
     /// Whether the refusal came after the actor's user was found able to see the target, so naming the target reveals nothing.
     /// `AccessPolicy` answers `notFound` before anything else when the target is invisible; the dead-token and blocked refusals come
@@ -37,7 +39,7 @@ public enum Denial: Sendable, Equatable, Error {
     public var targetIsVisible: Bool {
         switch self {
         case .insufficientRole, .insufficientScope, .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing,
-            .notAJobTokenAbility:
+            .notAJobTokenAbility, .botAccount:
             true
         case .unauthenticated, .notFound, .blocked, .jobNotRunning: false
         }
@@ -52,6 +54,7 @@ public enum Denial: Sendable, Equatable, Error {
             "this needs the \(required.title) role or higher; you have \(actual.map(\.title) ?? "no role")"
         case .insufficientScope(let required): "the token's scopes do not include \(required.rawValue)"
         case .blocked: "the user is blocked"
+        case .botAccount: "a project access token's bot user cannot do this"
         case .jobTokenScope(let source, let target):
             "Authentication by CI/CD job token not allowed from \(source) to \(target)."
         case .jobTokenOutboundScope(let source, let target):

@@ -9,8 +9,10 @@ public struct User: Sendable, Equatable, Codable {
     public var isAdmin: Bool
     public var isBlocked: Bool
     public var createdAt: Date
+    /// A project access token's bot: a member of that one project, with no namespace, that may not create groups or sign in.
+    public var isBot: Bool = false
 
-    public init(id: Int64, username: String, name: String, email: String, isAdmin: Bool, isBlocked: Bool, createdAt: Date) {
+    public init(id: Int64, username: String, name: String, email: String, isAdmin: Bool, isBlocked: Bool, createdAt: Date, isBot: Bool = false) {
         self.id = id
         self.username = username
         self.name = name
@@ -18,6 +20,7 @@ public struct User: Sendable, Equatable, Codable {
         self.isAdmin = isAdmin
         self.isBlocked = isBlocked
         self.createdAt = createdAt
+        self.isBot = isBot
     }
 
     /// The state GitLab reports (`active` or `blocked`).

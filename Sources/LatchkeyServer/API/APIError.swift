@@ -57,7 +57,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             APIError(.forbidden, body: JSON.object(["error": .string("insufficient_scope"), "error_description": .string(denial.explanation)]))
         case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing:
             APIError(.forbidden, message: "403 Forbidden - \(denial.explanation)")
-        case .notAJobTokenAbility: .forbidden
+        case .notAJobTokenAbility, .botAccount: .forbidden
         case .jobNotRunning: .unauthorized
         }
     }

@@ -76,6 +76,9 @@ struct GroupsController {
         let path = try parameters.requireString("path")
         let visibility = try parameters.enumeration("visibility", Visibility.self) ?? .private
         var parentID: Int64?
+        if try parameters.int("parent_id") == nil, case .denied(let denial) = AccessPolicy.mayCreateTopLevelGroup(context.actor) {
+            throw denial == .botAccount ? APIError(.forbidden, message: "403 Forbidden") : APIError.from(denial, resource: "Group")
+        }
         if let parent = try parameters.int("parent_id") {
             let facts = try await environment.authorizer.group(String(parent), for: context.actor)
             if case .denied(let denial) = AccessPolicy.decide(context.actor, .createSubgroup, on: facts) {

@@ -124,6 +124,9 @@ struct MembersController {
             user = try await store.users.find(username: username)
         }
         guard let user else { throw APIError.notFound("User") }
+        // A project access token's bot is that project's member by its token alone; added elsewhere, a token made for one project
+        // would open others.
+        guard !user.isBot else { throw APIError.validation(["user": ["project bots cannot be added to other projects or groups"]]) }
         try await authorizer.authorize(.add(level), of: user.id, on: target.access, actor: context.actor)
         let expiresAt = try parameters.string("expires_at")
         if let expiresAt, !Validation.isDay(expiresAt) { throw APIError.invalid("expires_at") }

@@ -10,6 +10,8 @@ extension ServerEnvironment {
     /// Nothing of a deleted project may be left for whoever comes next (ids are never reused either, but files must not outlive rows).
     func removeProjects(_ projects: [Project]) async throws {
         let files = try await store.projects.deleteReturningFiles(ids: projects.map(\.id))
+        // The projects' access tokens die with them: a bot outliving its project would be a live credential nobody can see.
+        for project in projects { try await store.projectAccessTokens.retireBots(projectID: project.id) }
         for jobID in files.jobIDs { traces.remove(jobID: jobID) }
         for path in files.artifactPaths { artifacts.remove(path) }
         let packages = packages

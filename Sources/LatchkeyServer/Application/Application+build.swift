@@ -185,6 +185,11 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(PipelinesController(environment: environment, creator: creator).endpoints)
     authenticatedWrites.addRoutes(
+        ProjectAccessTokensController(
+            authorizer: environment.authorizer, store: environment.store, digester: environment.digester,
+            host: URL(string: environment.settings.baseURL)?.host ?? "localhost"
+        ).endpoints)
+    authenticatedWrites.addRoutes(
         PipelineTestReportsController(authorizer: environment.authorizer, store: environment.store, artifacts: environment.artifacts).endpoints)
     api.get("version") { _, _ in try JSON.response(["version": "\(LatchkeyVersion.gitLabAPI)-latchkey", "revision": "latchkey-\(LatchkeyVersion.number)"]) }
     // The web pages answer what no route matched: added last, this middleware wraps only the router's not-found answer.

@@ -73,7 +73,7 @@ struct GitHTTPController {
                 return challenge(nil)
             case .jobTokenScope, .jobTokenOutboundScope, .jobTokenPolicyMissing, .jobTokenPermissionMissing:
                 return plain(.forbidden, denial.explanation)
-            case .insufficientScope, .blocked, .insufficientRole, .notAJobTokenAbility:
+            case .insufficientScope, .blocked, .insufficientRole, .notAJobTokenAbility, .botAccount:
                 if service == .receivePack, AccessPolicy.decide(actor, .downloadCode, on: facts).isAllowed {
                     return plain(.forbidden, "You are not allowed to upload code.")
                 }

@@ -30,7 +30,7 @@ enum JobTokenDenialNotice {
                 "a job token cannot be used for this"
             case .jobNotRunning, .unauthenticated:
                 "the job is no longer running"
-            case .insufficientScope, .blocked:
+            case .insufficientScope, .blocked, .botAccount:
                 denial.explanation
             }
         return "\n\u{1B}[31;1mLatchkey: job token refused: \(ability.rawValue) on \(target) from \(source): \(rule).\u{1B}[0;m\n"

@@ -8,7 +8,7 @@ enum JoinedColumns {
         "repository_head_sha", "job_token_permissions_ceiling",
     ]
     static let namespaces = ["id", "kind", "name", "path", "full_path", "full_name", "parent_id", "owner_id", "visibility", "description", "created_at"]
-    static let users = ["id", "username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at"]
+    static let users = ["id", "username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at", "is_bot"]
 }
 
 extension SQLSelectBuilder {

@@ -26,6 +26,7 @@ public enum Schema {
         Migration(version: 22, name: "environments and deployments", apply: EnvironmentRepository.createTables),
         Migration(version: 23, name: "secure files", apply: SecureFileRepository.createTable),
         Migration(version: 24, name: "bridge (trigger) jobs", apply: JobRepository.addBridgeColumn),
+        Migration(version: 25, name: "bot users of project access tokens", apply: UserRepository.addBotColumn),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.

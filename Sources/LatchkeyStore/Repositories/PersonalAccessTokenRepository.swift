@@ -89,7 +89,7 @@ public struct PersonalAccessTokenRepository: Sendable {
         }
     }
 
-    private static func insert(
+    static func insert(
         _ db: any SQLDatabase, userID: Int64, name: String, description: String?, digest: String, scopes: [TokenScope], expiresAt: String?,
         createdAt: Date
     ) async throws -> PersonalAccessToken {

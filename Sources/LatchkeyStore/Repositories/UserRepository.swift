@@ -11,9 +11,12 @@ struct UserRecord: Codable, Sendable {
     var isAdmin: Bool
     var isBlocked: Bool
     var createdAt: Int64
+    var isBot: Bool?
 
     var user: User {
-        User(id: id, username: username, name: name, email: email, isAdmin: isAdmin, isBlocked: isBlocked, createdAt: Date(milliseconds: createdAt))
+        User(
+            id: id, username: username, name: name, email: email, isAdmin: isAdmin, isBlocked: isBlocked, createdAt: Date(milliseconds: createdAt),
+            isBot: isBot ?? false)
     }
 }
 
@@ -24,13 +27,18 @@ public struct NewUser: Sendable {
     public var email: String
     public var passwordHash: String?
     public var isAdmin: Bool
+    /// A bot has no personal namespace and no password.
+    public var isBot = false
+    /// The project a bot's tokens are access tokens of.
+    public var botProjectID: Int64?
 
-    public init(username: String, name: String, email: String, passwordHash: String?, isAdmin: Bool) {
+    public init(username: String, name: String, email: String, passwordHash: String?, isAdmin: Bool, isBot: Bool = false) {
         self.username = username
         self.name = name
         self.email = email
         self.passwordHash = passwordHash
         self.isAdmin = isAdmin
+        self.isBot = isBot
     }
 }
 
@@ -38,7 +46,14 @@ public struct NewUser: Sendable {
 public struct UserRepository: Sendable {
     let database: Database
 
-    /// Creates the user and its personal namespace; `duplicate("username"|"email")` when taken.
+    /// Migration 25: bot users (project access tokens).
+    static func addBotColumn(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
+        try await db.alter(table: "users").column("is_bot", type: Schema.boolean, .notNull, .default(false)).run()
+        // The one project a bot belongs to; its tokens are that project's access tokens.
+        try await db.alter(table: "users").column("bot_project_id", type: .bigint).run()
+    }
+
+    /// Creates the user and its personal namespace (a bot gets none); `duplicate("username"|"email")` when taken.
     public func create(_ new: NewUser) async throws -> User {
         try await database.transaction { db in
             let takenByUser = try await db.select().column("id").from("users")
@@ -53,11 +68,15 @@ public struct UserRepository: Sendable {
             }
             let now = Date().milliseconds
             let row = try await db.insert(into: "users")
-                .columns("username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at")
-                .values(SQLBind(new.username), SQLBind(new.name), SQLBind(new.email), SQLBind(new.passwordHash), SQLBind(new.isAdmin), SQLBind(false), SQLBind(now))
+                .columns("username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at", "is_bot", "bot_project_id")
+                .values(
+                    SQLBind(new.username), SQLBind(new.name), SQLBind(new.email), SQLBind(new.isBot ? nil : new.passwordHash), SQLBind(new.isAdmin),
+                    SQLBind(false), SQLBind(now), SQLBind(new.isBot), SQLBind(new.isBot ? new.botProjectID : nil)
+                )
                 .returning("*")
                 .first()
             guard let record = try row?.record(UserRecord.self) else { throw StoreError.corrupt("user insert returned nothing") }
+            if new.isBot { return record.user }
             try await db.insert(into: "namespaces")
                 .columns("kind", "name", "path", "full_path", "full_name", "parent_id", "owner_id", "visibility", "description", "created_at")
                 .values(

@@ -472,6 +472,7 @@ struct JobTokenDecisionTableTests {
             case .jobTokenPermissionMissing: "jobTokenPermissionMissing"
             case .notAJobTokenAbility: "notAJobTokenAbility"
             case .jobNotRunning: "jobNotRunning"
+            case .botAccount: "botAccount"
             }
         }
     }

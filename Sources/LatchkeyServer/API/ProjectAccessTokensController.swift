@@ -1,0 +1,162 @@
+import Foundation
+import Hummingbird
+import LatchkeyCore
+import LatchkeyStore
+
+/// `/projects/:id/access_tokens`: project access tokens, each a bot user that is a member of this project only. Managing them is
+/// managing members (`admin_project_member`, Maintainers), and nobody makes a token with a role above their own (only Owners
+/// make Owner tokens), decided by `AccessPolicy` through the `Authorizer`. A job token has no part in it.
+struct ProjectAccessTokensController {
+    let authorizer: Authorizer
+    let store: Store
+    let digester: TokenDigester
+    let host: String
+
+    /// How long a rotated token lives when no `expires_at` is named (GitLab's resource-token rotation: one week).
+    static let rotationLifetimeDays = 7
+
+    var endpoints: RouteCollection<AppRequestContext> {
+        let routes = RouteCollection(context: AppRequestContext.self)
+        routes.get("projects/:id/access_tokens", use: list)
+        routes.post("projects/:id/access_tokens", use: create)
+        routes.get("projects/:id/access_tokens/:token_id", use: show)
+        routes.delete("projects/:id/access_tokens/:token_id", use: revoke)
+        routes.post("projects/:id/access_tokens/:token_id/rotate", use: rotate)
+        return routes
+    }
+
+    private func project(_ context: AppRequestContext) async throws -> ProjectAccessFacts {
+        try await authorizer.project(try context.parameters.require("id"), .adminMembers, actor: context.actor)
+    }
+
+    private func token(_ context: AppRequestContext, in facts: ProjectAccessFacts) async throws -> (token: PersonalAccessToken, accessLevel: AccessLevel?) {
+        guard let id = context.parameters.get("token_id", as: Int64.self), let found = try await store.projectAccessTokens.find(projectID: facts.project.id, id: id)
+        else { throw APIError(.notFound, message: "404 Could not find project access token with token_id: \(context.parameters.get("token_id") ?? "") Not Found") }
+        return found
+    }
+
+    /// GitLab's "can't make a token above yourself", as a 400 with its message.
+    private func authorizeLevel(_ level: AccessLevel, _ facts: ProjectAccessFacts, _ context: AppRequestContext) throws {
+        do {
+            try authorizer.authorizeManageMembers(.project(facts), at: level, actor: context.actor)
+        } catch is AccessDenied {
+            throw APIError(.badRequest, message: "400 Bad request - Not eligible to create token with access level higher than the user")
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await project(context)
+        let parameters = try await APIParameters.read(request, context: context)
+        let state = try parameters.string("state")
+        guard state == nil || state == "active" || state == "inactive" else { throw APIError(.badRequest, error: "state does not have a valid value") }
+        let tokens = try await store.projectAccessTokens.list(projectID: facts.project.id).filter { entry in
+            switch state {
+            case "active": entry.token.isActive()
+            case "inactive": !entry.token.isActive()
+            default: true
+            }
+        }
+        return try JSON.response(tokens.map { ProjectAccessTokenEntity($0.token, accessLevel: $0.accessLevel, secret: nil) })
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await project(context)
+        let found = try await token(context, in: facts)
+        return try JSON.response(ProjectAccessTokenEntity(found.token, accessLevel: found.accessLevel, secret: nil))
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await project(context)
+        let parameters = try await APIParameters.read(request, context: context)
+        guard let name = try parameters.string("name"), !name.isEmpty else { throw APIError.missing("name") }
+        guard name.count <= 255 else { throw APIError(.badRequest, message: "400 Bad request - Name is too long (maximum is 255 characters)") }
+        guard let scopeNames = try parameters.stringList("scopes"), !scopeNames.isEmpty else { throw APIError.missing("scopes") }
+        let scopes = try scopeNames.map { name in
+            guard let scope = TokenScope(rawValue: name) else { throw APIError(.badRequest, error: "scopes does not have a valid value") }
+            return scope
+        }
+        let rawLevel = try parameters.int("access_level") ?? Int64(AccessLevel.maintainer.rawValue)
+        guard [10, 15, 20, 30, 40, 50].contains(rawLevel), let level = AccessLevel(rawValue: .init(rawLevel)) else {
+            throw APIError(.badRequest, error: "access_level does not have a valid value")
+        }
+        try authorizeLevel(level, facts, context)
+        let today = Date()
+        let expiresAt =
+            try PersonalAccessTokensController.day(parameters, "expires_at")
+            ?? PersonalAccessToken.day(today.addingTimeInterval(Double(PersonalAccessTokensController.maximumLifetimeDays) * 86_400))
+        guard expiresAt > PersonalAccessToken.day(today) else { throw APIError(.badRequest, message: "400 Bad request - Expires at must be in the future") }
+        try PersonalAccessTokensController.checkLifetime(expiresAt, today: today) { APIError(.badRequest, message: "400 Bad request - \($0)") }
+
+        let suffix = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        let username = "project_\(facts.project.id)_bot_\(suffix)"
+        let bot = NewUser(username: username, name: name, email: "\(username)@noreply.\(host)", passwordHash: nil, isAdmin: false, isBot: true)
+        let secret = SecretToken.mint(.personalAccess)
+        let created = try await store.projectAccessTokens.create(
+            projectID: facts.project.id, bot: bot, level: level, name: name, description: try parameters.string("description"),
+            digest: digester.digest(secret), scopes: scopes, expiresAt: expiresAt)
+        return try JSON.response(ProjectAccessTokenEntity(created.token, accessLevel: created.accessLevel, secret: secret), status: .created)
+    }
+
+    @Sendable func revoke(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await project(context)
+        let found = try await token(context, in: facts)
+        try authorizeLevel(found.accessLevel ?? .guest, facts, context)
+        guard try await store.projectAccessTokens.revoke(projectID: facts.project.id, id: found.token.id) else {
+            throw APIError(.badRequest, message: "400 Bad request - Token already revoked")
+        }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let facts = try await project(context)
+        let found = try await token(context, in: facts)
+        guard let level = found.accessLevel, found.token.isActive() else { throw APIError(.badRequest, message: "400 Bad request - Token already revoked") }
+        try authorizeLevel(level, facts, context)
+        let parameters = try await APIParameters.read(request, context: context)
+        let today = Date()
+        let expiresAt: String
+        if let given = try PersonalAccessTokensController.day(parameters, "expires_at") {
+            try PersonalAccessTokensController.checkLifetime(given, today: today) { APIError(.badRequest, message: "400 Bad request - \($0)") }
+            expiresAt = given
+        } else {
+            expiresAt = PersonalAccessToken.day(today.addingTimeInterval(Double(Self.rotationLifetimeDays) * 86_400))
+        }
+        let secret = SecretToken.mint(.personalAccess)
+        guard let successor = try await store.personalAccessTokens.rotate(id: found.token.id, digest: digester.digest(secret), expiresAt: expiresAt) else {
+            throw APIError(.badRequest, message: "400 Bad request - Token already revoked")
+        }
+        try await store.projectAccessTokens.extendMembership(projectID: facts.project.id, botID: successor.userID, expiresAt: expiresAt)
+        return try JSON.response(ProjectAccessTokenEntity(successor, accessLevel: level, secret: secret))
+    }
+}
+
+/// GitLab's `ResourceAccessToken` entity (with `token` when just made or rotated).
+struct ProjectAccessTokenEntity: Encodable, Sendable {
+    var id: Int64
+    var name: String
+    var revoked: Bool
+    var createdAt: Date
+    @Nullable var description: String?
+    var scopes: [String]
+    var userId: Int64
+    @Nullable var lastUsedAt: Date?
+    var active: Bool
+    @Nullable var expiresAt: String?
+    @Nullable var accessLevel: Int?
+    var token: String?
+
+    init(_ token: PersonalAccessToken, accessLevel: AccessLevel?, secret: SecretToken?) {
+        id = token.id
+        name = token.name
+        revoked = token.revoked
+        createdAt = token.createdAt
+        description = token.description
+        scopes = token.scopes.map(\.rawValue)
+        userId = token.userID
+        lastUsedAt = token.lastUsedAt
+        active = token.isActive()
+        expiresAt = token.expiresAt
+        self.accessLevel = accessLevel?.rawValue
+        self.token = secret?.value
+    }
+}
