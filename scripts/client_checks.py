@@ -462,6 +462,31 @@ def _():
     assert summary.total["count"] == 2 and summary.test_suites[0]["name"] == "rspec", summary.attributes
 
 
+@check("project access tokens: access_tokens.create/list/get, the bot's token works on its project only, rotate() and delete()")
+def _():
+    project = gl.projects.create({"name": "botted", "visibility": "private"})
+    other = gl.projects.create({"name": "unbotted", "visibility": "private"})
+    token = project.access_tokens.create({"name": "ci bot", "scopes": ["api"], "access_level": 30, "expires_at": "2027-06-01"})
+    assert token.token.startswith("glpat-") and token.access_level == 30, token.attributes
+    bot = gitlab.Gitlab(URL, private_token=token.token)
+    bot.auth()
+    assert bot.user.username.startswith(f"project_{project.id}_bot_"), bot.user.username
+    bot.projects.get(project.id)
+    try:
+        bot.projects.get(other.id)
+    except gitlab.exceptions.GitlabGetError as error:
+        assert error.response_code == 404
+    else:
+        raise AssertionError("the bot reached another project")
+    assert [t.name for t in project.access_tokens.list(get_all=True)] == ["ci bot"]
+    assert project.access_tokens.get(token.id).active
+    rotated = project.access_tokens.get(token.id, lazy=True)
+    rotated.rotate()
+    assert rotated.token != token.token
+    project.access_tokens.delete(rotated.id)
+    assert not project.access_tokens.get(rotated.id).active
+
+
 @check("runners: gl.runners_all.list(), runners.get(), paused = True; save(), and runners.list() of owned runners")
 def _():
     created = gl.user.runners.create({"runner_type": "instance_type", "description": "checks runner", "tag_list": ["checks"]})

@@ -112,20 +112,23 @@ struct PersonalAccessTokensController {
 
     /// Revokes `token` and answers its successor with the new secret (GitLab's `PersonalAccessTokenWithToken`, 200).
     private func rotated(_ token: PersonalAccessToken, parameters: APIParameters) async throws -> Response {
-        let today = Date()
-        let expiresAt: String
-        if let given = try Self.day(parameters, "expires_at") {
-            try Self.checkLifetime(given, today: today) { APIError(.badRequest, message: "400 Bad request - \($0)") }
-            expiresAt = given
-        } else {
-            expiresAt = PersonalAccessToken.day(today.addingTimeInterval(Double(Self.rotationLifetimeDays) * 86_400))
-        }
+        let expiresAt = try Self.rotationExpiry(parameters, defaultDays: Self.rotationLifetimeDays)
         let secret = SecretToken.mint(.personalAccess)
         guard
             let successor = try await environment.store.personalAccessTokens.rotate(
                 id: token.id, digest: environment.digester.digest(secret), expiresAt: expiresAt)
         else { throw APIError(.badRequest, message: "400 Bad request - Token already revoked") }
         return try JSON.response(PersonalAccessTokenEntity(successor, token: secret))
+    }
+
+    /// A rotated token's `expires_at`: the one given (within the maximum lifetime, else 400) or `defaultDays` from today.
+    static func rotationExpiry(_ parameters: APIParameters, defaultDays: Int) throws -> String {
+        let today = Date()
+        guard let given = try day(parameters, "expires_at") else {
+            return PersonalAccessToken.day(today.addingTimeInterval(Double(defaultDays) * 86_400))
+        }
+        try checkLifetime(given, today: today) { APIError(.badRequest, message: "400 Bad request - \($0)") }
+        return given
     }
 
     /// Refuses an expiry past GitLab's maximum lifetime, with the model's message ("Expires at must be before YYYY-MM-DD").

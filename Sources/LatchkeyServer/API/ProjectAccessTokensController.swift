@@ -113,14 +113,7 @@ struct ProjectAccessTokensController {
         guard let level = found.accessLevel, found.token.isActive() else { throw APIError(.badRequest, message: "400 Bad request - Token already revoked") }
         try authorizeLevel(level, facts, context)
         let parameters = try await APIParameters.read(request, context: context)
-        let today = Date()
-        let expiresAt: String
-        if let given = try PersonalAccessTokensController.day(parameters, "expires_at") {
-            try PersonalAccessTokensController.checkLifetime(given, today: today) { APIError(.badRequest, message: "400 Bad request - \($0)") }
-            expiresAt = given
-        } else {
-            expiresAt = PersonalAccessToken.day(today.addingTimeInterval(Double(Self.rotationLifetimeDays) * 86_400))
-        }
+        let expiresAt = try PersonalAccessTokensController.rotationExpiry(parameters, defaultDays: Self.rotationLifetimeDays)
         let secret = SecretToken.mint(.personalAccess)
         guard let successor = try await store.personalAccessTokens.rotate(id: found.token.id, digest: digester.digest(secret), expiresAt: expiresAt) else {
             throw APIError(.badRequest, message: "400 Bad request - Token already revoked")
@@ -130,33 +123,24 @@ struct ProjectAccessTokensController {
     }
 }
 
-/// GitLab's `ResourceAccessToken` entity (with `token` when just made or rotated).
+/// GitLab's `ResourceAccessToken` entity: a personal access token's fields and the bot's `access_level` (`token` when just made or
+/// rotated).
 struct ProjectAccessTokenEntity: Encodable, Sendable {
-    var id: Int64
-    var name: String
-    var revoked: Bool
-    var createdAt: Date
-    @Nullable var description: String?
-    var scopes: [String]
-    var userId: Int64
-    @Nullable var lastUsedAt: Date?
-    var active: Bool
-    @Nullable var expiresAt: String?
-    @Nullable var accessLevel: Int?
-    var token: String?
+    var token: PersonalAccessTokenEntity
+    var accessLevel: Int?
+
+    private enum CodingKeys: String, CodingKey {
+        case accessLevel
+    }
 
     init(_ token: PersonalAccessToken, accessLevel: AccessLevel?, secret: SecretToken?) {
-        id = token.id
-        name = token.name
-        revoked = token.revoked
-        createdAt = token.createdAt
-        description = token.description
-        scopes = token.scopes.map(\.rawValue)
-        userId = token.userID
-        lastUsedAt = token.lastUsedAt
-        active = token.isActive()
-        expiresAt = token.expiresAt
+        self.token = PersonalAccessTokenEntity(token, token: secret)
         self.accessLevel = accessLevel?.rawValue
-        self.token = secret?.value
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try token.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        if let accessLevel { try container.encode(accessLevel, forKey: .accessLevel) } else { try container.encodeNil(forKey: .accessLevel) }
     }
 }
