@@ -28,14 +28,14 @@ public struct Store: Sendable {
     public let protectedTags: ProtectedTagRepository
     public let environments: EnvironmentRepository
     public let secureFiles: SecureFileRepository
-    public let projectAccessTokens: ProjectAccessTokenRepository
+    public let resourceAccessTokens: ResourceAccessTokenRepository
 
     /// `sealer` seals variable values and instance secrets at rest (the server passes one keyed from its secret).
     public init(database: Database, sealer: SecretSealer? = nil) {
         self.database = database
         users = UserRepository(database: database)
         personalAccessTokens = PersonalAccessTokenRepository(database: database)
-        projectAccessTokens = ProjectAccessTokenRepository(database: database)
+        resourceAccessTokens = ResourceAccessTokenRepository(database: database)
         namespaces = NamespaceRepository(database: database)
         projects = ProjectRepository(database: database)
         members = MemberRepository(database: database)

@@ -103,6 +103,8 @@ struct GroupsController {
         let facts = try await environment.authorizer.group(try context.parameters.require("id"), .adminGroup, actor: context.actor)
         let projects = try await environment.store.projects.projects(underNamespacePath: facts.group.fullPath)
         try await environment.removeProjects(projects)
+        // Group access tokens die with their groups, as project ones with their projects.
+        try await environment.store.resourceAccessTokens.retireBots(underGroupPath: facts.group.fullPath)
         try await environment.store.namespaces.deleteGroup(id: facts.group.id)
         return try JSON.response(["message": "202 Accepted"], status: .accepted)
     }

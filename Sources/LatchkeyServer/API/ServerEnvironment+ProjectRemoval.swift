@@ -11,7 +11,7 @@ extension ServerEnvironment {
     func removeProjects(_ projects: [Project]) async throws {
         let files = try await store.projects.deleteReturningFiles(ids: projects.map(\.id))
         // The projects' access tokens die with them: a bot outliving its project would be a live credential nobody can see.
-        for project in projects { try await store.projectAccessTokens.retireBots(projectID: project.id) }
+        for project in projects { try await store.resourceAccessTokens.retireBots(.project(project.id)) }
         for jobID in files.jobIDs { traces.remove(jobID: jobID) }
         for path in files.artifactPaths { artifacts.remove(path) }
         let packages = packages

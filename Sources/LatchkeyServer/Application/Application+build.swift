@@ -185,7 +185,7 @@ public func buildRouter(environment: ServerEnvironment, creator: PipelineCreator
     authenticatedWrites.addRoutes(ProjectsController(environment: environment).endpoints)
     authenticatedWrites.addRoutes(PipelinesController(environment: environment, creator: creator).endpoints)
     authenticatedWrites.addRoutes(
-        ProjectAccessTokensController(
+        ResourceAccessTokensController(
             authorizer: environment.authorizer, store: environment.store, digester: environment.digester,
             host: URL(string: environment.settings.baseURL)?.host ?? "localhost"
         ).endpoints)

@@ -29,8 +29,8 @@ public struct NewUser: Sendable {
     public var isAdmin: Bool
     /// A bot has no personal namespace and no password.
     public var isBot = false
-    /// The project a bot's tokens are access tokens of.
-    public var botProjectID: Int64?
+    /// The project or group a bot's tokens are access tokens of.
+    public var botSource: MemberSource?
 
     public init(username: String, name: String, email: String, passwordHash: String?, isAdmin: Bool, isBot: Bool = false) {
         self.username = username
@@ -42,6 +42,11 @@ public struct NewUser: Sendable {
     }
 }
 
+extension NewUser {
+    var botProjectID: Int64? { if isBot, case .project(let id) = botSource { id } else { nil } }
+    var botGroupID: Int64? { if isBot, case .group(let id) = botSource { id } else { nil } }
+}
+
 /// Users and their personal namespaces.
 public struct UserRepository: Sendable {
     let database: Database
@@ -51,6 +56,7 @@ public struct UserRepository: Sendable {
         try await db.alter(table: "users").column("is_bot", type: Schema.boolean, .notNull, .default(false)).run()
         // The one project a bot belongs to; its tokens are that project's access tokens.
         try await db.alter(table: "users").column("bot_project_id", type: .bigint).run()
+        try await db.alter(table: "users").column("bot_group_id", type: .bigint).run()
     }
 
     /// Creates the user and its personal namespace (a bot gets none); `duplicate("username"|"email")` when taken.
@@ -68,10 +74,10 @@ public struct UserRepository: Sendable {
             }
             let now = Date().milliseconds
             let row = try await db.insert(into: "users")
-                .columns("username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at", "is_bot", "bot_project_id")
+                .columns("username", "name", "email", "password_hash", "is_admin", "is_blocked", "created_at", "is_bot", "bot_project_id", "bot_group_id")
                 .values(
                     SQLBind(new.username), SQLBind(new.name), SQLBind(new.email), SQLBind(new.isBot ? nil : new.passwordHash), SQLBind(new.isAdmin),
-                    SQLBind(false), SQLBind(now), SQLBind(new.isBot), SQLBind(new.isBot ? new.botProjectID : nil)
+                    SQLBind(false), SQLBind(now), SQLBind(new.isBot), SQLBind(new.botProjectID), SQLBind(new.botGroupID)
                 )
                 .returning("*")
                 .first()

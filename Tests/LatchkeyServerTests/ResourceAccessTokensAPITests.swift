@@ -4,9 +4,10 @@ import LatchkeyCore
 import LatchkeyTestSupport
 import Testing
 
-/// `/projects/:id/access_tokens`: bot users that reach one project with the token's role, made and revoked by Maintainers.
-@Suite("Project access tokens")
-struct ProjectAccessTokensAPITests {
+/// `/projects/:id/access_tokens` and `/groups/:id/access_tokens`: bot users that reach one project or group with the token's
+/// role, made and revoked by Maintainers.
+@Suite("Project and group access tokens")
+struct ResourceAccessTokensAPITests {
     @Test("create, use, list, rotate and revoke; the bot reaches its project only, with its role, and nothing after revocation", arguments: TestBackend.all)
     func lifecycle(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in
@@ -70,6 +71,28 @@ struct ProjectAccessTokensAPITests {
             let secret = try #require(created.string("token"))
             #expect(try await client.api(.get, "user", token: secret).status == .ok)
             #expect(try await client.api(.delete, "projects/\(project.id)", token: alice).status == .accepted)
+            #expect(try await client.api(.get, "user", token: secret).status == .unauthorized)
+        }
+    }
+
+    @Test("a group token's bot reaches the group's projects with its role, nothing outside; deleting the group ends it", arguments: TestBackend.all)
+    func groupTokens(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let group = try await client.createGroup("platform", token: alice)
+            let inside = try await client.createProject(["name": "service", "namespace_id": group.id], token: alice)
+            let outside = try await client.createProject(["name": "solo"], token: alice)
+            let created = try await client.api(
+                .post, "groups/\(group.id)/access_tokens", token: alice, json: ["name": "group bot", "scopes": ["api"], "access_level": Level.reporter])
+            #expect(created.status == .created, "\(created.text)")
+            let secret = try #require(created.string("token"))
+            #expect((try await client.api(.get, "user", token: secret).string("username") ?? "").hasPrefix("group_\(group.id)_bot_"))
+            #expect(try await client.api(.get, "projects/\(inside.id)/pipelines", token: secret).status == .ok)
+            #expect(try await client.api(.post, "projects/\(inside.id)/pipeline", token: secret, json: ["ref": "main"]).status == .forbidden)
+            #expect(try await client.api(.get, "projects/\(outside.id)", token: secret).status == .notFound)
+            #expect(try await client.api(.get, "groups/\(group.id)/access_tokens", token: alice).array.count == 1)
+            #expect(try await client.api(.get, "projects/\(inside.id)/access_tokens", token: alice).array.isEmpty)
+            #expect(try await client.api(.delete, "groups/\(group.id)", token: alice).status == .accepted)
             #expect(try await client.api(.get, "user", token: secret).status == .unauthorized)
         }
     }
