@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import LatchkeyCore
+import LatchkeyStore
 import LatchkeyTestSupport
 import Testing
 
@@ -211,6 +212,7 @@ struct DownstreamPipelinesTests {
             // Retrying it would only be refused again: GitLab does not offer it.
             #expect(try await server.store.jobs.retry(jobID: try #require(deepest.array.first?.id), userID: 1) == nil)
 
+            // The parent and the child are finished already (their bridges have no strategy); the cancel still reaches the grandchild.
             _ = try await client.api(.post, "projects/\(project.id)/pipelines/\(pipeline.id)/cancel", token: alice)
             for child in all.array {
                 let jobs = try await client.api(.get, "projects/\(project.id)/pipelines/\(child.id)/jobs", token: alice)
@@ -232,6 +234,65 @@ struct DownstreamPipelinesTests {
             let pipeline = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"])
             #expect(pipeline.status == .badRequest)
             #expect(pipeline.text.contains("Including configs from artifacts is only allowed when triggering child pipelines"), "\(pipeline.text)")
+        }
+    }
+
+    @Test("canceling a parent reaches grandchildren under finished children, and a child made while its bridge was canceled")
+    func cancelReachesEveryDescendant() async throws {
+        try await withTestServer(.sqlite) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            try GitFixtures.commit(
+                [
+                    ".gitlab-ci.yml": "start: {trigger: {include: ci/child.yml}}\n", "ci/child.yml": "again: {trigger: {include: ci/grand.yml}}\n",
+                    "ci/grand.yml": "wait: {script: [sleep]}\n",
+                ], to: server.environment.repositories.path(projectID: project.id))
+            let pipeline = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"])
+            let starter = Self.starter(server)
+            for _ in 0..<3 { await starter.startPending() }
+            #expect(try await client.api(.get, "projects/\(project.id)/pipelines/\(pipeline.id)", token: alice).string("status") == "success")
+            let children = try await client.api(.get, "projects/\(project.id)/pipelines?source=parent_pipeline", token: alice).array
+            #expect(children.count == 2)
+            _ = try await client.api(.post, "projects/\(project.id)/pipelines/\(pipeline.id)/cancel", token: alice)
+            let grandchild = try #require(children.max { $0.id < $1.id })
+            let jobs = try await client.api(.get, "projects/\(project.id)/pipelines/\(grandchild.id)/jobs", token: alice)
+            #expect(jobs.array.map { $0["status"] as? String } == ["canceled"], "\(jobs.text)")
+
+            // A bridge taken by the starter, then canceled with its pipeline before its child exists: the child is canceled too.
+            let second = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"])
+            let bridge = try #require(try await server.store.jobs.claimPendingBridge())
+            #expect(bridge.pipelineID == second.id)
+            _ = try await client.api(.post, "projects/\(project.id)/pipelines/\(second.id)/cancel", token: alice)
+            await starter.start(bridge)
+            let made = try #require(try await server.store.jobs.downstreamPipelines(ofBridges: [bridge.id])[bridge.id])
+            let status = try await client.api(.get, "projects/\(project.id)/pipelines/\(made.id)", token: alice).string("status")
+            #expect(status == "canceled", "\(status ?? "")")
+        }
+    }
+
+    @Test("the web job page's retry honours protected refs as the API does")
+    func webRetryOnProtectedRef() async throws {
+        try await withTestServer(.sqlite) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let (bob, _) = try await server.makeUser("bob")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            try GitFixtures.commit([".gitlab-ci.yml": "build: {script: [make]}\n"], to: server.environment.repositories.path(projectID: project.id))
+            try await client.addMember("projects", project.id, userID: bob.id, level: Level.developer, token: alice)
+            // The default branch starts protected with GitLab's defaults; make it Maintainers-only.
+            _ = try await client.api(.delete, "projects/\(project.id)/protected_branches/main", token: alice)
+            let protected = try await client.api(
+                .post, "projects/\(project.id)/protected_branches", token: alice, json: ["name": "main", "push_access_level": 40, "merge_access_level": 40])
+            #expect(protected.status == .created, "\(protected.text)")
+            _ = try await client.api(.post, "projects/\(project.id)/pipeline", token: alice, json: ["ref": "main"])
+            let runner = try await Runner.register(server, client)
+            #expect(try await runner.claim(finishing: "failed")?.name == "build")
+            let job = try #require(try await server.store.jobs.jobs(projectID: project.id, page: PageRequest(page: 1, perPage: 20)).items.first)
+            let browser = WebTestBrowser(client)
+            try await browser.signIn("bob", password: "bob-password")
+            _ = try await browser.get("/alice/app/-/jobs/\(job.id)")
+            _ = try await browser.post("/alice/app/-/jobs/\(job.id)/retry")
+            let after = try await server.store.jobs.jobs(projectID: project.id, page: PageRequest(page: 1, perPage: 20)).items
+            #expect(after.count == 1, "a Developer retried a job on a Maintainer-only branch from the web")
         }
     }
 }

@@ -132,7 +132,14 @@ extension CIConfigReader {
         job.inherit = mapping.present("inherit").flatMap { readInherit($0, location: "\(location):inherit") }
         job.idTokens = mapping.present("id_tokens").flatMap { readIDTokens($0, location: "\(location):id_tokens") }
         job.permissions = mapping.present("permissions").flatMap { readPermissions($0, location: "\(location):permissions") }
-        if isBridge { job.trigger = mapping.present("trigger").flatMap { readTrigger($0, location: "\(location):trigger") } }
+        if isBridge {
+            // `trigger:` with no value is GitLab's bridge without a trigger, never a script-less build.
+            if let trigger = mapping.present("trigger") {
+                job.trigger = readTrigger(trigger, location: "\(location):trigger")
+            } else {
+                fail(location, "config should contain either a trigger or a needs:pipeline")
+            }
+        }
         return errors.count == errorsBefore ? job : nil
     }
 

@@ -179,7 +179,11 @@ extension CIReadConfig {
                     allowFailure: definition.allowFailure, resourceGroup: definition.resourceGroup, nodeIndex: definition.nodeIndex,
                     nodeTotal: definition.nodeTotal)
                 definition.startInSeconds = when == .delayed ? startIn : nil
-                definition.trigger = trigger.expanded(visible)
+                // As environment names: predefined and YAML variables only, so no CI/CD variable (a secret, perhaps) is stored
+                // expanded in the job's definition.
+                var scope = context.predefined
+                for variable in inherited + own + ruleVariables { scope[variable.key] = variable.value }
+                definition.trigger = trigger.expanded(scope)
             }
             switch inherit.variables {
             case .all: break

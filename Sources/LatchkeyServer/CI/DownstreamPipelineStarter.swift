@@ -46,7 +46,7 @@ struct DownstreamPipelineStarter: Service {
         case refused(BridgeFailure)
     }
 
-    private func start(_ bridge: Job) async {
+    func start(_ bridge: Job) async {
         let jobs = environment.store.jobs
         do {
             switch try await trigger(bridge) {
@@ -63,6 +63,8 @@ struct DownstreamPipelineStarter: Service {
                 } else {
                     try await jobs.finishBridge(id: bridge.id, status: .success)
                 }
+                // Canceled while the pipeline was being made (the parent's cancel cascade may have looked before it existed).
+                if try await jobs.find(id: bridge.id)?.status == .canceled { _ = try await jobs.cancel(pipelineID: downstream.id) }
             }
         } catch {
             environment.logger.error("downstream pipeline failed", metadata: ["job": "\(bridge.id)", "error.type": "\(type(of: error))"])
@@ -93,12 +95,12 @@ struct DownstreamPipelineStarter: Service {
 
         let chain = try await store.pipelines.selfAndUpstreams(of: pipeline)
         let links = chain.map { PipelineHierarchy.Link(projectID: $0.projectID, ref: $0.ref, source: $0.source) }
-        let size = try await store.pipelines.hierarchySize(root: chain.last ?? pipeline)
-        if let refusal = PipelineHierarchy.structuralRefusal(
-            isChild: trigger.isChild, sameProject: downstream.id == project.id, chain: links, hierarchySize: size)
-        {
-            return .refused(refusal)
+        // The cheap checks first (no tree size yet); the tree is walked only when they pass.
+        func refusal(size: Int) -> BridgeFailure? {
+            PipelineHierarchy.structuralRefusal(isChild: trigger.isChild, sameProject: downstream.id == project.id, chain: links, hierarchySize: size)
         }
+        if let refused = refusal(size: 0) { return .refused(refused) }
+        if let refused = refusal(size: try await store.pipelines.hierarchySize(root: chain.last ?? pipeline)) { return .refused(refused) }
 
         let targetRef: String =
             switch trigger.target {

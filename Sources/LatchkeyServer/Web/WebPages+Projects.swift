@@ -382,6 +382,14 @@ extension WebPages {
         let (job, facts) = try await self.job(web, path, id: id, .updateJob)
         guard let user = web.user else { throw refusal(web) }
         let base = "/\(facts.project.fullPath)/-/jobs"
+        // As the jobs API (GitLab's Ci::BuildPolicy): on a protected ref only those who may run pipelines there play, cancel or retry.
+        if let pipeline = try await environment.store.pipelines.find(id: job.pipelineID) {
+            do {
+                try await environment.authorizer.authorize(web.actor, .updateJob, facts, ref: pipeline.ref, isTag: pipeline.isTag)
+            } catch is AccessDenied {
+                return redirect(&web, to: "\(base)/\(job.id)", alert: "You may not run jobs on the protected ref \(pipeline.ref).")
+            }
+        }
         switch action {
         case "play":
             guard let played = try await environment.store.jobs.play(jobID: job.id, userID: user.id) else {

@@ -7,6 +7,8 @@ extension JobRepository {
     /// Migration 24: which jobs are bridges, so no runner's claim ever picks one.
     static func addBridgeColumn(_ db: any SQLDatabase, _ kind: DatabaseKind) async throws {
         try await db.alter(table: "jobs").column("is_bridge", type: Schema.boolean, .notNull, .default(false)).run()
+        // Bridge → downstream lookups (the tree walk, the bridges list, the reaper) and cancel's cascade go by the upstream job.
+        try await db.create(index: "pipelines_by_upstream_job").on("pipelines").column("upstream_job_id").run()
     }
 
     /// Takes the oldest pending bridge to start its downstream pipeline: pending → running in one status-checked statement, so of
@@ -107,14 +109,14 @@ extension PipelineRepository {
         try await jobs.finishBridge(id: bridgeID, status: bridgeStatus)
     }
 
-    /// Child pipelines started by bridges of this pipeline that may still run (canceling a parent cancels its children).
-    func activeChildPipelines(of pipelineID: Int64) async throws -> [Int64] {
-        let finished = [PipelineStatus.success, .failed, .canceled, .skipped].map(\.rawValue)
-        return try await database.read { db in
+    /// Child pipelines started by bridges of this pipeline, finished or not: canceling a parent cancels every descendant in its
+    /// project (GitLab's `all_child_pipelines`), and a finished child may still have running children of its own.
+    func childPipelines(of pipelineID: Int64) async throws -> [Int64] {
+        try await database.read { db in
             try await db.raw(
                 """
                 SELECT p.id FROM pipelines p JOIN jobs j ON p.upstream_job_id = j.id
-                WHERE j.pipeline_id = \(bind: pipelineID) AND p.source = \(bind: PipelineSource.parentPipeline.rawValue) AND p.status NOT IN (\(binds: finished))
+                WHERE j.pipeline_id = \(bind: pipelineID) AND p.source = \(bind: PipelineSource.parentPipeline.rawValue)
                 """
             ).all().map { try $0.decode(column: "id", as: Int64.self) }
         }

@@ -26,7 +26,7 @@ extension JobRepository {
         if changed > 0 { try await pipelines.advance(pipelineID: pipelineID) }
         // Canceling a parent cancels its child pipelines, as GitLab's `cancel_running` cascades to them.
         var children = 0
-        for child in try await pipelines.activeChildPipelines(of: pipelineID) { children += try await cancel(pipelineID: child) }
+        for child in try await pipelines.childPipelines(of: pipelineID) { children += try await cancel(pipelineID: child) }
         return changed + children
     }
 

@@ -67,6 +67,8 @@ struct TriggerConfigTests {
             ("trigger: a/b\n  tags: [x]", "jobs:bridge config contains unknown keys: tags"),
             ("trigger: a/b\n  when: delayed", "jobs:bridge when should be one of: on_success, on_failure, always, manual"),
             ("trigger: a/b\n  environment: production", "jobs:bridge config contains keys latchkey does not support: environment"),
+            ("trigger:", "jobs:bridge config should contain either a trigger or a needs:pipeline"),
+            ("trigger: ~", "jobs:bridge config should contain either a trigger or a needs:pipeline"),
         ])
     func refused(entry: String, message: String) {
         do {
@@ -75,6 +77,15 @@ struct TriggerConfigTests {
         } catch {
             #expect(error.messages.contains(message), "\(error.messages)")
         }
+    }
+
+    @Test("the project and branch are expanded with predefined and YAML variables only: no CI/CD variable is stored expanded")
+    func expansionLeavesSecretsOut() async throws {
+        let context = CIPipelineContext(overrides: ["DEPLOY_SECRET": "s3cr3t", "GROUP": "from-settings"])
+        let definition = try await CIConfigParser.parse(
+            "variables: {GROUP: ops}\nship: {trigger: {project: \"$GROUP/app-$DEPLOY_SECRET\", branch: \"$DEPLOY_SECRET\"}}\n", context: context, files: nil)
+        #expect(definition.jobs.first?.trigger?.target == .project(path: "ops/app-", branch: ""))
+        #expect(!String(decoding: try JSONEncoder().encode(definition), as: UTF8.self).contains("s3cr3t"))
     }
 
     @Test("forwarded variables: YAML ones expanded with predefined, YAML and pipeline variables; anything else kept as written")
