@@ -77,6 +77,10 @@ public enum JUnitReport {
 
     /// Most test cases one pipeline's reports may hold; past it the suite reports an error rather than use unbounded memory.
     public static let maximumCases = 100_000
+    /// A case's time is capped (a year of seconds) so that sums over 100,000 cases stay finite: `time="1e308"` twice would
+    /// otherwise add up to infinity, which JSON cannot carry.
+    public static let maximumCaseSeconds = 365.0 * 24 * 3600
+
     /// Longest kept message of one case (GitLab trims what it shows too).
     public static let maximumOutput = 64 * 1024
 
@@ -100,7 +104,7 @@ public enum JUnitReport {
                         guard current == nil else { throw Failure(message: "JUnit XML parsing failed: a testcase inside a testcase") }
                         current = TestCase(
                             status: .success, name: attributes["name"] ?? "", classname: attributes["classname"] ?? "", file: attributes["file"],
-                            executionTime: Double(attributes["time"] ?? "").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0)
+                            executionTime: Double(attributes["time"] ?? "").flatMap { $0.isFinite && $0 >= 0 ? min($0, maximumCaseSeconds) : nil } ?? 0)
                         systemOut = nil
                     } else if current != nil, outcome == nil, stack.dropLast().last == "testcase", ["failure", "error", "skipped"].contains(name) {
                         outcome = (name, "", attributes["message"])

@@ -56,6 +56,14 @@ struct JUnitReportTests {
         #expect(report.totalCount == 0 && report.suiteError == message)
     }
 
+    @Test("huge times are capped so totals stay finite (JSON cannot carry infinity)")
+    func hugeTimes() throws {
+        var report = PipelineTestReport()
+        report.add(documents: [Array("<testsuite><testcase name='a' time='1e308'/><testcase name='b' time='1.7e308'/></testsuite>".utf8)], jobID: 1, jobName: "t")
+        #expect(report.totalTime.isFinite && report.totalTime == 2 * JUnitReport.maximumCaseSeconds)
+        _ = try JSONEncoder().encode(["total": report.totalTime])
+    }
+
     @Test("a pipeline holds at most JUnitReport.maximumCases cases; past it the suite reports an error")
     func caseLimit() {
         var report = PipelineTestReport()
