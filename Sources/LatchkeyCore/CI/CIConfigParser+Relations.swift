@@ -42,8 +42,9 @@ extension CIConfigParser {
                     try check(need.name, kind: "need")
                 }
                 var seen: Set<String> = []
+                var reported: Set<String> = []
                 var duplicated: [String] = []
-                for need in needs where !seen.insert(need.name).inserted && !duplicated.contains(need.name) {
+                for need in needs where !seen.insert(need.name).inserted && reported.insert(need.name).inserted {
                     duplicated.append(need.name)
                 }
                 if !duplicated.isEmpty {

@@ -13,6 +13,8 @@ public struct CIPipelineContext: Sendable, Equatable {
     /// Paths the push changed; nil when there is no push to compare (a new ref, or a pipeline not made by a push),
     /// in which case `changes` is true, as GitLab.
     public var changedPaths: [String]?
+    /// How large the pipeline may grow.
+    public var limits: CIPipelineLimits = .default
 
     /// A context; `predefined` should hold at least `CI_PIPELINE_SOURCE` and `CI_COMMIT_REF_NAME`.
     public init(

@@ -66,6 +66,17 @@ extension CIReadConfig {
             }
         }
 
+        let limits = context.limits
+        // Counted before anything is expanded, so a hostile file costs nothing beyond its own size.
+        let expandedCount = jobs.reduce(0) { total, job in
+            switch job.parallel {
+            case .count(let count)?: total + count
+            case .matrix(let rows)?: total + rows.count
+            case nil: total + 1
+            }
+        }
+        if expandedCount > limits.maximumExpandedJobs { throw limits.tooManyJobs }
+
         var instancesOf: [String: [CIInstance]] = [:]
         var instances: [CIInstance] = []
         for job in jobs {
@@ -191,20 +202,29 @@ extension CIReadConfig {
             case .only(let names): definition.inheritedGlobalVariables = names
             }
             chosen.append((instance, definition, needs))
+            if chosen.count > limits.maximumJobs { throw limits.tooManyJobs }
         }
         guard !chosen.isEmpty else { throw .filteredByRules }
 
         let created = Set(chosen.map(\.definition.name))
         var definitions: [JobDefinition] = []
+        var relations = 0
         for (instance, var definition, needs) in chosen {
             // A need or dependency on a parallel job means all its instances, or those a `parallel: matrix` names.
             func names(of need: String, matrix: [[CIVariable]]?) -> [String] {
                 guard let all = instancesOf[need] else { return [need] }
                 guard let matrix else { return all.map(\.name) }
-                return all.filter { candidate in matrix.contains { Set($0.map { "\($0.key)=\($0.value)" }) == Set(candidate.matrix.map { "\($0.key)=\($0.value)" }) } }
-                    .map(\.name)
+                func key(_ row: [CIVariable]) -> Set<String> { Set(row.map { "\($0.key)=\($0.value)" }) }
+                let wanted = Set(matrix.map(key))
+                return all.filter { wanted.contains(key($0.matrix)) }.map(\.name)
             }
             if let needs {
+                // GitLab counts a need on a parallel job as one per instance it names (a matrix names one per row, at most).
+                let listed = needs.reduce(0) { total, need in
+                    guard let all = instancesOf[need.name] else { return total + 1 }
+                    return total + min(all.count, need.matrix?.count ?? all.count)
+                }
+                if listed > limits.maximumNeeds { throw limits.tooManyNeeds(job: instance.name, listed: listed) }
                 var resolved: [(name: String, artifacts: Bool)] = []
                 for need in needs {
                     for name in names(of: need.name, matrix: need.matrix) {
@@ -221,6 +241,10 @@ extension CIReadConfig {
                 definition.dependencies = resolved.filter(\.artifacts).map(\.name)
             }
             if let dependencies = instance.job.dependencies {
+                relations += dependencies.reduce(0) { $0 + (instancesOf[$1]?.count ?? 1) }
+                if relations > limits.maximumRelations {
+                    throw CIConfigError("\(instance.name): dependencies name too many jobs across the pipeline (at most \(limits.maximumRelations) in all)")
+                }
                 definition.dependencies = dependencies.flatMap { names(of: $0, matrix: nil) }.filter(created.contains)
             }
             definitions.append(definition)

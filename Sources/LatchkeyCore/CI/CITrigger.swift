@@ -90,7 +90,7 @@ public enum BridgeFailure: String, Sendable, CaseIterable {
 public enum PipelineHierarchy {
     /// A child pipeline may itself start one more level of children (parent → child → grandchild), no deeper.
     public static let maximumNestedChildren = 2
-    /// Pipelines in one tree across every project (GitLab's default `pipeline_hierarchy_size`).
+    /// Pipelines in one tree across every project (GitLab's default `pipeline_hierarchy_size`); `CIPipelineLimits` may lower it.
     public static let maximumSize = 1000
     /// A multi-project chain may pass through the same project, ref and source twice, not a third time.
     public static let maximumRepeats = 2
@@ -110,7 +110,9 @@ public enum PipelineHierarchy {
 
     /// What stops a bridge before permissions are asked (GitLab's order): a multi-project trigger of its own project, a child
     /// too deep, a tree too large. `chain` is the bridge's pipeline and those upstream of it, nearest first.
-    public static func structuralRefusal(isChild: Bool, sameProject: Bool, chain: [Link], hierarchySize: Int) -> BridgeFailure? {
+    public static func structuralRefusal(
+        isChild: Bool, sameProject: Bool, chain: [Link], hierarchySize: Int, maximumSize: Int = maximumSize
+    ) -> BridgeFailure? {
         if sameProject && !isChild { return .invalidTrigger }
         if isChild {
             // The bridge's pipeline and its ancestors in the same project (a chain of child pipelines).

@@ -1,4 +1,5 @@
 import Foundation
+import LatchkeyCore
 import Logging
 
 /// Everything `latchkey serve` is configured with, read once at start.
@@ -27,6 +28,8 @@ public struct ServerSettings: Sendable {
     public var registryAddress: String?
     /// Which job tokens are minted and accepted: JWTs by default, opaque tokens still accepted.
     public var jobTokenFormat: JobTokenFormat = .jwt
+    /// How large one pipeline may grow (jobs, needs per job): GitLab's `ci_pipeline_size` and `ci_needs_size_limit`.
+    public var pipelineLimits: CIPipelineLimits = .default
     /// The largest artifact archive a job may upload.
     public var maxArtifactBytes: Int64 = 1 << 30
     /// How long `POST /jobs/request` holds a runner's request waiting for a job.

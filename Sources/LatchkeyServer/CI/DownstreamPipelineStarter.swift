@@ -21,21 +21,23 @@ struct DownstreamPipelineStarter: Service {
         }
     }
 
-    /// Starts the downstream pipeline of every pending bridge; returns how many bridges it took.
+    /// Starts the downstream pipeline of every pending bridge, the projects taking turns; returns how many bridges it took
+    /// (those refused together with one it took included).
     @discardableResult
     func startPending() async -> Int {
         var started = 0
+        var lastProject: Int64?
         while !Task.isCancelled {
             let bridge: Job?
             do {
-                bridge = try await environment.store.jobs.claimPendingBridge()
+                bridge = try await environment.store.jobs.claimPendingBridge(after: lastProject)
             } catch {
                 environment.logger.error("pending bridges could not be read", metadata: ["error.type": "\(type(of: error))"])
                 break
             }
             guard let bridge else { break }
-            started += 1
-            await start(bridge)
+            lastProject = bridge.projectID
+            started += 1 + (await start(bridge))
         }
         return started
     }
@@ -46,14 +48,18 @@ struct DownstreamPipelineStarter: Service {
         case refused(BridgeFailure)
     }
 
-    func start(_ bridge: Job) async {
+    /// Starts one claimed bridge's downstream pipeline; returns how many other queued bridges were refused along with it.
+    @discardableResult
+    func start(_ bridge: Job) async -> Int {
         let jobs = environment.store.jobs
+        var alongside = 0
         do {
             switch try await trigger(bridge) {
             case .refused(let failure):
                 environment.logger.info(
                     "downstream pipeline refused", metadata: ["job": "\(bridge.id)", "reason": "\(failure.rawValue)"])
                 try await jobs.finishBridge(id: bridge.id, status: .failed, failureReason: failure.rawValue)
+                alongside = try await refuseQueuedAlike(bridge, failure)
             case .created(let downstream):
                 if downstream.yamlErrors != nil {
                     try await jobs.finishBridge(id: bridge.id, status: .failed, failureReason: BridgeFailure.creationFailed.rawValue)
@@ -71,6 +77,52 @@ struct DownstreamPipelineStarter: Service {
             _ = try? await jobs.finishBridge(id: bridge.id, status: .failed, failureReason: BridgeFailure.creationFailed.rawValue)
         }
         await creator.queue.notify()
+        return alongside
+    }
+
+    /// A refusal that the tree's shape decides holds for other queued bridges too: every child bridge of a pipeline too deep,
+    /// every bridge of a tree too large. They are failed in one pass, so a file that fans out (`parallel: matrix` of bridges
+    /// including themselves) costs one claim per pipeline, not one per bridge, and cannot hold the queue for minutes. In a
+    /// full tree a multi-project bridge is refused for the tree's size without its target being looked up.
+    private func refuseQueuedAlike(_ bridge: Job, _ failure: BridgeFailure) async throws -> Int {
+        let store = environment.store
+        var reasons: [Int64: String] = [:]
+        switch failure {
+        case .maximumDepth:
+            for sibling in try await store.jobs.pendingBridges(pipelineIDs: [bridge.pipelineID]) where sibling.definition.trigger?.isChild == true {
+                reasons[sibling.id] = failure.rawValue
+            }
+        case .hierarchyTooLarge:
+            guard let pipeline = try await store.pipelines.find(id: bridge.pipelineID),
+                let root = try await store.pipelines.selfAndUpstreams(of: pipeline).last
+            else { return 0 }
+            let maximum = environment.settings.pipelineLimits.maximumHierarchySize
+            let nodes = try await store.pipelines.tree(root: root, limit: maximum)
+            let byID = Dictionary(nodes.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            func chain(from id: Int64) -> [PipelineHierarchy.Link] {
+                var links: [PipelineHierarchy.Link] = []
+                var next: Int64? = id
+                while let current = next, let node = byID[current], links.count <= nodes.count {
+                    links.append(PipelineHierarchy.Link(projectID: node.projectID, ref: node.ref, source: node.source))
+                    next = node.parentID
+                }
+                return links
+            }
+            for queued in try await store.jobs.pendingBridges(pipelineIDs: nodes.map(\.id)) {
+                let isChild = queued.definition.trigger?.isChild ?? false
+                let refusal = PipelineHierarchy.structuralRefusal(
+                    isChild: isChild, sameProject: isChild, chain: chain(from: queued.pipelineID), hierarchySize: maximum,
+                    maximumSize: maximum)
+                reasons[queued.id] = (refusal ?? failure).rawValue
+            }
+        default:
+            return 0
+        }
+        let refused = try await store.jobs.failPendingBridges(reasons)
+        if refused > 0 {
+            environment.logger.info("queued bridges refused alike", metadata: ["job": "\(bridge.id)", "reason": "\(failure.rawValue)", "count": "\(refused)"])
+        }
+        return refused
     }
 
     /// Checks and makes the downstream pipeline of `bridge`, in GitLab's order of checks.
@@ -96,11 +148,13 @@ struct DownstreamPipelineStarter: Service {
         let chain = try await store.pipelines.selfAndUpstreams(of: pipeline)
         let links = chain.map { PipelineHierarchy.Link(projectID: $0.projectID, ref: $0.ref, source: $0.source) }
         // The cheap checks first (no tree size yet); the tree is walked only when they pass.
+        let maximum = environment.settings.pipelineLimits.maximumHierarchySize
         func refusal(size: Int) -> BridgeFailure? {
-            PipelineHierarchy.structuralRefusal(isChild: trigger.isChild, sameProject: downstream.id == project.id, chain: links, hierarchySize: size)
+            PipelineHierarchy.structuralRefusal(
+                isChild: trigger.isChild, sameProject: downstream.id == project.id, chain: links, hierarchySize: size, maximumSize: maximum)
         }
         if let refused = refusal(size: 0) { return .refused(refused) }
-        if let refused = refusal(size: try await store.pipelines.hierarchySize(root: chain.last ?? pipeline)) { return .refused(refused) }
+        if let refused = refusal(size: try await store.pipelines.hierarchySize(root: chain.last ?? pipeline, limit: maximum)) { return .refused(refused) }
 
         let targetRef: String =
             switch trigger.target {

@@ -154,8 +154,10 @@ extension PipelineCreator {
         if source == .push || source == .parentPipeline, beforeSHA != Self.zeroSHA {
             changed = await RepositoryCIFiles.diff(environment: environment, projectID: project.id, from: beforeSHA, to: sha)
         }
-        return CIPipelineContext(
+        var context = CIPipelineContext(
             source: source, ref: ref, isTag: isTag, projectPath: project.fullPath, predefined: predefined, overrides: overrides, changedPaths: changed)
+        context.limits = environment.settings.pipelineLimits
+        return context
     }
 }
 

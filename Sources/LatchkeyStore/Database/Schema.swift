@@ -27,6 +27,7 @@ public enum Schema {
         Migration(version: 23, name: "secure files", apply: SecureFileRepository.createTable),
         Migration(version: 24, name: "bridge (trigger) jobs", apply: JobRepository.addBridgeColumn),
         Migration(version: 25, name: "bot users of project access tokens", apply: UserRepository.addBotColumn),
+        Migration(version: 26, name: "pending bridges by project", apply: JobRepository.addPendingBridgeIndex),
     ]
 
     /// Every table whose ids reach the outside (API ids, file names): a reused id would hand a newcomer what was deleted.
