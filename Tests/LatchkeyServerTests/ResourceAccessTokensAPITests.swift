@@ -8,6 +8,35 @@ import Testing
 /// role, made and revoked by Maintainers.
 @Suite("Project and group access tokens")
 struct ResourceAccessTokensAPITests {
+    @Test("a token rotating itself keeps its bot a member until the new token expires, as an owner's rotation does", arguments: TestBackend.all)
+    func selfRotationExtendsMembership(backend: TestBackend) async throws {
+        try await withTestServer(backend) { server, client in
+            let (_, alice) = try await server.makeUser("alice")
+            let project = try await client.createProject(["name": "app"], token: alice)
+            func day(_ offset: Int) -> String {
+                let formatter = DateFormatter()
+                formatter.locale = Locale(identifier: "en_US_POSIX")
+                formatter.timeZone = TimeZone(identifier: "UTC")
+                formatter.dateFormat = "yyyy-MM-dd"
+                return formatter.string(from: Date().addingTimeInterval(Double(offset) * 86_400))
+            }
+            let created = try await client.api(
+                .post, "projects/\(project.id)/access_tokens", token: alice, json: ["name": "bot", "scopes": ["api"], "expires_at": day(5)])
+            #expect(created.status == .created, "\(created.text)")
+            let botID = try #require((created.object["user_id"] as? NSNumber)?.int64Value)
+            let member = "projects/\(project.id)/members/\(botID)"
+            #expect(try await client.api(.get, member, token: alice).string("expires_at") == day(5))
+
+            let rotated = try await client.api(.post, "personal_access_tokens/self/rotate", token: try #require(created.string("token")), json: ["expires_at": day(40)])
+            #expect(rotated.status == .ok, "\(rotated.text)")
+            #expect(rotated.string("expires_at") == day(40))
+            #expect(try await client.api(.get, member, token: alice).string("expires_at") == day(40))
+            // A person's own token rotating itself touches no membership.
+            let own = try await client.api(.post, "personal_access_tokens/self/rotate", token: alice)
+            #expect(own.status == .ok, "\(own.text)")
+        }
+    }
+
     @Test("create, use, list, rotate and revoke; the bot reaches its project only, with its role, and nothing after revocation", arguments: TestBackend.all)
     func lifecycle(backend: TestBackend) async throws {
         try await withTestServer(backend) { server, client in

@@ -118,6 +118,11 @@ struct PersonalAccessTokensController {
             let successor = try await environment.store.personalAccessTokens.rotate(
                 id: token.id, digest: environment.digester.digest(secret), expiresAt: expiresAt)
         else { throw APIError(.badRequest, message: "400 Bad request - Token already revoked") }
+        // A project or group access token rotating itself: its bot's membership lives as long as the new token, as when an
+        // owner rotates it (otherwise the membership would lapse on the old date and the new token would reach nothing).
+        if let source = try await environment.store.resourceAccessTokens.botSource(userID: successor.userID) {
+            try await environment.store.resourceAccessTokens.extendMembership(source, botID: successor.userID, expiresAt: expiresAt)
+        }
         return try JSON.response(PersonalAccessTokenEntity(successor, token: secret))
     }
 

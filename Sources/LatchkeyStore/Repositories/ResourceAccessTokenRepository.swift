@@ -80,6 +80,17 @@ public struct ResourceAccessTokenRepository: Sendable {
         }
     }
 
+    /// The project or group a bot user belongs to; nil for anyone else.
+    public func botSource(userID: Int64) async throws -> MemberSource? {
+        try await database.read { db in
+            guard let row = try await db.select().column("bot_project_id").column("bot_group_id").from("users").where("id", .equal, userID)
+                .where("is_bot", .equal, true).first()
+            else { return nil }
+            if let project = try row.decode(column: "bot_project_id", as: Int64?.self) { return .project(project) }
+            return try row.decode(column: "bot_group_id", as: Int64?.self).map(MemberSource.group)
+        }
+    }
+
     /// When a project or group goes, so do its bots' powers: every token revoked, every bot blocked.
     public func retireBots(_ source: MemberSource) async throws {
         try await database.transaction { db in
